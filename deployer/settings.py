@@ -1,0 +1,183 @@
+"""Deployer's settings, all read from the environment (12-factor).
+
+Every setting has a documented default (README, "Configuration"). With nothing
+set, Deployer runs on one machine with an SQLite file and a file-system Celery
+broker. A malformed value stops start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+DEFAULT_SECRET_KEY = "django-insecure-deployer-development-key-do-not-use-in-production"
+
+env = environ.Env()
+
+
+def _read(name: str, cast, default):
+    """Read one variable strictly: a value that does not parse names itself."""
+    try:
+        return env.get_value(name, cast=cast, default=default)
+    except (ValueError, TypeError, ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={env.str(name, default='')!r} is invalid: {exc}"
+        ) from exc
+
+
+DEPLOYER_ENV = _read("DEPLOYER_ENV", str, "development")
+if DEPLOYER_ENV not in ("development", "production"):
+    raise ImproperlyConfigured("DEPLOYER_ENV must be 'development' or 'production'.")
+PRODUCTION = DEPLOYER_ENV == "production"
+
+SECRET_KEY = _read("SECRET_KEY", str, DEFAULT_SECRET_KEY)
+DEBUG = _read("DEBUG", bool, not PRODUCTION)
+ALLOWED_HOSTS = _read("ALLOWED_HOSTS", list, ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", list, [])
+
+if PRODUCTION:
+    if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured(
+            "DEPLOYER_ENV=production needs SECRET_KEY set to a random value of 32+ characters."
+        )
+    if DEBUG:
+        raise ImproperlyConfigured("DEPLOYER_ENV=production refuses DEBUG=True.")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "projects",
+    "builds",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "deployer.urls"
+WSGI_APPLICATION = "deployer.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url_config(_read("DATABASE_URL", str, f"sqlite:///{VAR_DIR / 'db.sqlite3'}")),
+}
+if not DATABASES["default"].get("ENGINE"):
+    raise ImproperlyConfigured("DATABASE_URL must start with postgres:// or sqlite://.")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Builds write log lines while pages read them: WAL and a busy timeout
+    # keep the embedded database usable with a web process and a worker.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+DATABASES["default"]["CONN_MAX_AGE"] = _read("DATABASE_CONN_MAX_AGE", int, 60)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "projects:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = _read("STATIC_ROOT", str, str(BASE_DIR / "staticfiles"))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+SESSION_COOKIE_SECURE = _read("SESSION_COOKIE_SECURE", bool, False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Celery. REDIS_URL selects Redis; without it a file-system broker under
+# var/ lets a worker and beat run on this one host with no server at all.
+REDIS_URL = _read("REDIS_URL", str, "")
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    _broker_dir = VAR_DIR / "celery-broker"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = _read("DEPLOYER_TASK_SOFT_TIME_LIMIT", int, 1800)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "worker-heartbeat": {
+        "task": "builds.tasks.record_worker_heartbeat",
+        "schedule": _read("DEPLOYER_HEARTBEAT_INTERVAL", float, 30.0),
+    },
+}
+
+# Deployer's own settings.
+DEPLOYER_DOCKER_TIMEOUT = _read("DEPLOYER_DOCKER_TIMEOUT", int, 60)
+DEPLOYER_BASE_IMAGE = _read("DEPLOYER_BASE_IMAGE", str, "python:{version}-slim")
+DEPLOYER_ALLOW_LOCAL_REPOS = _read("DEPLOYER_ALLOW_LOCAL_REPOS", bool, False)
+DEPLOYER_SECRETS_KEY = _read("DEPLOYER_SECRETS_KEY", str, "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": _read("LOG_LEVEL", str, "INFO")},
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite on the real services: installs and starts what is missing
+# (PostgreSQL, Redis, Docker, base images, Chromium), then ruff and pytest.
+# Extra arguments go to pytest, e.g. `scripts/test.sh -m unit` or `-m integration`.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+apt_ensure python3-venv git
+"$ROOT/scripts/services.sh"
+ensure_venv requirements-dev.txt
+
+export DATABASE_URL=${TEST_DATABASE_URL:-postgres://deployer:deployer@127.0.0.1:5432/deployer}
+export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+export DEPLOYER_ALLOW_LOCAL_REPOS=true
+unset DEPLOYER_ENV
+
+say "ruff"
+.venv/bin/ruff check . && .venv/bin/ruff format --check --quiet . || die "ruff found problems (run: .venv/bin/ruff check --fix . && .venv/bin/ruff format .)"
+say "pytest"
+exec .venv/bin/python -m pytest "$@"

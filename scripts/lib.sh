@@ -33,8 +33,8 @@ wait_for() {
 
 # ensure_venv REQUIREMENTS_FILE: a virtualenv in .venv with exactly those pins, reinstalled only when they change.
 ensure_venv() {
-    local req=$1 stamp="$ROOT/.venv/.installed-$(basename "$req")"
-    local digest
+    local req=$1
+    local stamp="$ROOT/.venv/.installed-$(basename "$req")" digest
     digest=$(cat "$ROOT"/requirements*.txt | sha256sum | cut -d' ' -f1)
     if [ ! -x "$ROOT/.venv/bin/python" ]; then
         say "creating the virtualenv in .venv"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Quick start: set everything up and run the dashboard, a Celery worker and beat
+# in the foreground (Ctrl-C stops all three). Embedded defaults: SQLite file and a
+# file-system broker under var/, unless DATABASE_URL / REDIS_URL say otherwise.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+command -v python3 >/dev/null || apt_ensure python3
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_ensure python3-venv
+command -v git >/dev/null || apt_ensure git
+ensure_venv requirements.txt
+
+if [ "$(id -u)" -eq 0 ]; then
+    "$ROOT/scripts/docker-engine.sh" || say "the Docker engine is not ready: deploys will fail until it is (see above)"
+elif ! docker info >/dev/null 2>&1; then
+    say "no Docker engine reachable: the dashboard runs, deploys need one (run scripts/docker-engine.sh as root)"
+fi
+
+.venv/bin/python manage.py migrate --noinput
+.venv/bin/python manage.py ensure_admin
+exec .venv/bin/python manage.py devstack "$@"

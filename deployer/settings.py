@@ -175,7 +175,21 @@ CELERY_BEAT_SCHEDULE = {
 DEPLOYER_DOCKER_TIMEOUT = _read("DEPLOYER_DOCKER_TIMEOUT", int, 60)
 DEPLOYER_BASE_IMAGE = _read("DEPLOYER_BASE_IMAGE", str, "python:{version}-slim")
 DEPLOYER_ALLOW_LOCAL_REPOS = _read("DEPLOYER_ALLOW_LOCAL_REPOS", bool, False)
+# Comma-separated Fernet keys encrypting environment variable values at rest: the first
+# encrypts, all decrypt. Rotate by setting "NEW,OLD", running `manage.py rotate_secrets_key`,
+# then dropping OLD. Unset in development: derived from SECRET_KEY (with a warning); unset in
+# production: `manage.py check`/`migrate` fail and nothing can be encrypted or decrypted.
 DEPLOYER_SECRETS_KEY = _read("DEPLOYER_SECRETS_KEY", str, "")
+from cryptography.fernet import Fernet  # noqa: E402 - only this block needs it
+
+for _secrets_key in filter(None, (k.strip() for k in DEPLOYER_SECRETS_KEY.split(","))):
+    try:
+        Fernet(_secrets_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "DEPLOYER_SECRETS_KEY must be comma-separated Fernet keys "
+            "(generate one with `manage.py generate_secrets_key`)."
+        ) from None
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from projects import crypto
+from projects.validators import (
+    validate_app_root,
+    validate_branch,
+    validate_env_key,
+    validate_health_check_path,
+    validate_repo_url,
+    validate_slug,
+)
+
+
+class ProjectQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ProjectQuerySet:
+        """Projects the user owns or is a member of; staff see every project."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self.all()
+        memberships = Project.members.through.objects.filter(user=user).values("project_id")
+        return self.filter(Q(owner=user) | Q(pk__in=memberships))
+
+
+class Project(models.Model):
+    class Framework(models.TextChoices):
+        AUTO = "auto", "Detect automatically"
+        DJANGO = "django", "Django"
+        FLASK = "flask", "Flask"
+        FASTAPI = "fastapi", "FastAPI"
+        DOCKERFILE = "dockerfile", "Dockerfile in the repository"
+        PROCFILE = "procfile", "Procfile"
+        COMMAND = "command", "Start command below"
+
+    slug = models.CharField(
+        "name",
+        max_length=63,
+        unique=True,
+        validators=[validate_slug],
+        help_text="Lowercase letters, digits and hyphens; the app is served at <name>.<domain>.",
+    )
+    repo_url = models.CharField(
+        "repository URL",
+        max_length=500,
+        validators=[validate_repo_url],
+        help_text="https://, ssh:// or git@host:path. Credentials in an https URL "
+        "(https://user:token@host/...) are stored encrypted and never shown again.",
+    )
+    # Fernet token of the "user:token" part split off an https URL; empty when none.
+    repo_credentials = models.TextField(blank=True, editable=False)
+    branch = models.CharField(max_length=255, default="main", validators=[validate_branch])
+    app_root = models.CharField(
+        "app root",
+        max_length=255,
+        blank=True,
+        validators=[validate_app_root],
+        help_text="Directory of the app inside the repository (monorepos); empty for the root.",
+    )
+    framework = models.CharField(max_length=20, choices=Framework, default=Framework.AUTO)
+    start_command = models.CharField(
+        max_length=1000, blank=True, help_text="Overrides the detected command; empty to detect."
+    )
+    health_check_path = models.CharField(
+        max_length=255,
+        blank=True,
+        validators=[validate_health_check_path],
+        help_text="e.g. /healthz; empty to let detection decide.",
+    )
+    container_port = models.PositiveIntegerField(
+        default=8000, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    memory_limit_mb = models.PositiveIntegerField(
+        "memory limit (MB)",
+        default=512,
+        validators=[MinValueValidator(64), MaxValueValidator(65536)],
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects"
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="shared_projects"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("projects:detail", args=[self.slug])
+
+    @property
+    def has_repo_credentials(self) -> bool:
+        return bool(self.repo_credentials)
+
+    def authenticated_repo_url(self) -> str:
+        """The URL to clone from, with the stored credentials put back. Never display or log it."""
+        if not self.repo_credentials:
+            return self.repo_url
+        parts = urlsplit(self.repo_url)
+        netloc = f"{crypto.decrypt(self.repo_credentials)}@{parts.netloc}"
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def is_managed_by(self, user) -> bool:
+        """Owners and staff may delete a project and change its members; members may not."""
+        return user.is_staff or user.pk == self.owner_id
+
+
+class EnvVar(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="env_vars")
+    key = models.CharField(max_length=255, validators=[validate_env_key])
+    # A Fernet token; the plaintext exists only in memory (see projects.crypto).
+    encrypted_value = models.TextField(editable=False)
+    available_at_build = models.BooleanField(
+        "available at build",
+        default=False,
+        help_text="Also pass it as a build argument (it may then end up in the image).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = "environment variable"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "key"],
+                name="envvar_unique_key_per_project",
+                violation_error_message="This project already has a variable with this key.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def decrypted_value(self) -> str:
+        return crypto.decrypt(self.encrypted_value)

@@ -1,0 +1,296 @@
+"""Reads and writes of projects and their environment, shared by views, the admin and commands.
+
+Every write validates with the model's rules (`full_clean`) and raises ValidationError with
+messages keyed by field name, so the web form, the admin and `manage.py` commands agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.views.decorators.debug import sensitive_variables
+
+from builds import docker as docker_seam
+from projects import crypto
+from projects.envfile import LineError, parse_env_file
+from projects.models import EnvVar, Project
+from projects.validators import validate_env_key, validate_env_value
+
+PROJECT_FIELDS = frozenset(
+    {
+        "slug",
+        "repo_url",
+        "branch",
+        "app_root",
+        "framework",
+        "start_command",
+        "health_check_path",
+        "container_port",
+        "memory_limit_mb",
+    }
+)
+
+
+def get_project_for_user(user, slug: str) -> Project:
+    """The project if the user may see it; Http404 otherwise, so no name leaks."""
+    return get_object_or_404(Project.objects.visible_to(user), slug=slug)
+
+
+# Projects -------------------------------------------------------------------------------------
+
+
+@sensitive_variables("fields")
+@transaction.atomic
+def create_project(owner, *, members: Iterable | None = None, **fields) -> Project:
+    """Create a project owned by `owner` from PROJECT_FIELDS values; raises ValidationError."""
+    project = Project(owner=owner)
+    _assign(project, fields)
+    save_project(project)
+    if members is not None:
+        _set_members(project, members)
+    return project
+
+
+@sensitive_variables("fields")
+@transaction.atomic
+def update_project(
+    project: Project,
+    *,
+    members: Iterable | None = None,
+    forget_credentials: bool = False,
+    **fields,
+) -> Project:
+    """Change some PROJECT_FIELDS of a project; raises ValidationError.
+
+    The stored repository credentials stay unless a URL with new ones is given, the
+    repository moves to another host (they are never sent elsewhere), or `forget_credentials`.
+    """
+    _assign(project, fields)
+    save_project(project, forget_credentials=forget_credentials)
+    if members is not None:
+        _set_members(project, members)
+    return project
+
+
+@sensitive_variables("credentials")
+def save_project(project: Project, *, forget_credentials: bool = False) -> Project:
+    """Validate and save a project whose attributes were set by the caller (e.g. the admin)."""
+    previous = Project.objects.filter(pk=project.pk).values("slug", "repo_url").first()
+    if previous and previous["slug"] != project.slug:
+        raise ValidationError(
+            {"slug": "The name cannot change: it names the project's containers and address."}
+        )
+    project.full_clean()
+    project.repo_url, credentials = split_credentials(project.repo_url)
+    if credentials:
+        project.repo_credentials = crypto.encrypt(credentials)
+    elif forget_credentials or (
+        previous and _origin(previous["repo_url"]) != _origin(project.repo_url)
+    ):
+        project.repo_credentials = ""
+    project.app_root = _normalised_app_root(project.app_root)
+    project.save()
+    return project
+
+
+def split_credentials(url: str) -> tuple[str, str]:
+    """(URL without credentials, the "user:token" part) for https URLs; others are unchanged."""
+    if not url.startswith("https://"):
+        return url, ""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, ""
+    return urlunsplit(parts._replace(netloc=host)), userinfo
+
+
+def _origin(url: str) -> str:
+    if "://" not in url:
+        return url.split(":", 1)[0]
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
+
+
+def _normalised_app_root(app_root: str) -> str:
+    if not app_root:
+        return ""
+    normalised = str(PurePosixPath(app_root))
+    return "" if normalised == "." else normalised
+
+
+def _assign(project: Project, fields: dict) -> None:
+    unknown = set(fields) - PROJECT_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown project fields: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(project, name, value.strip() if isinstance(value, str) else value)
+
+
+def _set_members(project: Project, members: Iterable) -> None:
+    project.members.set([user for user in members if user.pk != project.owner_id])
+
+
+# Deletion -------------------------------------------------------------------------------------
+
+
+def delete_project(project: Project) -> list[str]:
+    """Remove the project's containers, images and networks, then the project itself.
+
+    Returns one sentence per Docker resource that could not be removed (e.g. the engine is
+    down); the project is deleted either way.
+    """
+    problems = remove_docker_resources(project.slug)
+    project.delete()
+    return problems
+
+
+def remove_docker_resources(slug: str) -> list[str]:
+    label = f"{docker_seam.LABEL_PROJECT}={slug}"
+    problems: list[str] = []
+    try:
+        with docker_seam.client() as client:
+            for container in client.containers.list(all=True, filters={"label": label}):
+                _remove(problems, f"container {container.name}", container.remove, force=True)
+            for image in client.images.list(filters={"label": label}):
+                _remove(problems, f"image {image.short_id}", client.images.remove, image.id, True)
+            for network in client.networks.list(filters={"label": label}):
+                _remove(problems, f"network {network.name}", network.remove)
+    except Exception as exc:  # noqa: BLE001 - an unreachable engine is reported, not raised
+        problems.append(
+            f"Containers and images labelled {label} could not be removed: "
+            f"{docker_seam.describe_error(exc)}"
+        )
+    return problems
+
+
+def _remove(problems: list[str], what: str, remove, *args, **kwargs) -> None:
+    try:
+        remove(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - one stuck resource must not stop the others
+        problems.append(f"The {what} could not be removed: {docker_seam.describe_error(exc)}")
+
+
+# Environment variables ------------------------------------------------------------------------
+
+
+@sensitive_variables("value")
+def add_env_var(
+    project: Project, key: str, value: str, *, available_at_build: bool = False
+) -> EnvVar:
+    """A new variable; raises ValidationError (keyed "key" / "value") when invalid or taken."""
+    env_var = EnvVar(project=project, key=key.strip(), available_at_build=available_at_build)
+    _check_value(value)
+    _check_key_free(env_var)
+    env_var.encrypted_value = crypto.encrypt(value)
+    env_var.full_clean()
+    env_var.save()
+    return env_var
+
+
+@sensitive_variables("value")
+def update_env_var(
+    env_var: EnvVar,
+    *,
+    key: str | None = None,
+    value: str | None = None,
+    available_at_build: bool | None = None,
+) -> EnvVar:
+    """Change what is given (None leaves it as it is); raises ValidationError."""
+    if key is not None:
+        env_var.key = key.strip()
+        _check_key_free(env_var)
+    if value is not None:
+        _check_value(value)
+        env_var.encrypted_value = crypto.encrypt(value)
+    if available_at_build is not None:
+        env_var.available_at_build = available_at_build
+    env_var.full_clean()
+    env_var.save()
+    return env_var
+
+
+def delete_env_var(env_var: EnvVar) -> None:
+    env_var.delete()
+
+
+@dataclass
+class EnvImport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+
+
+@sensitive_variables("text", "parsed", "entry")
+@transaction.atomic
+def import_env_file(project: Project, text: str) -> EnvImport:
+    """Add or replace every variable of a `.env` text; all or nothing.
+
+    Raises ValidationError with one "Line N: reason" message per bad line; nothing is saved
+    then. Existing variables keep their "available at build" flag.
+    """
+    parsed = parse_env_file(text)
+    errors = list(parsed.errors)
+    for entry in parsed.entries:
+        try:
+            validate_env_key(entry.key)
+            validate_env_value(entry.value)
+        except ValidationError as exc:
+            errors.extend(LineError(entry.line, message) for message in exc.messages)
+    if errors:
+        raise ValidationError([str(error) for error in sorted(errors, key=lambda e: e.line)])
+    if not parsed.entries:
+        raise ValidationError("The file contains no variables.")
+    existing = {env_var.key: env_var for env_var in project.env_vars.select_for_update()}
+    result = EnvImport()
+    for entry in parsed.entries:
+        env_var = existing.get(entry.key) or EnvVar(project=project, key=entry.key)
+        (result.updated if env_var.pk else result.created).append(entry.key)
+        env_var.encrypted_value = crypto.encrypt(entry.value)
+        env_var.save()
+    return result
+
+
+def _check_value(value: str) -> None:
+    try:
+        validate_env_value(value)
+    except ValidationError as exc:
+        raise ValidationError({"value": exc.messages}) from None
+
+
+def _check_key_free(env_var: EnvVar) -> None:
+    taken = EnvVar.objects.filter(project=env_var.project, key=env_var.key)
+    if taken.exclude(pk=env_var.pk).exists():
+        raise ValidationError({"key": f"{env_var.key} is already set for this project."})
+
+
+# What the build pipeline reads ----------------------------------------------------------------
+
+
+def runtime_environment(project: Project) -> dict[str, str]:
+    """Every variable, decrypted, for the running container."""
+    return {env_var.key: env_var.decrypted_value() for env_var in project.env_vars.all()}
+
+
+def build_arguments(project: Project) -> dict[str, str]:
+    """The variables marked "available at build", decrypted, for `docker build --build-arg`."""
+    variables = project.env_vars.filter(available_at_build=True)
+    return {env_var.key: env_var.decrypted_value() for env_var in variables}
+
+
+def secret_values(project: Project) -> list[str]:
+    """Every non-empty secret of the project, longest first, for redaction in build logs.
+
+    That is each variable's value and the token of the repository credentials (both as
+    stored and percent-decoded).
+    """
+    values = set(runtime_environment(project).values())
+    if project.repo_credentials:
+        user, _, password = crypto.decrypt(project.repo_credentials).partition(":")
+        token = password or user
+        values.update({token, unquote(token)})
+    return sorted((value for value in values if value), key=lambda value: (-len(value), value))

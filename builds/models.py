@@ -1,6 +1,159 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+
+
+class Build(models.Model):
+    """One attempt to turn a commit (or an earlier image, for a rollback) into a live deployment."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        CLONING = "cloning", "Cloning"
+        DETECTING = "detecting", "Detecting"
+        BUILDING = "building", "Building"
+        RELEASING = "releasing", "Releasing"
+        STARTING = "starting", "Starting"
+        HEALTH_CHECKING = "health_checking", "Health checking"
+        LIVE = "live", "Live"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        SUPERSEDED = "superseded", "Superseded"
+
+    RUNNING_STATES = (
+        State.CLONING,
+        State.DETECTING,
+        State.BUILDING,
+        State.RELEASING,
+        State.STARTING,
+        State.HEALTH_CHECKING,
+    )
+    ACTIVE_STATES = (State.QUEUED, *RUNNING_STATES)
+    FINISHED_STATES = (State.LIVE, State.FAILED, State.CANCELLED, State.SUPERSEDED)
+    # The stages a build goes through, in order, as the UI shows them.
+    STAGES = RUNNING_STATES
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        WEBHOOK = "webhook", "Webhook"
+        ROLLBACK = "rollback", "Rollback"
+        CLI = "cli", "Command line"
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="builds")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    trigger_detail = models.CharField(max_length=200, blank=True)
+    ref = models.CharField(max_length=255, blank=True, help_text="Branch or commit asked for.")
+    commit_sha = models.CharField(max_length=40, blank=True)
+    commit_message = models.CharField(max_length=500, blank=True)
+    commit_author = models.CharField(max_length=200, blank=True)
+    rollback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks"
+    )
+
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    stage_timings = models.JSONField(default=dict, blank=True)
+
+    plan = models.JSONField(null=True, blank=True)
+    image_tag = models.CharField(max_length=255, blank=True)
+    image_id = models.CharField(max_length=100, blank=True)
+    image_size = models.BigIntegerField(null=True, blank=True)
+    dependency_layer_cached = models.BooleanField(null=True, blank=True)
+
+    failure_stage = models.CharField(max_length=20, blank=True)
+    failure_reason = models.TextField(blank=True)
+    log_line_count = models.PositiveIntegerField(default=0)
+    log_truncated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["project", "state"]), models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} build #{self.pk} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED_STATES
+
+    @property
+    def short_sha(self) -> str:
+        return self.commit_sha[:8]
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class BuildLogLine(models.Model):
+    """One line of a build's log. Append-only; `seq` lets a viewer resume after the last line it saw."""
+
+    build = models.ForeignKey(Build, on_delete=models.CASCADE, related_name="log_lines")
+    seq = models.PositiveIntegerField()
+    stage = models.CharField(max_length=20, blank=True)
+    time = models.DateTimeField(auto_now_add=True)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["build", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["build", "seq"], name="unique_build_log_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seq}: {self.text[:60]}"
+
+
+class Deployment(models.Model):
+    """A container started from a build's image. At most one per project is live."""
+
+    class State(models.TextChoices):
+        STARTING = "starting", "Starting"
+        LIVE = "live", "Live"
+        FAILED = "failed", "Failed"
+        STOPPED = "stopped", "Stopped"
+        SUPERSEDED = "superseded", "Superseded"
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="deployments"
+    )
+    build = models.ForeignKey(Build, on_delete=models.CASCADE, related_name="deployments")
+    container_id = models.CharField(max_length=100, blank=True)
+    container_name = models.CharField(max_length=200, blank=True)
+    host_port = models.PositiveIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.STARTING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    live_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(state="live"),
+                name="one_live_deployment_per_project",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} deployment of build #{self.build_id} ({self.state})"
 
 
 class WorkerHeartbeat(models.Model):

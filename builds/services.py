@@ -1,11 +1,109 @@
-"""Writes that the builds app makes, called from tasks, views, the admin and commands."""
+"""Writes that the builds app makes: called from views, webhooks, the admin, commands and tasks."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from builds import docker as docker_seam
-from builds.models import WorkerHeartbeat
+from builds.models import Build, Deployment, WorkerHeartbeat
+
+
+class BuildRequestError(Exception):
+    """A build cannot be requested as asked (e.g. rolling back to a build that never went live)."""
+
+
+def request_build(
+    project,
+    *,
+    trigger: str = Build.Trigger.MANUAL,
+    ref: str = "",
+    commit_sha: str = "",
+    triggered_by=None,
+    detail: str = "",
+) -> Build:
+    """Queue a build of `ref` (default: the project's branch) or of an exact `commit_sha`.
+
+    Older builds of the project that are still queued are superseded: only the newest
+    request matters. The Celery task is sent once the transaction commits.
+    """
+    with transaction.atomic():
+        _supersede_queued(project)
+        build = Build.objects.create(
+            project=project,
+            trigger=trigger,
+            ref=ref or commit_sha or project.branch,
+            commit_sha=commit_sha,
+            triggered_by=triggered_by,
+            trigger_detail=detail[:200],
+        )
+        _dispatch_on_commit(build)
+    return build
+
+
+def request_rollback(project, target: Build, *, triggered_by=None) -> Build:
+    """Queue a redeploy of `target`'s image, without building. Raises BuildRequestError."""
+    if target.project_id != project.pk:
+        raise BuildRequestError("That build belongs to another project.")
+    if not target.image_id or target.deployments.filter(live_at__isnull=False).count() == 0:
+        raise BuildRequestError(
+            f"Build #{target.pk} never went live, so there is nothing to roll back to."
+        )
+    with transaction.atomic():
+        _supersede_queued(project)
+        build = Build.objects.create(
+            project=project,
+            trigger=Build.Trigger.ROLLBACK,
+            ref=target.commit_sha,
+            commit_sha=target.commit_sha,
+            commit_message=target.commit_message,
+            commit_author=target.commit_author,
+            rollback_of=target,
+            plan=target.plan,
+            image_tag=target.image_tag,
+            image_id=target.image_id,
+            image_size=target.image_size,
+            triggered_by=triggered_by,
+            trigger_detail=f"rollback to build #{target.pk}",
+        )
+        _dispatch_on_commit(build)
+    return build
+
+
+def cancel_build(build: Build, *, reason: str = "Cancelled by a user.") -> bool:
+    """Cancel a queued build at once, or ask a running one to stop. False when it had already ended.
+
+    A running build's worker sees the request within a second or two, aborts the Docker
+    build stream or the health check, and removes the containers it started.
+    """
+    now = timezone.now()
+    if Build.objects.filter(pk=build.pk, state=Build.State.QUEUED).update(
+        state=Build.State.CANCELLED, finished_at=now, failure_reason=reason, cancel_requested=True
+    ):
+        return True
+    return bool(
+        Build.objects.filter(pk=build.pk, state__in=Build.RUNNING_STATES).update(
+            cancel_requested=True
+        )
+    )
+
+
+def live_deployment(project) -> Deployment | None:
+    return project.deployments.filter(state=Deployment.State.LIVE).select_related("build").first()
+
+
+def _supersede_queued(project) -> None:
+    Build.objects.filter(project=project, state=Build.State.QUEUED).update(
+        state=Build.State.SUPERSEDED,
+        finished_at=timezone.now(),
+        failure_reason="A newer build of this project was requested.",
+    )
+
+
+def _dispatch_on_commit(build: Build) -> None:
+    from builds.tasks import run_build
+
+    transaction.on_commit(lambda: run_build.delay(build.pk))
 
 
 def record_worker_heartbeat(hostname: str) -> WorkerHeartbeat:
@@ -21,3 +119,82 @@ def record_worker_heartbeat(hostname: str) -> WorkerHeartbeat:
         defaults={"docker_version": version, "docker_error": error, "seen_at": timezone.now()},
     )
     return heartbeat
+
+
+def reap_lost_builds(timeout_seconds: float) -> list[Build]:
+    """Fail running builds whose worker stopped sending heartbeats; remove their containers."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=timeout_seconds)
+    lost = list(
+        Build.objects.select_related("project").filter(
+            state__in=Build.RUNNING_STATES, heartbeat_at__lt=cutoff
+        )
+    )
+    reaped = []
+    for build in lost:
+        reason = (
+            f"The worker running this build ({build.worker or 'unknown'}) was lost: "
+            f"no heartbeat for over {timeout_seconds:.0f} s. Deploy again."
+        )
+        updated = Build.objects.filter(
+            pk=build.pk, state=build.state, heartbeat_at__lt=cutoff
+        ).update(
+            state=Build.State.FAILED,
+            failure_stage=build.state,
+            failure_reason=reason,
+            finished_at=timezone.now(),
+        )
+        if updated:
+            reaped.append(build)
+            _remove_build_containers(build)
+            Deployment.objects.filter(build=build, state=Deployment.State.STARTING).update(
+                state=Deployment.State.FAILED, stopped_at=timezone.now(), stop_reason=reason
+            )
+    return reaped
+
+
+def reconcile_with_engine() -> dict:
+    """Make the database and the engine agree, as a worker starts.
+
+    Containers of Deployer's that no live deployment or running build owns are removed;
+    live deployments whose container is gone are marked stopped with the reason.
+    """
+    from builds.pipeline import cleanup
+
+    live = Deployment.objects.filter(state=Deployment.State.LIVE)
+    running_builds = set(
+        Build.objects.filter(state__in=Build.RUNNING_STATES).values_list("pk", flat=True)
+    )
+    with docker_seam.client() as client:
+        present = {
+            c.id: c
+            for c in client.containers.list(
+                all=True, filters={"label": f"{docker_seam.LABEL_MANAGED}=1"}
+            )
+        }
+        keep = {d.container_id for d in live} | {
+            cid
+            for cid, c in present.items()
+            if c.labels.get(docker_seam.LABEL_BUILD, "").isdigit()
+            and int(c.labels[docker_seam.LABEL_BUILD]) in running_builds
+        }
+        removed = cleanup.remove_leftover_containers(client, keep_ids=keep)
+    missing = [d for d in live if d.container_id not in present]
+    for deployment in missing:
+        Deployment.objects.filter(pk=deployment.pk).update(
+            state=Deployment.State.STOPPED,
+            stopped_at=timezone.now(),
+            stop_reason="Its container no longer exists in the Docker engine.",
+        )
+    return {"removed_containers": removed, "missing_deployments": [d.pk for d in missing]}
+
+
+def _remove_build_containers(build: Build) -> None:
+    try:
+        with docker_seam.client() as client:
+            for container in client.containers.list(
+                all=True, filters={"label": f"{docker_seam.LABEL_BUILD}={build.pk}"}
+            ):
+                if container.labels.get(docker_seam.LABEL_PROJECT) == build.project.slug:
+                    container.remove(force=True)
+    except Exception:  # noqa: BLE001, S110 - the engine may be the thing that was lost
+        pass

@@ -1,13 +1,48 @@
-"""Celery tasks: thin interfaces that load data and call services."""
+"""Celery tasks: thin interfaces that load records and call the runner and services."""
 
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
 
-from builds import services
+from builds import runner, services
+from builds.models import Build
+from builds.stages import claim, heartbeat
+
+# A build waiting for another build of its project asks again this often.
+WAIT_FOR_PROJECT_SECONDS = 2
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def run_build(self, build_id: int) -> str:
+    build = Build.objects.select_related("project").filter(pk=build_id).first()
+    if build is None or build.state != Build.State.QUEUED:
+        return "not queued"
+    if not claim(build, worker=self.request.hostname or "worker"):
+        raise self.retry(countdown=WAIT_FOR_PROJECT_SECONDS)
+    with heartbeat(build):
+        runner.execute(build)
+    build.refresh_from_db(fields=["state"])
+    return build.state
 
 
 @shared_task(bind=True)
 def record_worker_heartbeat(self) -> str:
-    heartbeat = services.record_worker_heartbeat(self.request.hostname or "unknown")
-    return heartbeat.docker_version
+    heartbeat_row = services.record_worker_heartbeat(self.request.hostname or "unknown")
+    return heartbeat_row.docker_version
+
+
+@shared_task
+def reap_lost_builds() -> int:
+    return len(services.reap_lost_builds(settings.DEPLOYER_BUILD_HEARTBEAT_TIMEOUT))
+
+
+@worker_ready.connect
+def _reconcile_at_start(sender=None, **kwargs) -> None:
+    reconcile_with_engine.delay()
+
+
+@shared_task
+def reconcile_with_engine() -> dict:
+    return services.reconcile_with_engine()

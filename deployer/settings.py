@@ -169,11 +169,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "builds.tasks.record_worker_heartbeat",
         "schedule": _read("DEPLOYER_HEARTBEAT_INTERVAL", float, 30.0),
     },
+    "reap-lost-builds": {
+        "task": "builds.tasks.reap_lost_builds",
+        "schedule": _read("DEPLOYER_REAPER_INTERVAL", float, 15.0),
+    },
 }
 
 # Deployer's own settings.
 DEPLOYER_DOCKER_TIMEOUT = _read("DEPLOYER_DOCKER_TIMEOUT", int, 60)
 DEPLOYER_BASE_IMAGE = _read("DEPLOYER_BASE_IMAGE", str, "python:{version}-slim")
+DEPLOYER_PYTHON_VERSIONS = _read("DEPLOYER_PYTHON_VERSIONS", list, ["auto"])
+DEPLOYER_BASE_DOMAIN = _read("DEPLOYER_BASE_DOMAIN", str, "localhost")
+DEPLOYER_BUILD_TIMEOUT = _read("DEPLOYER_BUILD_TIMEOUT", int, 900)
+DEPLOYER_CLONE_TIMEOUT = _read("DEPLOYER_CLONE_TIMEOUT", int, 120)
+DEPLOYER_RELEASE_TIMEOUT = _read("DEPLOYER_RELEASE_TIMEOUT", int, 600)
+DEPLOYER_HEALTH_TIMEOUT = _read("DEPLOYER_HEALTH_TIMEOUT", float, 60.0)
+DEPLOYER_STOP_GRACE = _read("DEPLOYER_STOP_GRACE", int, 10)
+DEPLOYER_KEEP_IMAGES = _read("DEPLOYER_KEEP_IMAGES", int, 5)
+DEPLOYER_BUILD_LOG_MAX_LINES = _read("DEPLOYER_BUILD_LOG_MAX_LINES", int, 10000)
+DEPLOYER_BUILD_HEARTBEAT_SECONDS = _read("DEPLOYER_BUILD_HEARTBEAT_SECONDS", float, 5.0)
+DEPLOYER_BUILD_HEARTBEAT_TIMEOUT = _read("DEPLOYER_BUILD_HEARTBEAT_TIMEOUT", float, 60.0)
 DEPLOYER_ALLOW_LOCAL_REPOS = _read("DEPLOYER_ALLOW_LOCAL_REPOS", bool, False)
 # Comma-separated Fernet keys encrypting environment variable values at rest: the first
 # encrypts, all decrypt. Rotate by setting "NEW,OLD", running `manage.py rotate_secrets_key`,

@@ -1,0 +1,70 @@
+"""Remove what Deployer made and no longer needs, selected by its labels only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import docker
+from docker import errors as docker_errors
+
+from builds.docker import LABEL_BUILD, LABEL_MANAGED, LABEL_PROJECT, LABEL_ROLE
+
+
+def prune_project_images(
+    client: docker.DockerClient,
+    project: str,
+    *,
+    keep_build_ids: Iterable[int],
+    log: Callable[[str], None] = lambda _: None,
+) -> list[str]:
+    """Remove the project's images except those of `keep_build_ids`; return the removed tags.
+
+    An image still used by a container is left alone (the engine refuses, and that is fine).
+    """
+    keep = {str(pk) for pk in keep_build_ids}
+    removed = []
+    images = client.images.list(
+        filters={"label": [f"{LABEL_MANAGED}=1", f"{LABEL_PROJECT}={project}"]}
+    )
+    for image in images:
+        if image.labels.get(LABEL_BUILD) in keep:
+            continue
+        try:
+            client.images.remove(image.id, force=False, noprune=False)
+        except docker_errors.APIError:
+            continue
+        removed.extend(image.tags or [image.short_id])
+    if removed:
+        log(f"Removed {len(removed)} old image(s): {', '.join(removed)}")
+    return removed
+
+
+def remove_project_resources(client: docker.DockerClient, project: str) -> tuple[int, int]:
+    """Remove every container and image of `project`: (containers removed, images removed)."""
+    containers = client.containers.list(
+        all=True, filters={"label": [f"{LABEL_MANAGED}=1", f"{LABEL_PROJECT}={project}"]}
+    )
+    for container in containers:
+        try:
+            container.remove(force=True)
+        except docker_errors.NotFound:
+            pass
+    images = prune_project_images(client, project, keep_build_ids=())
+    return len(containers), len(images)
+
+
+def remove_leftover_containers(
+    client: docker.DockerClient, *, keep_ids: Iterable[str]
+) -> list[str]:
+    """Remove Deployer's containers that no live deployment owns (release and failed ones)."""
+    keep = set(keep_ids)
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=1"}):
+        if container.id in keep or container.labels.get(LABEL_ROLE) == "base-image":
+            continue
+        try:
+            container.remove(force=True)
+        except docker_errors.NotFound:
+            continue
+        removed.append(container.name)
+    return removed

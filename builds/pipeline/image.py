@@ -1,0 +1,189 @@
+"""Build an image with the Docker engine, streaming every line into the build log as it comes."""
+
+from __future__ import annotations
+
+import queue
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from docker import APIClient
+from docker import errors as docker_errors
+
+from builds.pipeline.errors import BuildCancelled, StageError
+
+STEP = re.compile(r"^Step \d+/\d+ : (.*)$")
+DEPENDENCY_STEP = re.compile(r"\b(pip|uv|poetry|pipenv)\b.*\binstall\b|\buv\b.*\bsync\b")
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    image_id: str
+    size: int
+    dependency_layer_cached: bool | None
+
+
+def ensure_base_images(
+    api: APIClient, images: Sequence[str], *, log: Callable[[str], None]
+) -> None:
+    """Make sure every FROM image is on the engine, pulling the missing ones.
+
+    Raises StageError naming the image when it is absent and cannot be pulled (no
+    registry reachable, a private registry, a typo), before any build time is spent.
+    """
+    for image in images:
+        try:
+            api.inspect_image(image)
+            continue
+        except docker_errors.ImageNotFound:
+            pass
+        log(f"Pulling base image {image}")
+        repository, _, tag = (
+            image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+        )
+        try:
+            api.pull(repository, tag=tag or "latest")
+        except docker_errors.APIError as exc:
+            reason = (exc.explanation or str(exc)).strip()
+            raise StageError(
+                f"The base image {image} is not on this Docker engine and could not be pulled "
+                f"({reason}). Use an image the engine has, or make its registry reachable."
+            ) from exc
+
+
+def build_image(
+    api: APIClient,
+    context: Path,
+    *,
+    dockerfile: str,
+    tag: str,
+    labels: dict[str, str],
+    buildargs: dict[str, str],
+    log: Callable[[str], None],
+    should_cancel: Callable[[], bool] = lambda: False,
+    timeout: float = 900,
+) -> ImageResult:
+    """Build `context` with `dockerfile` into `tag`, logging each line of the engine's output.
+
+    Runs the HTTP stream in a reader thread so that cancellation and the time limit
+    are noticed within a second even while a step prints nothing; either one shuts
+    the connection down, which makes the engine abort the build. Raises StageError
+    with the engine's error (e.g. the failing RUN step's exit code), BuildCancelled.
+    """
+    lines: queue.Queue = queue.Queue()
+    responses: list = []
+    api.hooks["response"].append(lambda response, *args, **kwargs: responses.append(response))
+
+    def read() -> None:
+        try:
+            for chunk in api.build(
+                path=str(context), dockerfile=dockerfile, tag=tag, labels=labels,
+                buildargs=buildargs, rm=True, forcerm=True, pull=False, decode=True,
+            ):  # fmt: skip
+                lines.put(chunk)
+        except Exception as exc:  # noqa: BLE001 - handed to the stage's thread
+            lines.put({"exception": exc})
+        finally:
+            lines.put(_DONE)
+
+    reader = threading.Thread(target=read, name=f"build-{tag}", daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    next_cancel_check = 0.0
+    state = _StreamState()
+    try:
+        while True:
+            try:
+                chunk = lines.get(timeout=0.5)
+            except queue.Empty:
+                chunk = None
+            if chunk is _DONE:
+                break
+            if chunk is not None:
+                state.consume(chunk, log)
+            now = time.monotonic()
+            if now > deadline:
+                raise StageError(f"The image build exceeded its time limit of {timeout:.0f} s.")
+            if now >= next_cancel_check:
+                next_cancel_check = now + 1
+                if should_cancel():
+                    raise BuildCancelled()
+    except BaseException:
+        _abort(responses)
+        reader.join(timeout=10)
+        raise
+    finally:
+        api.hooks["response"].clear()
+    if state.error:
+        raise StageError(state.error)
+    try:
+        info = api.inspect_image(tag)
+    except docker_errors.ImageNotFound as exc:
+        raise StageError("The engine finished the build without producing an image.") from exc
+    return ImageResult(info["Id"], int(info.get("Size") or 0), state.dependency_layer_cached)
+
+
+class _StreamState:
+    """Follows the classic builder's output: the lines, the error, and which steps were cached."""
+
+    def __init__(self) -> None:
+        self.error = ""
+        self._current_step = ""
+        self._dependency_steps: list[bool] = []
+
+    def consume(self, chunk: dict, log: Callable[[str], None]) -> None:
+        if "exception" in chunk:
+            exc = chunk["exception"]
+            self.error = (
+                f"The Docker engine stopped the build: {getattr(exc, 'explanation', None) or exc}"
+            )
+            return
+        if "error" in chunk:
+            detail = chunk.get("errorDetail") or {}
+            self.error = _explain(chunk["error"].strip(), detail)
+            log(chunk["error"].strip())
+            return
+        text = chunk.get("stream") or chunk.get("status") or ""
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            log(line)
+            step = STEP.match(line)
+            if step:
+                self._current_step = step.group(1)
+                if DEPENDENCY_STEP.search(self._current_step):
+                    self._dependency_steps.append(False)
+            elif "Using cache" in line and DEPENDENCY_STEP.search(self._current_step):
+                self._dependency_steps[-1] = True
+
+    @property
+    def dependency_layer_cached(self) -> bool | None:
+        return all(self._dependency_steps) if self._dependency_steps else None
+
+
+def _explain(error: str, detail: dict) -> str:
+    code = detail.get("code")
+    match = re.search(r"The command '(.*)' returned a non-zero code: (\d+)", error)
+    if match:
+        command = match.group(1).removeprefix("/bin/sh -c ")
+        return f"The build step `{command[:200]}` failed with exit code {match.group(2)}."
+    if "pull access denied" in error or "no such host" in error or "manifest unknown" in error:
+        return f"A base image could not be pulled: {error}"
+    return f"The image build failed: {error}" + (f" (code {code})" if code else "")
+
+
+def _abort(responses: list) -> None:
+    """Shut the build's HTTP connection down; the engine cancels a build whose client left."""
+    for response in responses:
+        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            response.close()
+        except OSError:
+            pass

@@ -1,0 +1,247 @@
+"""One build, stage by stage: clone, detect, build, release, start, health check, switch, clean up."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from builds import docker as docker_seam
+from builds.buildlog import BuildLog
+from builds.models import Build, Deployment
+from builds.pipeline import cleanup, clone, detect, dockerfile, health, image, release, run
+from builds.pipeline.errors import StageError
+from builds.pipeline.plan import Overrides, Plan
+from builds.pythons import available_pythons
+from builds.stages import BuildStopped, cancel_requested, stage
+from projects import services as project_services
+
+State = Build.State
+GENERATED_DOCKERFILE = ".deployer.Dockerfile"
+
+
+def execute(build: Build) -> None:
+    """Run a claimed build to its end; the outcome is recorded on the build, never raised."""
+    project = build.project
+    log = BuildLog(build, secrets=project_services.secret_values(project))
+    workdir = Path(tempfile.mkdtemp(prefix=f"deployer-build-{build.pk}-"))
+    should_cancel = lambda: cancel_requested(build)  # noqa: E731
+    deployment: Deployment | None = None
+    try:
+        with docker_seam.client() as client:
+            if build.rollback_of_id:
+                log(
+                    f"Rolling back to the image of build #{build.rollback_of_id} ({build.image_tag})"
+                )
+                plan = Plan.from_dict(build.plan or {})
+                with stage(build, State.BUILDING, log):
+                    _check_image_exists(client, build.image_id)
+            else:
+                with stage(build, State.CLONING, log):
+                    source = _clone(build, workdir, log)
+                with stage(build, State.DETECTING, log):
+                    plan = _detect(build, source, client, log)
+                with stage(build, State.BUILDING, log):
+                    _build_image(build, plan, source, client, log, should_cancel)
+            environment = project_services.runtime_environment(project)
+            with stage(build, State.RELEASING, log):
+                _release(build, plan, client, environment, log, should_cancel)
+            with stage(build, State.STARTING, log):
+                deployment = _start(build, client, environment, log)
+            with stage(build, State.HEALTH_CHECKING, log):
+                health.wait_until_healthy(
+                    client, deployment.container_id, port=deployment.host_port,
+                    path=project.health_check_path or plan.health_path or "/",
+                    host=app_host(project), memory_mb=project.memory_limit_mb, log=log,
+                    deadline=settings.DEPLOYER_HEALTH_TIMEOUT, should_cancel=should_cancel,
+                )  # fmt: skip
+            _go_live(build, deployment, client, log)
+    except BuildStopped:
+        _discard(deployment, log)
+    except docker_seam.DockerUnavailable as exc:
+        _discard(deployment, log)
+        Build.objects.filter(pk=build.pk).update(
+            state=State.FAILED, failure_stage=build.state, failure_reason=str(exc),
+            finished_at=timezone.now(),
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def app_host(project) -> str:
+    """The host name the app is reached by, sent as the Host header of health checks."""
+    return f"{project.slug}.{settings.DEPLOYER_BASE_DOMAIN}"
+
+
+def labels_for(build: Build, role: str) -> dict[str, str]:
+    return {
+        docker_seam.LABEL_MANAGED: "1",
+        docker_seam.LABEL_PROJECT: build.project.slug,
+        docker_seam.LABEL_BUILD: str(build.pk),
+        docker_seam.LABEL_ROLE: role,
+    }
+
+
+def _clone(build: Build, workdir: Path, log: BuildLog) -> Path:
+    project = build.project
+    commit = clone.clone_commit(
+        project.authenticated_repo_url(), build.commit_sha or build.ref or project.branch,
+        workdir / "src", log=log, timeout=settings.DEPLOYER_CLONE_TIMEOUT,
+        allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS,
+    )  # fmt: skip
+    build.commit_sha, build.commit_author, build.commit_message = (
+        commit.sha,
+        commit.author[:200],
+        commit.message[:500],
+    )
+    build.save(update_fields=["commit_sha", "commit_author", "commit_message"])
+    source = (workdir / "src" / project.app_root).resolve()
+    if not source.is_relative_to((workdir / "src").resolve()) or not source.is_dir():
+        raise StageError(f"The app root {project.app_root!r} is not a folder of the repository.")
+    return source
+
+
+def _detect(build: Build, source: Path, client, log: BuildLog) -> Plan:
+    project = build.project
+    overrides = Overrides(
+        framework=project.framework or "auto",
+        start_command=project.start_command or None,
+        health_path=project.health_check_path or None,
+    )
+    try:
+        plan = detect.detect_plan(source, overrides, available_pythons=available_pythons(client))
+    except detect.DetectionError as exc:
+        raise StageError(str(exc)) from exc
+    for evidence in plan.evidence:
+        log(f"  {evidence}")
+    for warning in plan.warnings:
+        log(f"  warning {warning}")
+    log(
+        f"Plan: {plan.framework} app ({plan.kind}), Python {plan.python_version}, start: {plan.start_command or 'from its Dockerfile'}"
+    )
+    build.plan = plan.to_dict()
+    build.save(update_fields=["plan"])
+    return plan
+
+
+def _build_image(
+    build: Build, plan: Plan, source: Path, client, log: BuildLog, should_cancel
+) -> None:
+    project = build.project
+    build_args = project_services.build_arguments(project)
+    if plan.kind == "dockerfile":
+        dockerfile_name = plan.dockerfile_path or "Dockerfile"
+        base_images = plan.base_images
+        log(f"Building the repository's own {dockerfile_name} as is")
+    else:
+        dockerfile_name = GENERATED_DOCKERFILE
+        base_image = settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version)
+        text = dockerfile.generate_dockerfile(
+            plan, base_image=settings.DEPLOYER_BASE_IMAGE, build_arg_names=sorted(build_args)
+        )
+        (source / dockerfile_name).write_text(text)
+        if not (source / ".dockerignore").exists():
+            (source / ".dockerignore").write_text(dockerfile.generate_dockerignore())
+        base_images = [base_image]
+        log(f"Generated Dockerfile (from {base_image}):")
+        for line in text.splitlines():
+            log(f"  {line}")
+    image.ensure_base_images(client.api, base_images, log=log)
+    tag = f"deployer/{project.slug}:{build.pk}"
+    result = image.build_image(
+        client.api, source, dockerfile=dockerfile_name, tag=tag,
+        labels=labels_for(build, "image"), buildargs=build_args, log=log,
+        should_cancel=should_cancel, timeout=settings.DEPLOYER_BUILD_TIMEOUT,
+    )  # fmt: skip
+    build.image_tag, build.image_id, build.image_size = tag, result.image_id, result.size
+    build.dependency_layer_cached = result.dependency_layer_cached
+    build.save(update_fields=["image_tag", "image_id", "image_size", "dependency_layer_cached"])
+    log(f"Built {tag} ({result.size / 1_000_000:.1f} MB)")
+
+
+def _check_image_exists(client, image_id: str) -> None:
+    try:
+        client.images.get(image_id)
+    except Exception as exc:
+        raise StageError(
+            "The image of that build was removed (only the last "
+            f"{settings.DEPLOYER_KEEP_IMAGES} images are kept), so it cannot be rolled back to."
+        ) from exc
+
+
+def _release(build: Build, plan: Plan, client, environment, log: BuildLog, should_cancel) -> None:
+    if not plan.release_command:
+        log("No release command.")
+        return
+    release.run_release(
+        client, build.image_id or build.image_tag, plan.release_command,
+        environment={**environment, "PORT": str(build.project.container_port)},
+        labels=labels_for(build, "release"), memory_mb=build.project.memory_limit_mb,
+        log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT, should_cancel=should_cancel,
+    )  # fmt: skip
+
+
+def _start(build: Build, client, environment, log: BuildLog) -> Deployment:
+    project = build.project
+    started = run.start_container(
+        client, build.image_id or build.image_tag, name=f"deployer-{project.slug}-{build.pk}",
+        environment=environment, labels=labels_for(build, "web"),
+        container_port=project.container_port, memory_mb=project.memory_limit_mb,
+    )  # fmt: skip
+    log(f"Started container {started.name}, published on 127.0.0.1:{started.host_port}")
+    return Deployment.objects.create(
+        project=project, build=build, container_id=started.container_id,
+        container_name=started.name, host_port=started.host_port,
+    )  # fmt: skip
+
+
+def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> None:
+    """Make the new deployment the live one, then retire the previous container."""
+    now = timezone.now()
+    with transaction.atomic():
+        previous = list(
+            Deployment.objects.select_for_update()
+            .filter(project=build.project, state=Deployment.State.LIVE)
+            .exclude(pk=deployment.pk)
+        )
+        Deployment.objects.filter(pk__in=[d.pk for d in previous]).update(
+            state=Deployment.State.SUPERSEDED, stopped_at=now,
+            stop_reason=f"Replaced by build #{build.pk}.",
+        )  # fmt: skip
+        Deployment.objects.filter(pk=deployment.pk).update(state=Deployment.State.LIVE, live_at=now)
+        Build.objects.filter(pk=build.pk).update(state=State.LIVE, finished_at=now)
+    log.stage = State.LIVE
+    log(f"==> Live: build #{build.pk} serves on 127.0.0.1:{deployment.host_port}")
+    for old in previous:
+        log(
+            f"Stopping the previous container {old.container_name} (grace {settings.DEPLOYER_STOP_GRACE} s)"
+        )
+        run.remove_container(client, old.container_id, grace=settings.DEPLOYER_STOP_GRACE)
+    keep = (
+        Build.objects.filter(project=build.project, deployments__live_at__isnull=False)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .distinct()[: settings.DEPLOYER_KEEP_IMAGES]
+    )
+    cleanup.prune_project_images(
+        client, build.project.slug, keep_build_ids=[*keep, build.pk], log=log
+    )
+
+
+def _discard(deployment: Deployment | None, log: BuildLog) -> None:
+    """A build that failed after starting its container: remove it; the previous one keeps serving."""
+    if deployment is None:
+        return
+    try:
+        with docker_seam.client() as client:
+            run.remove_container(client, deployment.container_id, grace=0)
+    except docker_seam.DockerUnavailable:
+        pass
+    Deployment.objects.filter(pk=deployment.pk).update(
+        state=Deployment.State.FAILED, stopped_at=timezone.now(), stop_reason="Its build failed."
+    )
+    log("Removed the new container; the previous deployment, if any, keeps serving.")

@@ -1,0 +1,123 @@
+"""Recording a build's progress: its state per stage, timings, heartbeat and the reason it failed."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from builds.buildlog import BuildLog
+from builds.models import Build
+from builds.pipeline.errors import BuildCancelled, StageError
+
+
+class BuildStopped(Exception):
+    """The build ended (failed or cancelled) and that is recorded; nothing more to do."""
+
+
+def claim(build: Build, worker: str) -> bool:
+    """Move a queued build to cloning unless another build of its project is running.
+
+    A conditional UPDATE: two workers can never both claim it, and a project never
+    runs two builds at once. False when the build must wait or is no longer queued.
+    """
+    busy = (
+        Build.objects.filter(project_id=build.project_id, state__in=Build.RUNNING_STATES)
+        .exclude(pk=build.pk)
+        .exists()
+    )
+    if busy:
+        return False
+    now = timezone.now()
+    claimed = Build.objects.filter(pk=build.pk, state=Build.State.QUEUED).update(
+        state=Build.State.CLONING, started_at=now, heartbeat_at=now, worker=worker
+    )
+    if claimed:
+        build.refresh_from_db()
+    return bool(claimed)
+
+
+def cancel_requested(build: Build) -> bool:
+    return Build.objects.filter(pk=build.pk, cancel_requested=True).exists()
+
+
+@contextmanager
+def stage(build: Build, state: str, log: BuildLog) -> Iterator[None]:
+    """Run one stage: record its state and timings; turn its failure into the build's outcome."""
+    if cancel_requested(build):
+        _finish(build, Build.State.CANCELLED, state, "Cancelled by a user.", log)
+        raise BuildStopped()
+    started = timezone.now()
+    Build.objects.filter(pk=build.pk).update(state=state)
+    build.state = state
+    log.stage = state
+    log(f"==> {Build.State(state).label}")
+    try:
+        yield
+    except BuildCancelled:
+        _record_timing(build, state, started)
+        _finish(build, Build.State.CANCELLED, state, "Cancelled by a user.", log)
+        raise BuildStopped() from None
+    except StageError as exc:
+        _record_timing(build, state, started)
+        _finish(build, Build.State.FAILED, state, str(exc), log)
+        raise BuildStopped() from None
+    except SoftTimeLimitExceeded:
+        _record_timing(build, state, started)
+        reason = f"The build exceeded its time limit of {settings.CELERY_TASK_SOFT_TIME_LIMIT} s."
+        _finish(build, Build.State.FAILED, state, reason, log)
+        raise BuildStopped() from None
+    except Exception as exc:  # noqa: BLE001 - any fault becomes the build's reason
+        _record_timing(build, state, started)
+        log(traceback.format_exc())
+        reason = f"Deployer hit an internal error ({type(exc).__name__}: {exc})."
+        _finish(build, Build.State.FAILED, state, log.redact(reason), log)
+        raise BuildStopped() from None
+    _record_timing(build, state, started)
+
+
+def _record_timing(build: Build, state: str, started) -> None:
+    finished = timezone.now()
+    build.stage_timings[state] = {
+        "started": started.isoformat(),
+        "finished": finished.isoformat(),
+        "seconds": round((finished - started).total_seconds(), 3),
+    }
+    Build.objects.filter(pk=build.pk).update(stage_timings=build.stage_timings)
+
+
+def _finish(build: Build, outcome: str, stage_name: str, reason: str, log: BuildLog) -> None:
+    log(f"==> {Build.State(outcome).label}: {reason}")
+    Build.objects.filter(pk=build.pk).update(
+        state=outcome, failure_stage=stage_name, failure_reason=reason, finished_at=timezone.now()
+    )
+    build.state, build.failure_stage, build.failure_reason = outcome, stage_name, reason
+
+
+@contextmanager
+def heartbeat(build: Build) -> Iterator[None]:
+    """Touch `heartbeat_at` every few seconds while the build runs, from a thread of its own."""
+    stop = threading.Event()
+    interval = settings.DEPLOYER_BUILD_HEARTBEAT_SECONDS
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                Build.objects.filter(pk=build.pk).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{build.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        close_old_connections()

@@ -5,3 +5,6 @@ from django.apps import AppConfig
 
 class ProjectsConfig(AppConfig):
     name = "projects"
+
+    def ready(self) -> None:
+        from projects import checks  # noqa: F401 - registers the system checks

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_ENV_KEYS = frozenset({"PORT"})
+RESERVED_SLUGS = frozenset({"new"})  # /projects/new/ is the creation page
 # scp-like syntax: user@host:path (no scheme, no "://").
 SCP_LIKE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[^:/\s]+):(?P<path>.+)$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -33,6 +34,8 @@ def validate_slug(value: str) -> None:
             "letter or digit (it becomes part of a hostname and an image tag).",
             code="invalid_slug",
         )
+    if value in RESERVED_SLUGS:
+        raise ValidationError(f"'{value}' is reserved; choose another name.", code="reserved")
 
 
 def validate_repo_url(value: str) -> None:

@@ -1,13 +1,248 @@
+"""Project pages. Each view returns the whole page, or only its fragment when `request.htmx`."""
+
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 
 from builds.models import WorkerHeartbeat
+from projects import services
+from projects.forms import EnvImportForm, EnvVarForm, ProjectForm, attach_errors
+from projects.models import EnvVar, Project
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
+@require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
+    projects = Project.objects.visible_to(request.user).select_related("owner")
     workers = WorkerHeartbeat.objects.all()[:5]
-    return render(request, "projects/list.html", {"workers": workers})
+    return render(request, "projects/list.html", {"projects": projects, "workers": workers})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("repo_url")
+def project_create(request: HttpRequest) -> HttpResponse:
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.create_project(request.user, **form.service_arguments())
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, f"Project {project.slug} created.")
+            return redirect(project)
+    return render(request, "projects/form.html", {"form": form})
+
+
+@login_required
+@require_GET
+def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    project = services.get_project_for_user(request.user, slug)
+    return _detail_page(request, project)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("repo_url")
+def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    project = services.get_project_for_user(request.user, slug)
+    can_manage = project.is_managed_by(request.user)
+    form = ProjectForm(request.POST or None, instance=project, can_manage=can_manage)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_project(project, **form.service_arguments())
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, "Project saved.")
+            return redirect(project)
+    # Read the project again: an invalid form has changed the instance it was given.
+    saved = Project.objects.get(pk=project.pk)
+    return render(request, "projects/form.html", {"form": form, "project": saved})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    project = services.get_project_for_user(request.user, slug)
+    if not project.is_managed_by(request.user):
+        raise PermissionDenied("Only the owner can delete this project.")
+    if request.method == "POST":
+        problems = services.delete_project(project)
+        messages.success(request, f"Project {slug} deleted.")
+        for problem in problems:
+            messages.error(request, problem)
+        return redirect("projects:list")
+    return render(request, "projects/delete.html", {"project": project})
+
+
+# Environment variables ------------------------------------------------------------------------
+
+
+@dataclass
+class EnvRow:
+    """One variable as the page shows it: masked, revealed, or as an edit form."""
+
+    env_var: EnvVar
+    form: EnvVarForm | None = None
+    revealed_value: str | None = None
+
+
+@login_required
+@require_POST
+@sensitive_post_parameters("value")
+def env_var_add(request: HttpRequest, slug: str) -> HttpResponse:
+    project = services.get_project_for_user(request.user, slug)
+    form = EnvVarForm(request.POST, auto_id="env-add-%s")
+    if form.is_valid():
+        try:
+            env_var = services.add_env_var(project, **form.cleaned_data)
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            if request.htmx:
+                return _row(request, EnvRow(env_var))
+            messages.success(request, f"{env_var.key} added.")
+            return redirect(project)
+    if request.htmx:
+        response = render(request, "projects/_env_var_add.html", {"project": project, "form": form})
+        return reswap(retarget(response, "#env-add"), "outerHTML")
+    return _detail_page(request, project, add_form=form)
+
+
+@login_required
+@require_GET
+def env_var_row(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    project = services.get_project_for_user(request.user, slug)
+    env_var = get_object_or_404(project.env_vars, pk=pk)
+    if request.htmx:
+        return _row(request, EnvRow(env_var))
+    return redirect(project)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("value")
+def env_var_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    project = services.get_project_for_user(request.user, slug)
+    env_var = get_object_or_404(project.env_vars, pk=pk)
+    initial = {"key": env_var.key, "available_at_build": env_var.available_at_build}
+    form = EnvVarForm(request.POST or None, initial=initial, editing=True, auto_id=f"env-{pk}-%s")
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_env_var(
+                env_var,
+                key=form.cleaned_data["key"],
+                value=form.cleaned_data["value"] or None,
+                available_at_build=form.cleaned_data["available_at_build"],
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+            env_var.refresh_from_db()
+        else:
+            if request.htmx:
+                return _row(request, EnvRow(env_var))
+            messages.success(request, f"{env_var.key} saved.")
+            return redirect(project)
+    row = EnvRow(env_var, form=form)
+    if request.htmx:
+        return _row(request, row)
+    return _detail_page(request, project, row=row)
+
+
+@never_cache
+@login_required
+@require_POST
+def env_var_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The one place a stored value is shown, on an explicit request for that one value."""
+    project = services.get_project_for_user(request.user, slug)
+    env_var = get_object_or_404(project.env_vars, pk=pk)
+    logger.info("%s revealed %s of project %s", request.user, env_var.key, project.slug)
+    row = EnvRow(env_var, revealed_value=env_var.decrypted_value())
+    if request.htmx:
+        return _row(request, row)
+    return _detail_page(request, project, row=row)
+
+
+@login_required
+@require_POST
+def env_var_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    project = services.get_project_for_user(request.user, slug)
+    env_var = get_object_or_404(project.env_vars, pk=pk)
+    services.delete_env_var(env_var)
+    if request.htmx:
+        return HttpResponse("")  # swapped with outerHTML: the row disappears
+    messages.success(request, f"{env_var.key} deleted.")
+    return redirect(project)
+
+
+@login_required
+@require_POST
+@sensitive_post_parameters("env_file")
+def env_import(request: HttpRequest, slug: str) -> HttpResponse:
+    project = services.get_project_for_user(request.user, slug)
+    form = EnvImportForm(request.POST)
+    notice = ""
+    if form.is_valid():
+        try:
+            result = services.import_env_file(project, form.cleaned_data["env_file"])
+        except ValidationError as exc:
+            form.add_error("env_file", exc)
+        else:
+            notice = (
+                f"Imported {len(result.created) + len(result.updated)} variables "
+                f"({len(result.created)} new, {len(result.updated)} replaced)."
+            )
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect(project)
+            form = EnvImportForm()
+    context = _env_editor_context(project, import_form=form, import_notice=notice)
+    if request.htmx:
+        return render(request, "projects/_env_editor.html", context)
+    return _detail_page(request, project, import_form=form)
+
+
+def _row(request: HttpRequest, row: EnvRow) -> HttpResponse:
+    context = {"row": row, "project": row.env_var.project}
+    return render(request, "projects/_env_var_row.html", context)
+
+
+def _env_editor_context(
+    project: Project,
+    *,
+    row: EnvRow | None = None,
+    add_form: EnvVarForm | None = None,
+    import_form: EnvImportForm | None = None,
+    import_notice: str = "",
+) -> dict:
+    rows = [
+        row if row and row.env_var.pk == env_var.pk else EnvRow(env_var)
+        for env_var in project.env_vars.all()
+    ]
+    return {
+        "project": project,
+        "rows": rows,
+        "add_form": add_form or EnvVarForm(auto_id="env-add-%s"),
+        "import_form": import_form or EnvImportForm(),
+        "import_notice": import_notice,
+    }
+
+
+def _detail_page(request: HttpRequest, project: Project, **editor) -> HttpResponse:
+    context = _env_editor_context(project, **editor)
+    context["can_manage"] = project.is_managed_by(request.user)
+    return render(request, "projects/detail.html", context)

@@ -1,0 +1,118 @@
+"""Operators' view of projects. Values are write-only here: neither plaintext nor ciphertext is shown."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+
+from projects import crypto, services
+from projects.forms import PROJECT_FORM_FIELDS
+from projects.models import EnvVar, Project
+from projects.validators import validate_env_value
+
+MASK = "••••••••"
+
+
+class EnvVarAdminForm(forms.ModelForm):
+    new_value = forms.CharField(
+        required=False,
+        strip=False,
+        label="New value",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the current value.",
+    )
+
+    class Meta:
+        model = EnvVar
+        fields = ["key", "new_value", "available_at_build"]
+
+    def clean_new_value(self) -> str:
+        value = self.cleaned_data["new_value"]
+        validate_env_value(value)
+        return value
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        value = cleaned.get("new_value", "")
+        if value or not self.instance.encrypted_value:
+            self.instance.encrypted_value = crypto.encrypt(value)
+        return cleaned
+
+
+@admin.display(description="value")
+def masked_value(env_var: EnvVar) -> str:
+    return MASK if env_var.pk else ""
+
+
+class EnvVarInline(admin.TabularInline):
+    model = EnvVar
+    form = EnvVarAdminForm
+    fields = ["key", masked_value, "new_value", "available_at_build"]
+    readonly_fields = [masked_value]
+    extra = 0
+
+
+class ProjectAdminForm(forms.ModelForm):
+    forget_credentials = forms.BooleanField(
+        required=False, label="Forget the stored repository credentials"
+    )
+
+    class Meta:
+        model = Project
+        fields = [*PROJECT_FORM_FIELDS, "owner", "members"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    form = ProjectAdminForm
+    list_display = ["slug", "owner", "repo_url", "branch", "framework", "credentials", "created_at"]
+    list_filter = [("owner", admin.RelatedOnlyFieldListFilter), "framework"]
+    list_select_related = ["owner"]
+    search_fields = ["slug", "repo_url", "owner__username", "members__username"]
+    filter_horizontal = ["members"]
+    readonly_fields = ["credentials", "created_at", "updated_at"]
+    inlines = [EnvVarInline]
+
+    @admin.display(description="credentials")
+    def credentials(self, project: Project) -> str:
+        return "stored" if project.has_repo_credentials else "none"
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # The name is fixed once created: it labels the project's containers and images.
+        return [*self.readonly_fields, "slug"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj: Project, form, change: bool) -> None:
+        # The form already ran the model's rules; the service splits and encrypts credentials.
+        forget = form.cleaned_data.get("forget_credentials", False)
+        services.save_project(obj, forget_credentials=forget)
+
+    def delete_model(self, request, obj: Project) -> None:
+        self._report(request, services.delete_project(obj))
+
+    def delete_queryset(self, request, queryset) -> None:
+        for project in queryset:
+            self._report(request, services.delete_project(project))
+
+    def _report(self, request, problems: list[str]) -> None:
+        for problem in problems:
+            self.message_user(request, problem, messages.WARNING)
+
+
+@admin.register(EnvVar)
+class EnvVarAdmin(admin.ModelAdmin):
+    form = EnvVarAdminForm
+    list_display = ["key", "project", masked_value, "available_at_build", "updated_at"]
+    list_filter = ["available_at_build", ("project__owner", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["project", "project__owner"]
+    search_fields = ["key", "project__slug"]
+    fields = [
+        "project",
+        "key",
+        masked_value,
+        "new_value",
+        "available_at_build",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = [masked_value, "created_at", "updated_at"]
+    autocomplete_fields = ["project"]

@@ -1,0 +1,108 @@
+"""Forms parse and display; the rules themselves run in projects.services (see _attach_errors)."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from projects.models import Project
+
+PROJECT_FORM_FIELDS = [
+    "slug",
+    "repo_url",
+    "branch",
+    "app_root",
+    "framework",
+    "start_command",
+    "health_check_path",
+    "container_port",
+    "memory_limit_mb",
+]
+
+
+class ProjectForm(forms.ModelForm):
+    members = forms.CharField(
+        required=False,
+        help_text="Usernames of people who may see and change this project, separated by commas.",
+    )
+    forget_credentials = forms.BooleanField(
+        required=False, label="Forget the stored repository credentials"
+    )
+
+    class Meta:
+        model = Project
+        fields = PROJECT_FORM_FIELDS
+        widgets = {
+            "repo_url": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        }
+
+    def __init__(self, *args, can_manage: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        editing = self.instance.pk is not None
+        if editing:
+            del self.fields["slug"]  # it names containers and the address: fixed once created
+            self.initial["members"] = ", ".join(
+                user.get_username() for user in self.instance.members.order_by("username")
+            )
+        if not editing or not self.instance.has_repo_credentials:
+            del self.fields["forget_credentials"]
+        if not can_manage:
+            del self.fields["members"]
+
+    def clean_members(self) -> list:
+        names = [name for name in re.split(r"[,\s]+", self.cleaned_data["members"]) if name]
+        users = {user.get_username(): user for user in _users_named(names)}
+        unknown = [name for name in names if name not in users]
+        if unknown:
+            raise ValidationError(f"No user named {', '.join(unknown)}.")
+        return list(users.values())
+
+    def service_arguments(self) -> dict:
+        """cleaned_data as keyword arguments of services.create_project / update_project."""
+        arguments = dict(self.cleaned_data)
+        if "members" not in self.fields:
+            arguments.pop("members", None)
+        return arguments
+
+
+def _users_named(names: list[str]):
+    user_model = get_user_model()
+    return user_model.objects.filter(**{f"{user_model.USERNAME_FIELD}__in": names}, is_active=True)
+
+
+class EnvVarForm(forms.Form):
+    key = forms.CharField(max_length=255, widget=forms.TextInput(attrs={"spellcheck": "false"}))
+    value = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    available_at_build = forms.BooleanField(required=False, label="Available at build")
+
+    def __init__(self, *args, editing: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:
+            self.fields["value"].widget.attrs["placeholder"] = "unchanged"
+            self.fields["value"].help_text = "Leave empty to keep the current value."
+
+
+class EnvImportForm(forms.Form):
+    env_file = forms.CharField(
+        label=".env file",
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 6, "spellcheck": "false", "placeholder": "KEY=value\nOTHER='...'"}
+        ),
+    )
+
+
+def attach_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError next to the fields it names, or above the form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for name, errors in exc.error_dict.items():
+        form.add_error(name if name in form.fields else None, errors)

@@ -1,0 +1,1 @@
+"""Deploy stages as plain functions: plain values in, plain values out (no ORM, no Celery)."""

@@ -1,0 +1,141 @@
+"""Web servers: the command we generate, the ones we recognise, and their pitfalls.
+
+Generated commands use gunicorn: WSGI apps directly, ASGI apps with uvicorn
+workers. Both bind 0.0.0.0:$PORT and take their worker count from
+WEB_CONCURRENCY. Commands from a Procfile or the project settings are
+checked for a known server, a development server, and a $PORT binding.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shlex
+
+from builds.pipeline.detection import pyast
+from builds.pipeline.detection.packages import Dependencies
+from builds.pipeline.detection.tree import Tree
+from builds.pipeline.detection.webapp import App
+
+BIND = "0.0.0.0:$PORT"
+WORKERS = "${WEB_CONCURRENCY:-2}"
+UVICORN_WORKER = "uvicorn.workers.UvicornWorker"
+# Command (or `python -m` module) -> the package that provides it.
+SERVER_PACKAGES = {
+    "gunicorn": "gunicorn",
+    "uvicorn": "uvicorn",
+    "hypercorn": "hypercorn",
+    "uwsgi": "uwsgi",
+    "daphne": "daphne",
+    "waitress-serve": "waitress",
+    "fastapi run": "fastapi-cli[standard]",
+}
+NOT_DEV_RUNNERS = frozenset({"subprocess", "asyncio", "uvicorn", "hypercorn", "anyio", "trio"})
+_SHELL_OPERATORS = re.compile(r"&&|\|\||[;|<>`]|\$\(")
+
+
+def gunicorn_command(app: App, *, workers: bool = True, worker_class: bool = True) -> str:
+    """The gunicorn command line for an app; `workers`/`worker_class` False leave those to
+    gunicorn.conf.py."""
+    parts = ["gunicorn", shlex.quote(app.entrypoint), "--bind", BIND]
+    if workers:
+        parts += ["--workers", WORKERS]
+    if app.interface == "asgi" and worker_class:
+        parts += ["-k", UVICORN_WORKER]
+    parts += ["--access-logfile", "-"]
+    return " ".join(parts)
+
+
+def words(command: str) -> list[str]:
+    """The command's words without leading `VAR=value` assignments and `exec`."""
+    try:
+        tokens = shlex.split(command)
+    except ValueError:
+        tokens = command.split()
+    while tokens and (re.match(r"^[A-Za-z_]\w*=", tokens[0]) or tokens[0] == "exec"):
+        tokens.pop(0)
+    return tokens
+
+
+def server_of(command: str) -> str | None:
+    """The known server a command starts (a SERVER_PACKAGES key), or None."""
+    tokens = words(command)
+    if len(tokens) >= 3 and re.match(r"^python(3(\.\d+)?)?$", os.path.basename(tokens[0])):
+        if tokens[1] == "-m":
+            tokens = tokens[2:]
+    if not tokens:
+        return None
+    program = os.path.basename(tokens[0])
+    if program == "fastapi" and tokens[1:2] == ["run"]:
+        return "fastapi run"
+    return program if program in SERVER_PACKAGES else None
+
+
+def missing_packages(command: str, deps: Dependencies, *, channels: bool = False) -> list[str]:
+    """Server packages `command` needs that the dependencies do not provide."""
+    server = server_of(command)
+    needed: list[str] = []
+    if server == "fastapi run":
+        if not (deps.has("fastapi-cli") or deps.extras.get("fastapi", set()) & {"standard", "all"}):
+            needed.append(SERVER_PACKAGES[server])
+        return needed
+    if server and not deps.has(server):
+        needed.append(SERVER_PACKAGES[server])
+    if UVICORN_WORKER in command and not deps.has("uvicorn", "uvicorn-worker"):
+        needed.append("uvicorn[standard]" if channels else "uvicorn")
+    return needed
+
+
+def dev_server(tree: Tree, command: str) -> str | None:
+    """Why `command` is a development server, or None."""
+    if re.search(r"manage\.py\s+runserver", command):
+        return "Django's runserver"
+    if re.search(r"\bflask\s+run\b", command):
+        return "flask run"
+    if re.search(r"\bfastapi\s+dev\b", command):
+        return "fastapi dev"
+    if server_of(command) and re.search(r"\s--reload\b", command):
+        return f"{server_of(command)} with --reload"
+    tokens = words(command)
+    script = tokens[1] if len(tokens) == 2 and tokens[0].startswith("python") else None
+    if script and script.endswith(".py") and _calls_run(tree, script):
+        return f"{script} calling app.run()"
+    return None
+
+
+def _calls_run(tree: Tree, rel: str) -> bool:
+    """True if the script calls `<app>.run(...)`, the frameworks' development server."""
+    module = tree.parse_python(rel)
+    for node in ast.walk(module) if module else []:
+        name = pyast.dotted_name(node.func) if isinstance(node, ast.Call) else None
+        if name and name.endswith(".run") and name.split(".")[0] not in NOT_DEV_RUNNERS:
+            return True
+    return False
+
+
+def port_problem(command: str) -> str | None:
+    """Why `command` would not listen on 0.0.0.0:$PORT, or None when it does (or may)."""
+    if "$PORT" in command or "${PORT" in command:
+        return None
+    server = server_of(command)
+    if server == "gunicorn":
+        if not re.search(r"(\s-b\s|\s--bind[\s=])", f" {command} "):
+            return None  # gunicorn binds 0.0.0.0:$PORT by itself when PORT is set
+        return "gunicorn is bound to a fixed address instead of 0.0.0.0:$PORT"
+    if server is None:
+        return None  # unknown command: nothing to say
+    return f"{server} does not bind $PORT; the platform sends traffic to 0.0.0.0:$PORT"
+
+
+def split_chained(command: str) -> tuple[str, str] | None:
+    """(release, web) for `a && b && server ...` where only the last part is a server."""
+    parts = [part.strip() for part in command.split("&&")]
+    if len(parts) < 2 or not server_of(parts[-1]) or any(server_of(p) for p in parts[:-1]):
+        return None
+    return " && ".join(parts[:-1]), parts[-1]
+
+
+def is_simple(command: str) -> bool:
+    """True when `command` is one program with arguments (so `exec` can prefix it)."""
+    return not _SHELL_OPERATORS.search(command)

@@ -1,0 +1,123 @@
+"""The build plan: what detection decided about a repository, and why.
+
+A `Plan` is plain data. Detection fills it in, Dockerfile generation reads it,
+the dashboard shows it, and it is stored as JSON with the build (`to_dict` /
+`Plan.from_dict` round-trip exactly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# Used when the repository names no Python version anywhere.
+DEFAULT_PYTHON = "3.11"
+DEFAULT_PORT = 8000
+
+KINDS = ("inferred", "procfile", "dockerfile")
+FRAMEWORK_CHOICES = ("auto", "django", "flask", "fastapi", "dockerfile", "procfile", "command")
+
+
+@dataclass
+class Evidence:
+    """Why a decision was taken: the file and line that said so, in words."""
+
+    file: str | None
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.file and self.line else self.file
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass
+class PlanWarning:
+    """Something that will build but is likely wrong in production (`code` is stable)."""
+
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.file and self.line else self.file
+        return (
+            f"[{self.code}] {where}: {self.message}" if where else f"[{self.code}] {self.message}"
+        )
+
+
+@dataclass
+class Overrides:
+    """Project settings that take precedence over what detection would choose."""
+
+    framework: str = "auto"
+    entrypoint: str | None = None
+    start_command: str | None = None
+    requirements_file: str | None = None
+    python_version: str | None = None
+    health_path: str | None = None
+    system_packages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """How to build and run one repository.
+
+    `start_command` and `release_command` are shell command lines; the web
+    process binds `0.0.0.0:$PORT`. `install_steps` are shell commands run,
+    in order, after `dependency_files` are copied into the image (or after the
+    whole source when `install_needs_source`). `env` holds non-secret image
+    defaults such as DJANGO_SETTINGS_MODULE.
+    """
+
+    kind: str = "inferred"
+    framework: str = "unknown"
+    python_version: str = DEFAULT_PYTHON
+    python_spec: str | None = None
+    package_manager: str = "none"
+    dependency_files: list[str] = field(default_factory=list)
+    install_steps: list[str] = field(default_factory=list)
+    install_needs_source: bool = False
+    entrypoint: str | None = None
+    start_command: str = ""
+    release_command: str | None = None
+    static_command: str | None = None
+    health_path: str = "/"
+    port: int = DEFAULT_PORT
+    env: dict[str, str] = field(default_factory=dict)
+    build_packages: list[str] = field(default_factory=list)
+    runtime_packages: list[str] = field(default_factory=list)
+    extra_packages: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    warnings: list[PlanWarning] = field(default_factory=list)
+    dockerfile_path: str | None = None
+    base_images: list[str] = field(default_factory=list)
+    has_dockerignore: bool = False
+
+    def note(self, file: str | None, line: int | None, message: str) -> None:
+        """Record one piece of evidence."""
+        self.evidence.append(Evidence(file, line, message))
+
+    def warn(self, code: str, message: str, file: str | None = None, line: int | None = None):
+        """Record one readiness warning (once per code, file and line)."""
+        warning = PlanWarning(code, message, file, line)
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+
+    def warning_codes(self) -> list[str]:
+        """The codes of the warnings, in order (handy for display and tests)."""
+        return [w.code for w in self.warnings]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        """Rebuild a plan from `to_dict` output; keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["evidence"] = [Evidence(**item) for item in values.get("evidence", [])]
+        values["warnings"] = [PlanWarning(**item) for item in values.get("warnings", [])]
+        return cls(**values)

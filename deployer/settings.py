@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "deployer",
     "projects",
     "builds",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +191,10 @@ DEPLOYER_BUILD_LOG_MAX_LINES = _read("DEPLOYER_BUILD_LOG_MAX_LINES", int, 10000)
 DEPLOYER_BUILD_HEARTBEAT_SECONDS = _read("DEPLOYER_BUILD_HEARTBEAT_SECONDS", float, 5.0)
 DEPLOYER_BUILD_HEARTBEAT_TIMEOUT = _read("DEPLOYER_BUILD_HEARTBEAT_TIMEOUT", float, 60.0)
 DEPLOYER_ALLOW_LOCAL_REPOS = _read("DEPLOYER_ALLOW_LOCAL_REPOS", bool, False)
+# Push webhooks (POST /hooks/<project>/): bodies above this size get 413; a project accepts at
+# most this many deliveries a minute (429 beyond; 0 turns the limit off).
+DEPLOYER_WEBHOOK_MAX_BODY_BYTES = _read("DEPLOYER_WEBHOOK_MAX_BODY_BYTES", int, 1024 * 1024)
+DEPLOYER_WEBHOOK_RATE_LIMIT = _read("DEPLOYER_WEBHOOK_RATE_LIMIT", int, 30)
 # Comma-separated Fernet keys encrypting environment variable values at rest: the first
 # encrypts, all decrypt. Rotate by setting "NEW,OLD", running `manage.py rotate_secrets_key`,
 # then dropping OLD. Unset in development: derived from SECRET_KEY (with a warning); unset in

@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("builds/", include("builds.urls")),
+    path("hooks/", include("webhooks.urls")),
     path("", include("projects.urls")),
 ]

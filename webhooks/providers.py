@@ -1,0 +1,203 @@
+"""One small verifier and parser per git host that can tell Deployer about a push.
+
+Each provider recognises its requests by their headers, checks the signature the way that
+host signs, and turns the JSON body into a `Notification`. Nothing here touches the database:
+bytes and a case-insensitive header mapping (such as `request.headers`) in, plain values out.
+Payloads are only parsed after the signature has been checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SHA = re.compile(r"[0-9a-f]{40}")
+
+
+class MalformedPayload(ValueError):
+    """A correctly signed body that is not what the provider documents."""
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    ref: str  # a full ref: refs/heads/main, refs/tags/v1
+    sha: str  # the ref's new commit; "" when the ref was deleted
+
+
+@dataclass(frozen=True)
+class Notification:
+    event: str
+    delivery_id: str
+    is_push: bool
+    updates: tuple[RefUpdate, ...] = ()
+    pusher: str = ""
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    claims: Callable[[Mapping[str, str]], bool]
+    verify: Callable[[bytes, Mapping[str, str], str], bool]
+    parse: Callable[[Any, Mapping[str, str]], Notification]
+
+
+def detect(headers: Mapping[str, str]) -> Provider:
+    """The provider that sent these headers; the generic hook when none claims them."""
+    return next(provider for provider in PROVIDERS if provider.claims(headers))
+
+
+def parse(provider: Provider, body: bytes, headers: Mapping[str, str]) -> Notification:
+    """The notification in `body`; raises MalformedPayload."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedPayload(
+            "the body is not JSON (set the content type to application/json)"
+        ) from exc
+    try:
+        return provider.parse(payload, headers)
+    except (AttributeError, KeyError, TypeError, IndexError) as exc:
+        raise MalformedPayload(f"unexpected payload shape ({type(exc).__name__})") from exc
+
+
+# Signatures ------------------------------------------------------------------------------------
+
+
+def hmac_sha256_hex(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _same(given: str | None, expected: str) -> bool:
+    # Headers are attacker-controlled text: compare bytes, which any string encodes to.
+    given_bytes = (given or "").strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(given_bytes, expected.encode())
+
+
+def _signed(
+    header: str, prefix: str = "sha256="
+) -> Callable[[bytes, Mapping[str, str], str], bool]:
+    def verify(body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+        return _same(headers.get(header), prefix + hmac_sha256_hex(secret, body))
+
+    return verify
+
+
+def _gitlab_verify(body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+    # GitLab does not sign: it sends the secret itself, so only a constant-time compare remains.
+    given = (headers.get("X-Gitlab-Token") or "").encode("utf-8", "replace")
+    return hmac.compare_digest(given, secret.encode())
+
+
+# Payload helpers -------------------------------------------------------------------------------
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{what} is missing or not a string")
+    return value
+
+
+def _sha(value: Any, what: str = "after") -> str:
+    """A 40-hex commit sha, lowercased; "" for the all-zero sha git uses for a deleted ref."""
+    if value is None:
+        return ""
+    sha = _text(value, what).lower()
+    if sha and set(sha) == {"0"}:
+        return ""
+    if not SHA.fullmatch(sha):
+        raise MalformedPayload(f"{what} is not a 40-character hexadecimal commit sha")
+    return sha
+
+
+def _name(*candidates: Any) -> str:
+    return next((value for value in candidates if isinstance(value, str) and value), "")
+
+
+def _push(event: str, delivery_id: str, ref: Any, sha: Any, pusher: str) -> Notification:
+    update = RefUpdate(_text(ref, "ref"), _sha(sha))
+    return Notification(event, delivery_id, True, (update,), pusher)
+
+
+# Providers -------------------------------------------------------------------------------------
+
+
+def _github(payload: Any, headers: Mapping[str, str]) -> Notification:
+    event, delivery_id = headers.get("X-GitHub-Event", ""), headers.get("X-GitHub-Delivery", "")
+    if event != "push":
+        return Notification(event, delivery_id, is_push=False)
+    sha = None if payload.get("deleted") is True else payload.get("after")
+    pusher = _name(
+        (payload.get("pusher") or {}).get("name"), (payload.get("sender") or {}).get("login")
+    )
+    return _push(event, delivery_id, payload.get("ref"), sha, pusher)
+
+
+def _gitlab(payload: Any, headers: Mapping[str, str]) -> Notification:
+    event = headers.get("X-Gitlab-Event", "")
+    # Idempotency-Key (GitLab 17.4+) stays the same when GitLab retries; the event UUID may not.
+    delivery_id = headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID", "")
+    if event not in ("Push Hook", "Tag Push Hook"):
+        return Notification(event, delivery_id, is_push=False)
+    sha = payload.get("after", payload.get("checkout_sha"))
+    pusher = _name(payload.get("user_username"), payload.get("user_name"))
+    return _push(event, delivery_id, payload.get("ref"), sha, pusher)
+
+
+def _gitea_like(prefix: str) -> Callable[[Any, Mapping[str, str]], Notification]:
+    def parse_gitea(payload: Any, headers: Mapping[str, str]) -> Notification:
+        event = headers.get(f"X-{prefix}-Event", "")
+        delivery_id = headers.get(f"X-{prefix}-Delivery", "")
+        if event != "push":
+            return Notification(event, delivery_id, is_push=False)
+        pusher_info = payload.get("pusher") or {}
+        pusher = _name(pusher_info.get("login"), pusher_info.get("username"))
+        return _push(event, delivery_id, payload.get("ref"), payload.get("after"), pusher)
+
+    return parse_gitea
+
+
+BITBUCKET_REF_PREFIX = {"branch": "refs/heads/", "tag": "refs/tags/", "annotated_tag": "refs/tags/"}
+
+
+def _bitbucket(payload: Any, headers: Mapping[str, str]) -> Notification:
+    event, delivery_id = headers.get("X-Event-Key", ""), headers.get("X-Request-UUID", "")
+    if event != "repo:push":
+        return Notification(event, delivery_id, is_push=False)
+    updates = []
+    for change in payload["push"]["changes"]:
+        # A deleted branch has "new": null; what it was is in "old".
+        new, old = change.get("new"), change.get("old")
+        side = new or old or {}
+        prefix = BITBUCKET_REF_PREFIX.get(side.get("type"))
+        if prefix is None:
+            continue  # Mercurial bookmarks and named branches: nothing git can build
+        name = _text(side.get("name"), "push.changes[].name")
+        sha = _sha(new["target"]["hash"], "push.changes[].new.target.hash") if new else ""
+        updates.append(RefUpdate(prefix + name, sha))
+    actor = payload.get("actor") or {}
+    pusher = _name(actor.get("display_name"), actor.get("nickname"))
+    return Notification(event, delivery_id, True, tuple(updates), pusher)
+
+
+def _generic(payload: Any, headers: Mapping[str, str]) -> Notification:
+    delivery_id = headers.get("X-Deployer-Delivery", "")
+    return _push(
+        "push", delivery_id, payload.get("ref"), payload.get("after"), _name(payload.get("pusher"))
+    )
+
+
+# Gitea and Forgejo also send X-GitHub-* and X-Gogs-* headers for compatibility, and Forgejo
+# sends X-Gitea-* too: the most specific header is tried first.
+PROVIDERS = (
+    Provider("forgejo", lambda h: "X-Forgejo-Event" in h, _signed("X-Forgejo-Signature", ""), _gitea_like("Forgejo")),
+    Provider("gitea", lambda h: "X-Gitea-Event" in h, _signed("X-Gitea-Signature", ""), _gitea_like("Gitea")),
+    Provider("gitlab", lambda h: "X-Gitlab-Event" in h, _gitlab_verify, _gitlab),
+    Provider("bitbucket", lambda h: "X-Event-Key" in h, _signed("X-Hub-Signature"), _bitbucket),
+    Provider("github", lambda h: "X-GitHub-Event" in h, _signed("X-Hub-Signature-256"), _github),
+    Provider("generic", lambda h: True, _signed("X-Deployer-Signature"), _generic),
+)  # fmt: skip

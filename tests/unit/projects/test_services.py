@@ -1,0 +1,345 @@
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import Http404
+
+from builds import docker as docker_seam
+from projects import services
+from projects.models import EnvVar, Project
+
+pytestmark = pytest.mark.django_db
+
+
+def _raw_project_row(project: Project) -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT repo_url, repo_credentials FROM projects_project WHERE id = %s", [project.pk]
+        )
+        return cursor.fetchone()
+
+
+def test_create_project_applies_the_documented_defaults(user):
+    project = services.create_project(user, slug="blog", repo_url="git@github.com:acme/blog.git")
+
+    assert (project.branch, project.framework, project.container_port) == ("main", "auto", 8000)
+    assert (project.memory_limit_mb, project.app_root, project.health_check_path) == (512, "", "")
+    assert project.owner == user
+
+
+def test_create_project_refuses_invalid_fields_with_messages_by_field(user):
+    with pytest.raises(ValidationError) as caught:
+        services.create_project(
+            user,
+            slug="Bad_Name",
+            repo_url="--upload-pack=touch /tmp/x",
+            branch="a..b",
+            app_root="../up",
+            health_check_path="healthz",
+            container_port=70000,
+        )
+
+    assert set(caught.value.message_dict) == {
+        "slug",
+        "repo_url",
+        "branch",
+        "app_root",
+        "health_check_path",
+        "container_port",
+    }
+    assert not Project.objects.exists()
+
+
+def test_create_project_refuses_a_taken_name(user, other_user, project):
+    with pytest.raises(ValidationError) as caught:
+        services.create_project(other_user, slug="shop", repo_url="https://example.com/x/y.git")
+
+    assert "slug" in caught.value.message_dict
+
+
+def test_create_project_refuses_unknown_fields(user):
+    with pytest.raises(TypeError, match="colour"):
+        services.create_project(user, slug="x", repo_url="https://e.com/a/b", colour="red")
+
+
+def test_local_repositories_follow_the_setting(settings, user):
+    settings.DEPLOYER_ALLOW_LOCAL_REPOS = False
+    with pytest.raises(ValidationError):
+        services.create_project(user, slug="local", repo_url="/tmp/repo")
+
+    settings.DEPLOYER_ALLOW_LOCAL_REPOS = True
+    assert services.create_project(user, slug="local", repo_url="/tmp/repo").repo_url == "/tmp/repo"
+
+
+def test_app_root_is_normalised(user):
+    project = services.create_project(
+        user, slug="mono", repo_url="https://e.com/a/b", app_root="./services/web/"
+    )
+
+    assert project.app_root == "services/web"
+
+
+def test_name_cannot_change_after_creation(project):
+    with pytest.raises(ValidationError) as caught:
+        services.update_project(project, slug="renamed")
+
+    assert "slug" in caught.value.message_dict
+    assert Project.objects.filter(slug="shop").exists()
+
+
+def test_credentials_are_split_off_the_url_and_stored_encrypted(user):
+    project = services.create_project(
+        user, slug="private", repo_url="https://deploy:ghp_s3cretToken@github.com/acme/private.git"
+    )
+
+    repo_url, repo_credentials = _raw_project_row(project)
+    assert repo_url == "https://github.com/acme/private.git"
+    assert "ghp_s3cretToken" not in repo_credentials
+    assert project.has_repo_credentials
+    assert (
+        project.authenticated_repo_url()
+        == "https://deploy:ghp_s3cretToken@github.com/acme/private.git"
+    )
+
+
+def test_a_token_alone_in_the_url_is_treated_as_credentials(user):
+    project = services.create_project(
+        user, slug="private", repo_url="https://ghp_tokenOnly@github.com/acme/private.git"
+    )
+
+    assert project.repo_url == "https://github.com/acme/private.git"
+    assert project.authenticated_repo_url() == "https://ghp_tokenOnly@github.com/acme/private.git"
+
+
+def test_saving_the_same_url_keeps_the_stored_credentials(user):
+    project = services.create_project(
+        user, slug="private", repo_url="https://u:tok@github.com/acme/private.git"
+    )
+
+    services.update_project(project, repo_url="https://github.com/acme/other.git", branch="dev")
+
+    project.refresh_from_db()
+    assert project.authenticated_repo_url() == "https://u:tok@github.com/acme/other.git"
+
+
+def test_moving_the_repository_to_another_host_drops_the_credentials(user):
+    project = services.create_project(
+        user, slug="private", repo_url="https://u:tok@github.com/acme/private.git"
+    )
+
+    services.update_project(project, repo_url="https://attacker.example/acme/private.git")
+
+    project.refresh_from_db()
+    assert not project.has_repo_credentials
+    assert project.authenticated_repo_url() == "https://attacker.example/acme/private.git"
+
+
+def test_credentials_can_be_forgotten_or_replaced(user):
+    project = services.create_project(
+        user, slug="private", repo_url="https://u:old@github.com/acme/private.git"
+    )
+
+    services.update_project(project, repo_url="https://u:new@github.com/acme/private.git")
+    assert project.authenticated_repo_url() == "https://u:new@github.com/acme/private.git"
+
+    services.update_project(project, forget_credentials=True)
+    assert not Project.objects.get(pk=project.pk).has_repo_credentials
+
+
+def test_members_are_set_without_the_owner(user, other_user):
+    project = services.create_project(
+        user, slug="team", repo_url="https://e.com/a/b", members=[user, other_user]
+    )
+
+    assert list(project.members.all()) == [other_user]
+
+
+def test_projects_are_visible_to_owner_members_and_staff_only(
+    user, other_user, staff_user, django_user_model
+):
+    mine = services.create_project(user, slug="mine", repo_url="https://e.com/a/b")
+    shared = services.create_project(
+        other_user, slug="shared", repo_url="https://e.com/a/b", members=[user]
+    )
+    services.create_project(other_user, slug="theirs", repo_url="https://e.com/a/b")
+
+    assert list(Project.objects.visible_to(user)) == [mine, shared]
+    assert [p.slug for p in Project.objects.visible_to(staff_user)] == ["mine", "shared", "theirs"]
+    assert services.get_project_for_user(user, "shared") == shared
+    with pytest.raises(Http404):
+        services.get_project_for_user(user, "theirs")
+
+
+def test_env_var_keys_must_be_posix_names_and_not_port(project):
+    for key in ("1BAD", "MY-VAR", "PORT"):
+        with pytest.raises(ValidationError) as caught:
+            services.add_env_var(project, key, "x")
+        assert "key" in caught.value.message_dict
+    assert not project.env_vars.exists()
+
+
+def test_adding_a_key_twice_is_refused_on_the_key_field(project, env_var):
+    with pytest.raises(ValidationError) as caught:
+        services.add_env_var(project, env_var.key, "other")
+
+    assert caught.value.message_dict == {
+        "key": ["DATABASE_PASSWORD is already set for this project."]
+    }
+
+
+def test_updating_an_env_var_changes_only_what_is_given(env_var):
+    services.update_env_var(env_var, available_at_build=True)
+    env_var.refresh_from_db()
+    assert env_var.decrypted_value() == "hunter2-plaintext-secret"
+
+    services.update_env_var(env_var, key="DB_PASSWORD", value="new")
+    env_var.refresh_from_db()
+    assert (env_var.key, env_var.decrypted_value(), env_var.available_at_build) == (
+        "DB_PASSWORD",
+        "new",
+        True,
+    )
+
+
+def test_renaming_onto_an_existing_key_is_refused(project, env_var):
+    other = services.add_env_var(project, "OTHER", "x")
+
+    with pytest.raises(ValidationError) as caught:
+        services.update_env_var(other, key=env_var.key)
+
+    assert "key" in caught.value.message_dict
+
+
+def test_values_with_nul_are_refused(project):
+    with pytest.raises(ValidationError) as caught:
+        services.add_env_var(project, "A", "x\x00y")
+
+    assert "value" in caught.value.message_dict
+
+
+def test_import_upserts_and_keeps_the_build_flag_of_existing_variables(project):
+    existing = services.add_env_var(project, "A", "old", available_at_build=True)
+
+    result = services.import_env_file(project, "export A=new\nB='two'\n")
+
+    assert (result.created, result.updated) == (["B"], ["A"])
+    assert services.runtime_environment(project) == {"A": "new", "B": "two"}
+    existing.refresh_from_db()
+    assert existing.available_at_build
+
+
+def test_import_saves_nothing_when_any_line_is_invalid(project, env_var):
+    with pytest.raises(ValidationError) as caught:
+        services.import_env_file(project, "A=1\nPORT=80\nB\nDATABASE_PASSWORD=changed\n")
+
+    assert caught.value.messages == [
+        "Line 2: PORT is set by Deployer and cannot be overridden.",
+        "Line 3: expected KEY=value",
+    ]
+    assert services.runtime_environment(project) == {
+        "DATABASE_PASSWORD": "hunter2-plaintext-secret"
+    }
+
+
+def test_import_of_an_empty_file_is_refused(project):
+    with pytest.raises(ValidationError, match="no variables"):
+        services.import_env_file(project, "# nothing here\n")
+
+
+def test_build_pipeline_reads_runtime_environment_and_build_arguments(project):
+    services.add_env_var(project, "SECRET_KEY", "runtime-only")
+    services.add_env_var(project, "NPM_TOKEN", "at-build", available_at_build=True)
+
+    assert services.runtime_environment(project) == {
+        "NPM_TOKEN": "at-build",
+        "SECRET_KEY": "runtime-only",
+    }
+    assert services.build_arguments(project) == {"NPM_TOKEN": "at-build"}
+
+
+def test_secret_values_cover_every_value_and_the_repository_token(user):
+    project = services.create_project(
+        user, slug="private", repo_url="https://deploy:tok%2Fen@github.com/acme/private.git"
+    )
+    services.import_env_file(project, "A=short\nB=a-much-longer-value\nEMPTY=")
+
+    assert services.secret_values(project) == [
+        "a-much-longer-value",
+        "tok%2Fen",
+        "tok/en",
+        "short",
+    ]
+
+
+class _FakeResource:
+    def __init__(self, name: str, engine: _FakeEngine, fail: bool = False):
+        self.name = self.id = self.short_id = name
+        self.engine, self.fail = engine, fail
+
+    def remove(self, **kwargs):
+        if self.fail:
+            raise RuntimeError("device or resource busy")
+        self.engine.removed.append(self.name)
+
+
+class _FakeCollection:
+    def __init__(self, engine: _FakeEngine, items: list[_FakeResource]):
+        self.engine, self.items = engine, items
+
+    def list(self, **kwargs):
+        self.engine.filters.append(kwargs["filters"])
+        return self.items
+
+    def remove(self, image_id, force=False):
+        self.engine.removed.append(image_id)
+
+
+class _FakeEngine:
+    def __init__(self):
+        self.removed: list[str] = []
+        self.filters: list[dict] = []
+        self.containers = _FakeCollection(self, [_FakeResource("shop-web-1", self)])
+        self.images = _FakeCollection(self, [_FakeResource("sha256:abc", self)])
+        self.networks = _FakeCollection(self, [_FakeResource("shop-net", self, fail=True)])
+
+
+def test_deleting_a_project_removes_its_labelled_docker_resources(monkeypatch, project, env_var):
+    engine = _FakeEngine()
+
+    @contextmanager
+    def fake_client(timeout=None):
+        yield engine
+
+    monkeypatch.setattr(docker_seam, "client", fake_client)
+
+    problems = services.delete_project(project)
+
+    assert engine.removed == ["shop-web-1", "sha256:abc"]
+    assert engine.filters == [{"label": "org.deployer.project=shop"}] * 3
+    assert problems == [
+        "The network shop-net could not be removed: RuntimeError: device or resource busy"
+    ]
+    assert not Project.objects.exists()
+    assert not EnvVar.objects.exists()
+
+
+def test_deleting_a_project_while_docker_is_down_still_deletes_it_and_says_what_remains(
+    monkeypatch, project
+):
+    @contextmanager
+    def unreachable(timeout=None):
+        raise docker_seam.DockerUnavailable("The Docker engine is not reachable.")
+        yield
+
+    monkeypatch.setattr(docker_seam, "client", unreachable)
+
+    problems = services.delete_project(project)
+
+    assert problems == [
+        "Containers and images labelled org.deployer.project=shop could not be removed: "
+        "The Docker engine is not reachable."
+    ]
+    assert not Project.objects.exists()

@@ -90,7 +90,7 @@ def generate_dockerfile(
     if two_stage:
         lines += ["", f"FROM {image}", *_base_env(), ""]
         lines += _apt(plan.runtime_packages, "Shared libraries the dependencies load at run time.")
-        lines += [f"COPY --from=build {VENV} {VENV}", "WORKDIR /app", *_args(build_arg_names)]
+        lines += [f"COPY --from=build {VENV} {VENV}", "WORKDIR /app"]
     lines += [
         "",
         "# Unprivileged user with a fixed id (useradd is used when the image has it).",
@@ -101,6 +101,8 @@ def generate_dockerfile(
     if plan.install_needs_source and not two_stage:
         lines += [_run(plan.install_steps)]
     if plan.static_command:
+        if two_stage:  # ARGs are per stage; declared late, they only affect this step
+            lines += _args(build_arg_names)
         lines += ["# Static files are collected at build time with throwaway settings values.",
                   f"RUN {plan.static_command}"]  # fmt: skip
     lines += [f"USER {APP_UID}:{APP_UID}", f"EXPOSE {plan.port}", f"CMD {_cmd(plan.start_command)}"]

@@ -182,7 +182,7 @@ def _static_command(tree: Tree, plan: Plan, settings: Settings) -> str | None:
         setting.file,
         setting.line,
         "STATIC_ROOT is set: collectstatic runs at build time "
-        f"with throwaway values for {', '.join(sorted(env))}",
+        f"with throwaway values for {', '.join(sorted(set(env) - {'DJANGO_SETTINGS_MODULE'}))}",
     )
     return f"{assignments} python manage.py collectstatic --noinput"
 
@@ -193,9 +193,7 @@ def _required_env(tree: Tree, settings: Settings) -> dict[str, str]:
         module = tree.parse_python(file)
         if module is None:
             continue
-        names.update(
-            (name, "") for name, has_default, _ in pyast.env_reads(module) if not has_default
-        )
+        names.update((name, "") for name, required, _ in pyast.env_reads(module) if required)
         names.update(_django_environ_reads(module))
     return {name: cast or _dummy(name) for name, cast in names.items() if name != "SECRET_KEY"}
 

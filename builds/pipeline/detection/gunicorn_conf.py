@@ -54,8 +54,8 @@ def read_gunicorn_conf(tree: Tree, plan: Plan) -> GunicornConf | None:
                 FILE,
                 line,
             )
-    for variable, has_default, line in pyast.env_reads(module):
-        if not has_default:
+    for variable, required, line in pyast.env_reads(module):
+        if required:
             plan.warn(
                 "gunicorn-needs-env",
                 f"gunicorn.conf.py reads the environment variable "

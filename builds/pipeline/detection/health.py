@@ -12,7 +12,7 @@ NAMES = ("healthz", "health", "healthcheck", "health-check", "_health", "livez",
          "ping", "status", "up")  # fmt: skip
 _NAME = "|".join(re.escape(name) for name in NAMES)
 DECORATOR = re.compile(
-    rf"""\.(?:route|get|head|api_route|add_url_rule|add_api_route|add_route)\(\s*(?:path\s*=\s*)?
+    rf"""(?:\.(?:route|get|head|api_route|add_url_rule|add_api_route|add_route)|\bRoute)\(\s*(?:path\s*=\s*)?
     ["'](/(?:{_NAME})/?)["']""",
     re.VERBOSE,
 )

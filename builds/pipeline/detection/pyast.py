@@ -93,15 +93,18 @@ def qualified_call(node: ast.AST, aliases: dict[str, str]) -> str | None:
 
 
 def env_reads(module: ast.Module) -> Iterator[tuple[str, bool, int]]:
-    """(variable, has_default, line) for os.environ[...] / os.environ.get / os.getenv reads."""
+    """(variable, required, line) for os.environ[...] / os.environ.get / os.getenv reads.
+
+    Only `os.environ["X"]` is required: it raises KeyError when X is unset.
+    """
     for node in ast.walk(module):
         if isinstance(node, ast.Subscript) and dotted_name(node.value) in ("os.environ", "environ"):
             name = str_value(node.slice)
             if name:
-                yield name, False, node.lineno
+                yield name, True, node.lineno
         elif isinstance(node, ast.Call):
             func = dotted_name(node.func)
             if func in ("os.environ.get", "os.getenv", "environ.get", "getenv") and node.args:
                 name = str_value(node.args[0])
                 if name:
-                    yield name, len(node.args) > 1 or bool(node.keywords), node.lineno
+                    yield name, False, node.lineno

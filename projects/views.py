@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import reswap, retarget
 
 from builds.models import WorkerHeartbeat
 from projects import services
@@ -114,12 +113,14 @@ def env_var_add(request: HttpRequest, slug: str) -> HttpResponse:
             attach_errors(form, exc)
         else:
             if request.htmx:
-                return _row(request, EnvRow(env_var))
+                # A fresh form in place of the submitted one, and the new row appended out of band.
+                context = {"project": project, "form": _add_form(autofocus=True)}
+                context["added_row"] = EnvRow(env_var)
+                return render(request, "projects/_env_var_added.html", context)
             messages.success(request, f"{env_var.key} added.")
             return redirect(project)
     if request.htmx:
-        response = render(request, "projects/_env_var_add.html", {"project": project, "form": form})
-        return reswap(retarget(response, "#env-add"), "outerHTML")
+        return render(request, "projects/_env_var_add.html", {"project": project, "form": form})
     return _detail_page(request, project, add_form=form)
 
 
@@ -216,6 +217,13 @@ def env_import(request: HttpRequest, slug: str) -> HttpResponse:
     return _detail_page(request, project, import_form=form)
 
 
+def _add_form(*, autofocus: bool = False) -> EnvVarForm:
+    form = EnvVarForm(auto_id="env-add-%s")
+    if autofocus:
+        form.fields["key"].widget.attrs["autofocus"] = True
+    return form
+
+
 def _row(request: HttpRequest, row: EnvRow) -> HttpResponse:
     context = {"row": row, "project": row.env_var.project}
     return render(request, "projects/_env_var_row.html", context)
@@ -236,7 +244,7 @@ def _env_editor_context(
     return {
         "project": project,
         "rows": rows,
-        "add_form": add_form or EnvVarForm(auto_id="env-add-%s"),
+        "add_form": add_form or _add_form(),
         "import_form": import_form or EnvImportForm(),
         "import_notice": import_notice,
     }

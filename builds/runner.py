@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -52,7 +54,7 @@ def execute(build: Build) -> None:
                 _release(build, plan, client, environment, log, should_cancel)
             with stage(build, State.STARTING, log):
                 deployment = _start(build, client, environment, log)
-            with stage(build, State.HEALTH_CHECKING, log):
+            with stage(build, State.HEALTH_CHECKING, log), _discarded_on_failure(deployment, log):
                 health.wait_until_healthy(
                     client, deployment.container_id, port=deployment.host_port,
                     path=project.health_check_path or plan.health_path or "/",
@@ -61,7 +63,7 @@ def execute(build: Build) -> None:
                 )  # fmt: skip
             _go_live(build, deployment, client, log)
     except BuildStopped:
-        _discard(deployment, log)
+        pass
     except docker_seam.DockerUnavailable as exc:
         _discard(deployment, log)
         Build.objects.filter(pk=build.pk).update(
@@ -230,6 +232,16 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
     cleanup.prune_project_images(
         client, build.project.slug, keep_build_ids=[*keep, build.pk], log=log
     )
+
+
+@contextmanager
+def _discarded_on_failure(deployment: Deployment, log: BuildLog) -> Iterator[None]:
+    """Remove the new container when its stage fails, before the failure is recorded."""
+    try:
+        yield
+    except BaseException:
+        _discard(deployment, log)
+        raise
 
 
 def _discard(deployment: Deployment | None, log: BuildLog) -> None:

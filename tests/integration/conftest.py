@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -65,10 +66,7 @@ def celery_worker(real_services, django_db_blocker, tmp_path_factory):
 def docker_client():
     client = docker.from_env(timeout=120)
     yield client
-    for container in client.containers.list(all=True, filters={"label": TEST_LABEL}):
-        container.remove(force=True)
-    for image in client.images.list(filters={"label": TEST_LABEL}):
-        client.images.remove(image.id, force=True)
+    remove_labelled(client, TEST_LABEL)
     client.close()
 
 
@@ -81,3 +79,114 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):
             return result
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout}s: {predicate.__doc__ or predicate}")
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
+           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}  # fmt: skip
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+class GitRepo:
+    """A real git repository on disk whose commits the tests make."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        _git(path, "init", "--quiet", "--initial-branch=main")
+
+    @property
+    def url(self) -> str:
+        return f"file://{self.path}"
+
+    def commit(self, files: dict[str, str], message: str = "change") -> str:
+        for name, text in files.items():
+            target = self.path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        _git(self.path, "add", "--all")
+        _git(self.path, "commit", "--quiet", "-m", message)
+        return _git(self.path, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def git_repo(tmp_path):
+    """`git_repo(files)` makes a repository with one commit of `files`."""
+
+    def make(files: dict[str, str]) -> GitRepo:
+        path = tmp_path / f"repo-{len(list(tmp_path.iterdir()))}"
+        path.mkdir()
+        repo = GitRepo(path)
+        repo.commit(files, "initial commit")
+        return repo
+
+    return make
+
+
+@pytest.fixture
+def make_project(user, docker_client):
+    """`make_project(repo, **fields)` registers a project; its containers and images go afterwards."""
+    from projects import services
+
+    created = []
+
+    def make(repo: GitRepo, **fields):
+        slug = fields.pop(
+            "slug", f"t{os.getpid()}-{len(created)}-{int(time.time() * 1000) % 100000}"
+        )
+        env = fields.pop("env", {})
+        project = services.create_project(user, slug=slug, repo_url=repo.url, **fields)
+        for key, value in env.items():
+            services.add_env_var(project, key, value)
+        created.append(slug)
+        return project
+
+    yield make
+    for slug in created:
+        remove_labelled(docker_client, f"org.deployer.project={slug}")
+
+
+def remove_labelled(client, label: str) -> None:
+    """Remove every container, then every image, carrying `label` (some may be going already)."""
+    for container in client.containers.list(all=True, filters={"label": label}):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            container.remove(force=True)
+    for image in client.images.list(filters={"label": label}):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            client.images.remove(image.id, force=True)
+
+
+def deploy(project, timeout: float = 300, **kwargs):
+    """Request a build through the service the web pages use, and wait for it to finish."""
+    from builds import services
+
+    build = services.request_build(project, **kwargs)
+    return wait_for_build(build, timeout)
+
+
+def wait_for_build(build, timeout: float = 300):
+    from builds.models import Build
+
+    def finished():
+        """the build reached a final state"""
+        fresh = Build.objects.get(pk=build.pk)
+        return fresh if fresh.is_finished else None
+
+    return wait_until(finished, timeout=timeout, interval=0.5)
+
+
+def build_log(build) -> str:
+    return "\n".join(build.log_lines.order_by("seq").values_list("text", flat=True))
+
+
+def http_get(port: int, path: str = "/", host: str = "localhost") -> tuple[int, str]:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()

@@ -55,7 +55,7 @@ class Project(models.Model):
         "(https://user:token@host/...) are stored encrypted and never shown again.",
     )
     # Fernet token of the "user:token" part split off an https URL; empty when none.
-    repo_credentials = models.TextField(blank=True, editable=False)
+    encrypted_repo_credentials = models.TextField(blank=True, editable=False)
     branch = models.CharField(max_length=255, default="main", validators=[validate_branch])
     app_root = models.CharField(
         "app root",
@@ -104,14 +104,14 @@ class Project(models.Model):
 
     @property
     def has_repo_credentials(self) -> bool:
-        return bool(self.repo_credentials)
+        return bool(self.encrypted_repo_credentials)
 
     def authenticated_repo_url(self) -> str:
         """The URL to clone from, with the stored credentials put back. Never display or log it."""
-        if not self.repo_credentials:
+        if not self.encrypted_repo_credentials:
             return self.repo_url
         parts = urlsplit(self.repo_url)
-        netloc = f"{crypto.decrypt(self.repo_credentials)}@{parts.netloc}"
+        netloc = f"{crypto.decrypt(self.encrypted_repo_credentials)}@{parts.netloc}"
         return urlunsplit(parts._replace(netloc=netloc))
 
     def is_managed_by(self, user) -> bool:

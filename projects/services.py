@@ -89,11 +89,11 @@ def save_project(project: Project, *, forget_credentials: bool = False) -> Proje
     project.full_clean()
     project.repo_url, credentials = split_credentials(project.repo_url)
     if credentials:
-        project.repo_credentials = crypto.encrypt(credentials)
+        project.encrypted_repo_credentials = crypto.encrypt(credentials)
     elif forget_credentials or (
         previous and _origin(previous["repo_url"]) != _origin(project.repo_url)
     ):
-        project.repo_credentials = ""
+        project.encrypted_repo_credentials = ""
     project.app_root = _normalised_app_root(project.app_root)
     project.save()
     return project
@@ -289,8 +289,8 @@ def secret_values(project: Project) -> list[str]:
     stored and percent-decoded).
     """
     values = set(runtime_environment(project).values())
-    if project.repo_credentials:
-        user, _, password = crypto.decrypt(project.repo_credentials).partition(":")
+    if project.encrypted_repo_credentials:
+        user, _, password = crypto.decrypt(project.encrypted_repo_credentials).partition(":")
         token = password or user
         values.update({token, unquote(token)})
     return sorted((value for value in values if value), key=lambda value: (-len(value), value))

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from projects import crypto, services
+from projects.management.commands.rotate_secrets_key import encrypted_fields
 from projects.models import EnvVar, Project
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,7 @@ def test_rotation_re_encrypts_everything_so_the_new_key_alone_reads_it(settings,
     )
     services.import_env_file(project, "A=alpha\nB=beta\nC=")
     before = _raw("projects_envvar", "encrypted_value")
+    credentials_before = _raw("projects_project", "encrypted_repo_credentials")
 
     settings.DEPLOYER_SECRETS_KEY = f"{new},{old}"
     call_command("rotate_secrets_key", stdout=StringIO(), stderr=StringIO())
@@ -44,6 +46,7 @@ def test_rotation_re_encrypts_everything_so_the_new_key_alone_reads_it(settings,
     assert services.runtime_environment(project) == {"A": "alpha", "B": "beta", "C": ""}
     assert project.authenticated_repo_url() == "https://deploy:ghp_token@github.com/acme/shop.git"
     assert set(_raw("projects_envvar", "encrypted_value")).isdisjoint(before)
+    assert _raw("projects_project", "encrypted_repo_credentials") != credentials_before
     old_only = Fernet(old.encode())
     for token in _raw("projects_envvar", "encrypted_value"):
         with pytest.raises(crypto.InvalidToken):
@@ -60,7 +63,7 @@ def test_rotation_changes_nothing_when_a_value_cannot_be_decrypted(settings, pro
     before = _raw("projects_envvar", "encrypted_value")
     settings.DEPLOYER_SECRETS_KEY = f"{crypto.generate_key()},{settings.DEPLOYER_SECRETS_KEY}"
 
-    with pytest.raises(CommandError, match="shop: LOST"):
+    with pytest.raises(CommandError, match=rf"projects.EnvVar {lost.pk} \(encrypted_value\)"):
         call_command("rotate_secrets_key", stdout=StringIO(), stderr=StringIO())
 
     assert _raw("projects_envvar", "encrypted_value") == before
@@ -76,3 +79,12 @@ def test_rotation_can_move_values_off_the_development_key(settings, project):
     )
 
     assert services.runtime_environment(project) == {"A": "from development"}
+
+
+def test_rotation_covers_every_encrypted_field_of_every_app():
+    found = {(model._meta.label, name) for model, name in encrypted_fields()}
+
+    assert {
+        ("projects.EnvVar", "encrypted_value"),
+        ("projects.Project", "encrypted_repo_credentials"),
+    } <= found

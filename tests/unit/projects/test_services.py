@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 def _raw_project_row(project: Project) -> tuple[str, str]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT repo_url, repo_credentials FROM projects_project WHERE id = %s", [project.pk]
+            "SELECT repo_url, encrypted_repo_credentials FROM projects_project WHERE id = %s",
+            [project.pk],
         )
         return cursor.fetchone()
 
@@ -95,9 +96,9 @@ def test_credentials_are_split_off_the_url_and_stored_encrypted(user):
         user, slug="private", repo_url="https://deploy:ghp_s3cretToken@github.com/acme/private.git"
     )
 
-    repo_url, repo_credentials = _raw_project_row(project)
+    repo_url, encrypted_repo_credentials = _raw_project_row(project)
     assert repo_url == "https://github.com/acme/private.git"
-    assert "ghp_s3cretToken" not in repo_credentials
+    assert "ghp_s3cretToken" not in encrypted_repo_credentials
     assert project.has_repo_credentials
     assert (
         project.authenticated_repo_url()

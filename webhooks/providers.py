@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SHA = re.compile(r"[0-9a-f]{40}")
+ZERO_SHA = "0" * 40
 
 
 class MalformedPayload(ValueError):
@@ -104,8 +105,6 @@ def _text(value: Any, what: str) -> str:
 
 def _sha(value: Any, what: str = "after") -> str:
     """A 40-hex commit sha, lowercased; "" for the all-zero sha git uses for a deleted ref."""
-    if value is None:
-        return ""
     sha = _text(value, what).lower()
     if sha and set(sha) == {"0"}:
         return ""
@@ -130,7 +129,7 @@ def _github(payload: Any, headers: Mapping[str, str]) -> Notification:
     event, delivery_id = headers.get("X-GitHub-Event", ""), headers.get("X-GitHub-Delivery", "")
     if event != "push":
         return Notification(event, delivery_id, is_push=False)
-    sha = None if payload.get("deleted") is True else payload.get("after")
+    sha = ZERO_SHA if payload.get("deleted") is True else payload.get("after")
     pusher = _name(
         (payload.get("pusher") or {}).get("name"), (payload.get("sender") or {}).get("login")
     )

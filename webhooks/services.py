@@ -23,6 +23,7 @@ from builds.models import Build
 from builds.services import live_deployment, request_build
 from projects import crypto
 from projects.models import Project
+from projects.validators import DNS_LABEL
 from webhooks import providers
 from webhooks.models import Delivery, WebhookEndpoint
 
@@ -99,7 +100,7 @@ def _secret_for(project: Project | None) -> str | None:
 def receive(slug: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
     """Handle one webhook request for the project named `slug`. Never raises for bad input."""
     provider = providers.detect(headers)
-    project = Project.objects.select_related("webhook_endpoint").filter(slug=slug).first()
+    project = _project_named(slug)
     secret = _secret_for(project)
     # Verify against a decoy when there is no secret, so an unknown project takes as long
     # and answers exactly as a bad signature does: no project name leaks.
@@ -131,6 +132,14 @@ def receive(slug: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
         _record(project, provider.name, notification, outcome)
         return outcome
     return _act(project, provider.name, notification)
+
+
+def _project_named(slug: str) -> Project | None:
+    # A name no project could have (e.g. with a NUL byte, which PostgreSQL refuses) is not
+    # looked up: knowing such a name does not exist tells nobody anything.
+    if not DNS_LABEL.match(slug):
+        return None
+    return Project.objects.select_related("webhook_endpoint").filter(slug=slug).first()
 
 
 @functools.cache

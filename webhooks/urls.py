@@ -8,7 +8,8 @@ app_name = "webhooks"
 urlpatterns = [
     # Any name reaches the view and gets the same answer as a bad signature (never a different
     # 404 page), and the trailing slash is optional: hosts do not follow redirects for a POST.
-    re_path(r"^(?P<slug>[^/]+)/?$", views.receive, name="receive"),
+    path("<str:slug>/", views.receive, name="receive"),
+    re_path(r"^(?P<slug>[^/]+)$", views.receive),
     path("<str:slug>/setup/", views.project_webhooks, name="project"),
     path("<str:slug>/setup/regenerate/", views.regenerate_secret, name="regenerate"),
 ]

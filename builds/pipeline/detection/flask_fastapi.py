@@ -26,7 +26,15 @@ APP_CLASSES = {
     "quart.Quart": ("quart", "asgi"),
     "litestar.Litestar": ("litestar", "asgi"),
 }
-MARKERS = re.compile(r"Flask|FastAPI|Starlette|Quart|Litestar|_app\(")
+# Substrings checked first: plain `in` is much faster than the regex below.
+MARKER_WORDS = ("Flask", "FastAPI", "Starlette", "Quart", "Litestar", "_app")
+# Before parsing: an app class assigned or returned, or a module-level `x = make_app()`.
+MARKERS = re.compile(
+    r"(?:=|return)\s*(?:\w+\.)*(?:Flask|FastAPI|Starlette|Quart|Litestar)\s*\("
+    r"|^\w+\s*(?::[^=\n]+)?=\s*(?:\w+\.)*\w*_app\w*\s*\(",
+    re.MULTILINE,
+)
+MAX_SOURCE_CHARS = 100_000  # an app module is small; big files are vendored code
 FILE_NAMES = ("app.py", "main.py", "wsgi.py", "asgi.py", "application.py", "server.py", "api.py",
               "run.py", "__init__.py")  # fmt: skip
 EXCLUDED_DIRS = frozenset(
@@ -35,7 +43,7 @@ EXCLUDED_DIRS = frozenset(
 )  # fmt: skip
 MANIFESTS = ("requirements.txt", "pyproject.toml", "Pipfile", "setup.py", "manage.py")
 MAX_DEPTH = 3
-MAX_PARSED = 300
+MAX_PARSED = 60
 
 
 def module_name(rel: str) -> tuple[str, str | None] | None:
@@ -62,27 +70,43 @@ def subprojects(tree: Tree) -> list[str]:
 
 
 def find_apps(tree: Tree, *, inside: str | None = None) -> list[App]:
-    """Every app candidate, best first. `inside` limits the search to one folder."""
+    """Every app candidate, best first. `inside` limits the search to one folder.
+
+    Files come shallowest first, so once a depth yields an instance nothing
+    deeper can outrank it and the search stops there.
+    """
     excluded = set() if inside else set(subprojects(tree))
     ranked: list[tuple[tuple, App]] = []
     parsed = 0
     for rel in tree.files():
-        if not rel.endswith(".py") or depth_of(rel) > MAX_DEPTH + (1 if inside else 0):
+        depth = depth_of(rel)
+        if any(not key[0] and key[1] < depth for key, _ in ranked):
+            break
+        if not _searchable(rel, depth, inside, excluded) or parsed >= MAX_PARSED:
             continue
-        folders = rel.split("/")[:-1]
-        if (inside and folders[:1] != [inside]) or (folders and folders[0] in excluded):
+        text = tree.read_text(rel) or ""
+        if len(text) > MAX_SOURCE_CHARS or not any(word in text for word in MARKER_WORDS):
             continue
-        if any(folder in EXCLUDED_DIRS or folder.startswith(".") for folder in folders):
-            continue
-        if parsed >= MAX_PARSED or not MARKERS.search(tree.read_text(rel) or ""):
+        if not MARKERS.search(text):
             continue
         parsed += 1
+        name = rel.rsplit("/", 1)[-1]
+        name_rank = FILE_NAMES.index(name) if name in FILE_NAMES else len(FILE_NAMES)
         for app in module_apps(tree, rel):
-            name_rank = FILE_NAMES.index(rel.rsplit("/", 1)[-1]) if rel.rsplit("/", 1)[-1] in FILE_NAMES else len(FILE_NAMES)  # fmt: skip
-            factory = app.entrypoint.endswith("()")
-            ranked.append(((factory, depth_of(rel), name_rank, rel), app))
+            ranked.append(((app.entrypoint.endswith("()"), depth, name_rank, rel), app))
     ranked.sort(key=lambda item: item[0])
     return [app for _, app in ranked]
+
+
+def _searchable(rel: str, depth: int, inside: str | None, excluded: set[str]) -> bool:
+    if not rel.endswith(".py") or depth > MAX_DEPTH + (1 if inside else 0):
+        return False
+    folders = rel.split("/")[:-1]
+    if (inside and folders[:1] != [inside]) or (folders and folders[0] in excluded):
+        return False
+    if any(folder in EXCLUDED_DIRS or folder.startswith(".") for folder in folders):
+        return False
+    return module_name(rel) is not None
 
 
 def module_apps(tree: Tree, rel: str, *, follow: bool = True) -> list[App]:
@@ -113,9 +137,12 @@ def module_apps(tree: Tree, rel: str, *, follow: bool = True) -> list[App]:
 
 
 def _builds_app(function: ast.AST, aliases: dict[str, str]) -> tuple[str, str] | None:
-    returns = any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(function))
-    for node in ast.walk(function) if returns else []:
-        called = pyast.qualified_call(node, aliases)
+    nodes = list(ast.walk(function))
+    if not any(isinstance(n, ast.Return) and n.value is not None for n in nodes):
+        return None
+    local = {**aliases, **pyast.import_aliases_in(nodes)}  # imports inside the factory
+    for node in nodes:
+        called = pyast.qualified_call(node, local)
         if called in APP_CLASSES:
             return APP_CLASSES[called]
     return None

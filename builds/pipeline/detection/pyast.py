@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 
 def dotted_name(node: ast.AST) -> str | None:
@@ -52,12 +52,17 @@ def assignments(module: ast.Module) -> Iterator[tuple[str, ast.expr, int]]:
 
 
 def import_aliases(module: ast.Module, package: str = "") -> dict[str, str]:
-    """Local name -> qualified name for every import in the module (any level).
+    """Local name -> qualified name for the imports run when the module is imported.
 
     Relative imports are resolved against `package`, the importing module's package.
     """
+    return import_aliases_in(module_statements(module), package)
+
+
+def import_aliases_in(nodes: Iterable[ast.AST], package: str = "") -> dict[str, str]:
+    """Local name -> qualified name for the import statements among `nodes`."""
     aliases: dict[str, str] = {}
-    for node in ast.walk(module):
+    for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.split(".")[0]

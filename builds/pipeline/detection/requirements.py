@@ -101,9 +101,9 @@ def parse_line(line: str, file: str, number: int) -> Requirement | None:
     line = re.sub(r"\s--hash[=\s]\S+", "", line).strip()
     requirement, _, marker = line.partition(";")
     requirement, marker = requirement.strip(), marker.strip() or None
-    if re.match(r"^(\.|/|file:|[A-Za-z]:\\)", requirement) or requirement.endswith(
-        (".whl", ".tar.gz")
-    ):
+    named = re.match(r"^[A-Za-z0-9][\w.-]*\s*(\[[^\]]*\])?\s*@", requirement)
+    path_like = re.match(r"^(\.|/|file:|[A-Za-z]:\\)", requirement)
+    if not named and (path_like or requirement.endswith((".whl", ".tar.gz", ".zip"))):
         local = not re.match(r"^https?://", requirement)
         return Requirement(None, frozenset(), line, file, number, True, marker, local=local)
     if re.match(r"^[a-z+]+://", requirement):  # VCS or URL: pinned by the URL itself

@@ -40,10 +40,19 @@ class Tree:
         self._texts: dict[str, str | None] = {}
         self._modules: dict[str, ast.Module | None] = {}
         self._files: list[str] | None = None
+        self._reals: dict[str, str | None] = {}
+        self._walked: set[str] = set()  # regular files reached without crossing a symlink
         self.cache: dict[str, object] = {}  # parsed manifests, keyed by their reader
 
     def _real(self, rel: str) -> str | None:
         """The real path of `rel` if it stays inside the root, else None (and a note)."""
+        if rel not in self._reals:
+            self._reals[rel] = self._resolve(rel)
+        return self._reals[rel]
+
+    def _resolve(self, rel: str) -> str | None:
+        if rel in self._walked:
+            return os.path.join(self.root, rel)
         if not rel or os.path.isabs(rel) or ".." in Path(rel).parts:
             return None
         real = os.path.realpath(os.path.join(self.root, rel))
@@ -166,7 +175,10 @@ class Tree:
                 if entry.is_dir(follow_symlinks=False):
                     if depth < MAX_DEPTH and entry.name not in SKIP_DIRS:
                         queue.append((rel, depth + 1))
-                elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
+                elif entry.is_file(follow_symlinks=False):
+                    found.append(rel)
+                    self._walked.add(rel)
+                elif entry.is_symlink():
                     found.append(rel)
         return found
 

@@ -25,7 +25,25 @@ MISSING_KEY = (
     "generate one with `manage.py generate_secrets_key`."
 )
 
-__all__ = ["InvalidToken", "decrypt", "encrypt", "fernet", "generate_key", "rotate"]
+__all__ = [
+    "InvalidToken",
+    "SecretUnreadable",
+    "decrypt",
+    "encrypt",
+    "fernet",
+    "generate_key",
+    "rotate",
+]
+
+
+class SecretUnreadable(InvalidToken):
+    """No configured key decrypts a stored value (an InvalidToken that says why)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A stored secret cannot be decrypted with DEPLOYER_SECRETS_KEY: was a key removed "
+            "before `manage.py rotate_secrets_key` re-encrypted everything?"
+        )
 
 
 def generate_key() -> str:
@@ -79,8 +97,11 @@ def encrypt(plaintext: str) -> str:
 
 
 def decrypt(token: str) -> str:
-    """The plaintext; raises InvalidToken when no configured key opened it."""
-    return fernet().decrypt(token.encode()).decode()
+    """The plaintext; raises SecretUnreadable (an InvalidToken) when no configured key opens it."""
+    try:
+        return fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise SecretUnreadable from exc
 
 
 def rotate(token: str, keys: list[str] | None = None) -> str:

@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.views.decorators.debug import sensitive_variables
 
@@ -189,7 +189,7 @@ def add_env_var(
     _check_key_free(env_var)
     env_var.encrypted_value = crypto.encrypt(value)
     env_var.full_clean()
-    env_var.save()
+    _save_env_var(env_var)
     return env_var
 
 
@@ -211,8 +211,16 @@ def update_env_var(
     if available_at_build is not None:
         env_var.available_at_build = available_at_build
     env_var.full_clean()
-    env_var.save()
+    _save_env_var(env_var)
     return env_var
+
+
+def _save_env_var(env_var: EnvVar) -> None:
+    try:
+        with transaction.atomic():
+            env_var.save()
+    except IntegrityError:  # the same key added at the same moment by someone else
+        raise ValidationError({"key": f"{env_var.key} is already set for this project."}) from None
 
 
 def delete_env_var(env_var: EnvVar) -> None:

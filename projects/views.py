@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from builds.models import WorkerHeartbeat
-from projects import services
+from projects import crypto, services
 from projects.forms import EnvImportForm, EnvVarForm, ProjectForm, attach_errors
 from projects.models import EnvVar, Project
 
@@ -98,6 +98,7 @@ class EnvRow:
     env_var: EnvVar
     form: EnvVarForm | None = None
     revealed_value: str | None = None
+    problem: str = ""
 
 
 @login_required
@@ -172,7 +173,10 @@ def env_var_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     project = services.get_project_for_user(request.user, slug)
     env_var = get_object_or_404(project.env_vars, pk=pk)
     logger.info("%s revealed %s of project %s", request.user, env_var.key, project.slug)
-    row = EnvRow(env_var, revealed_value=env_var.decrypted_value())
+    try:
+        row = EnvRow(env_var, revealed_value=env_var.decrypted_value())
+    except crypto.InvalidToken as exc:
+        row = EnvRow(env_var, problem=str(exc))
     if request.htmx:
         return _row(request, row)
     return _detail_page(request, project, row=row)

@@ -93,3 +93,11 @@ def test_malformed_keys_are_refused_without_echoing_them(settings):
         crypto.encrypt("value")
 
     assert "not-a-fernet-key" not in str(caught.value)
+
+
+def test_a_value_no_key_opens_raises_an_error_that_says_why(settings, project):
+    env_var = services.add_env_var(project, "A", "x")
+    settings.DEPLOYER_SECRETS_KEY = crypto.generate_key()
+
+    with pytest.raises(crypto.InvalidToken, match="rotate_secrets_key"):
+        EnvVar.objects.get(pk=env_var.pk).decrypted_value()

@@ -371,3 +371,14 @@ def test_members_and_staff_can_open_the_project(client, project, other_user, sta
 
 def test_detail_page_keeps_a_place_for_deployments(auth_client, project):
     assert 'id="deployments"' in auth_client.get(_url("detail", project)).content.decode()
+
+
+def test_revealing_a_value_no_key_opens_explains_the_problem_in_the_row(
+    auth_client, project, env_var, settings
+):
+    settings.DEPLOYER_SECRETS_KEY = "uEVjvF1B8DgCqSMp1A0HkS2oy8P0IKhH2Z7yjFxSMrU="
+
+    response = auth_client.post(_url("env-reveal", project, env_var), **HTMX)
+
+    assert response.status_code == 200
+    assert "cannot be decrypted" in response.content.decode()

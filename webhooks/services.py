@@ -160,7 +160,7 @@ def _act(project: Project, provider: str, notification: providers.Notification) 
         with transaction.atomic():
             # One delivery of a project at a time: two hosts announcing the same commit
             # (or a provider's retry racing the original) cannot both start a build.
-            Project.objects.select_for_update().filter(pk=project.pk).first()
+            project = Project.objects.select_for_update().get(pk=project.pk)
             outcome = _decide(project, provider, notification)
             _record(project, provider, notification, outcome)
     except IntegrityError:

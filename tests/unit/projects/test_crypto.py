@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -101,3 +105,23 @@ def test_a_value_no_key_opens_raises_an_error_that_says_why(settings, project):
 
     with pytest.raises(crypto.InvalidToken, match="rotate_secrets_key"):
         EnvVar.objects.get(pk=env_var.pk).decrypted_value()
+
+
+def test_start_up_fails_on_a_malformed_secrets_key_without_printing_it():
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=root,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "deployer.settings",
+            "DEPLOYER_SECRETS_KEY": f"{crypto.generate_key()},oops-not-a-key",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "DEPLOYER_SECRETS_KEY must be comma-separated Fernet keys" in result.stderr
+    assert "oops-not-a-key" not in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,30 +37,50 @@ def real_services(django_db_setup, django_db_blocker):
         pytest.fail("integration tests need REDIS_URL=redis://... (scripts/test.sh sets it)")
 
 
-@pytest.fixture(scope="session")
-def celery_worker(real_services, django_db_blocker, tmp_path_factory):
-    """A real `celery worker` process on the test database and Redis, stopped after the session."""
-    with django_db_blocker.unblock():
-        database_url = _database_url_of_test_db()
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {**os.environ, "DATABASE_URL": database_url, "DATABASE_CONN_MAX_AGE": "0"}
+# Workers in tests beat every second and count a build lost after 10 s without one.
+WORKER_ENV = {"DEPLOYER_BUILD_HEARTBEAT_SECONDS": "1", "DEPLOYER_BUILD_HEARTBEAT_TIMEOUT": "10"}
+
+
+def start_worker(database_url: str, log_path: Path, *, name: str, queue: str = "celery"):
+    """Start a `celery worker` process in its own process group and wait until it answers."""
+    env = {**os.environ, **WORKER_ENV, "DATABASE_URL": database_url, "DATABASE_CONN_MAX_AGE": "0"}
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "deployer", "worker", "--purge",
-             "--concurrency=2", "--loglevel=INFO", "--hostname=test-worker@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "celery", "-A", "deployer", "worker", "--purge", "-Q", queue,
+             "--concurrency=2", "--loglevel=INFO", f"--hostname={name}@%h"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     deadline = time.monotonic() + 60
-    while not celery_app.control.ping(timeout=0.5):
+    while not any(name in host for reply in celery_app.control.ping(timeout=0.5) for host in reply):
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
-    yield process
-    process.terminate()
+    return process
+
+
+def stop_worker(process) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def test_database_url(real_services, django_db_blocker) -> str:
+    with django_db_blocker.unblock():
+        return _database_url_of_test_db()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(test_database_url, tmp_path_factory):
+    """A real `celery worker` process on the test database and Redis, stopped after the session."""
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    process = start_worker(test_database_url, log_path, name="test-worker")
+    yield process
+    stop_worker(process)
 
 
 @pytest.fixture(scope="session")

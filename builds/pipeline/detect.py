@@ -207,6 +207,11 @@ def _choose_start(
             "The framework setting is 'procfile' but there is no Procfile with a web: line. "
             "Add one (web: gunicorn myapp.wsgi), or set the framework to 'auto'."
         )
+    elif overrides.framework == "command":
+        raise DetectionError(
+            "The framework setting is 'command' but the start command setting is empty. "
+            "Set the project's start command."
+        )
     elif app:
         conf = read_gunicorn_conf(tree, plan)
         plan.start_command = servers.gunicorn_command(
@@ -218,11 +223,6 @@ def _choose_start(
             "gunicorn with uvicorn workers (ASGI)" if app.interface == "asgi" else "gunicorn (WSGI)"
         )
         plan.note(None, None, f"served by {server} on 0.0.0.0:$PORT, workers from WEB_CONCURRENCY")
-    elif overrides.framework == "command":
-        raise DetectionError(
-            "The framework setting is 'command' but the start command setting is empty. "
-            "Set the project's start command."
-        )
     else:
         raise nothing_found(tree)
     if plan.kind == "procfile" or overrides.start_command:

@@ -58,17 +58,22 @@ def detect_django(tree: Tree, plan: Plan, deps: Dependencies) -> App | None:
 def choose_settings(tree: Tree, plan: Plan) -> str:
     """The settings module to deploy with; evidence says which candidates there were."""
     candidates: list[tuple[str, str, int]] = []
+    named: list[str] = []
     sources = ["manage.py"] + [f for f in tree.files() if f.endswith(("/wsgi.py", "/asgi.py"))]
     for source in sources:
         for value, line in _setdefaults(tree, source):
-            candidates += [
-                (m, source, line) for m in _dotted_strings(value) if module_file(tree, m)
-            ]
+            found = _dotted_strings(value)
+            named += found
+            candidates += [(m, source, line) for m in found if module_file(tree, m)]
     if not candidates:
+        what = (
+            f"names {', '.join(map(repr, named))}, which is not in the repository"
+            if named
+            else "does not set it with os.environ.setdefault('DJANGO_SETTINGS_MODULE', ...)"
+        )
         raise DetectionError(
-            "manage.py does not name a settings module found in the repository (looked for "
-            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', ...)). Set it there, or set the "
-            "project's framework to 'command' with a start command."
+            f"No Django settings module found: manage.py {what}. Fix DJANGO_SETTINGS_MODULE "
+            "there, or set the project's framework to 'command' with a start command."
         )
     known = [m for m, _, _ in candidates]
     for module in list(known):

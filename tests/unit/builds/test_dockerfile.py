@@ -1,0 +1,168 @@
+"""Generated Dockerfiles: layer order, base image, user, environment, build args, start command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from builds.pipeline.dockerfile import generate_dockerfile, generate_dockerignore
+from builds.pipeline.plan import Plan
+
+GUNICORN = "gunicorn app:app --bind 0.0.0.0:$PORT --workers ${WEB_CONCURRENCY:-2}"
+
+
+def pip_plan(**changes) -> Plan:
+    plan = Plan(
+        framework="flask",
+        python_version="3.12",
+        package_manager="pip",
+        dependency_files=["requirements.txt", "requirements/base.txt"],
+        install_steps=["pip install --no-cache-dir -r requirements.txt"],
+        entrypoint="app:app",
+        start_command=GUNICORN,
+    )
+    for name, value in changes.items():
+        setattr(plan, name, value)
+    return plan
+
+
+def instructions(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line and not line.startswith((" ", "#"))]
+
+
+def test_manifests_are_copied_and_installed_before_the_source():
+    text = generate_dockerfile(pip_plan())
+
+    copy_manifest = text.index("COPY requirements.txt requirements.txt")
+    copy_included = text.index("COPY requirements/base.txt requirements/base.txt")
+    install = text.index("RUN pip install --no-cache-dir -r requirements.txt")
+    copy_source = text.index("COPY --chown=10001:10001 . .")
+    assert copy_manifest < copy_included < install < copy_source
+
+
+def test_base_image_template_gets_the_major_minor_version():
+    text = generate_dockerfile(pip_plan(), base_image="registry.local/python:{version}-bookworm")
+
+    assert instructions(text)[0] == "FROM registry.local/python:3.12-bookworm"
+
+
+def test_default_base_image_is_the_slim_official_name():
+    assert "FROM python:3.12-slim\n" in generate_dockerfile(pip_plan())
+
+
+def test_app_runs_as_a_numeric_non_root_user_with_a_home():
+    text = generate_dockerfile(pip_plan())
+
+    assert "USER 10001:10001" in instructions(text)
+    assert "HOME=/home/app" in text
+    assert "command -v useradd" in text
+
+
+def test_python_runs_from_a_virtualenv_made_with_python3():
+    text = generate_dockerfile(pip_plan())
+
+    assert "RUN python3 -m venv /opt/venv" in text
+    assert "PATH=/opt/venv/bin:$PATH" in text
+
+
+def test_output_is_unbuffered_without_bytecode_or_pip_cache():
+    text = generate_dockerfile(pip_plan())
+
+    assert "PYTHONUNBUFFERED=1" in text
+    assert "PYTHONDONTWRITEBYTECODE=1" in text
+    assert "PIP_NO_CACHE_DIR=1" in text
+
+
+def test_no_buildkit_only_syntax_for_the_classic_builder():
+    text = generate_dockerfile(pip_plan(build_packages=["gcc"], runtime_packages=["libpq5"]))
+
+    assert "--mount" not in text
+    assert "# syntax=" not in text
+    assert "<<" not in text
+
+
+def test_build_arguments_are_declared_by_name_only():
+    text = generate_dockerfile(pip_plan(), build_arg_names=["PIP_INDEX_URL", "NPM_TOKEN"])
+
+    assert "ARG PIP_INDEX_URL\n" in text
+    assert "ARG NPM_TOKEN\n" in text
+    assert text.index("ARG PIP_INDEX_URL") < text.index("RUN pip install")
+    assert "=" not in next(line for line in text.splitlines() if line.startswith("ARG"))
+
+
+def test_build_argument_with_an_invalid_name_is_refused():
+    with pytest.raises(ValueError, match="build argument"):
+        generate_dockerfile(pip_plan(), build_arg_names=["BAD NAME; rm -rf /"])
+
+
+def test_start_command_is_exec_form_through_sh_so_port_expands():
+    cmd = instructions(generate_dockerfile(pip_plan()))[-1]
+
+    assert cmd.startswith("CMD ")
+    assert json.loads(cmd.removeprefix("CMD ")) == ["sh", "-c", f"exec {GUNICORN}"]
+
+
+def test_chained_start_command_is_not_prefixed_with_exec():
+    cmd = instructions(
+        generate_dockerfile(pip_plan(start_command="./prepare && gunicorn app:app"))
+    )[-1]
+
+    assert json.loads(cmd.removeprefix("CMD ")) == ["sh", "-c", "./prepare && gunicorn app:app"]
+
+
+def test_port_default_is_set_and_exposed():
+    text = generate_dockerfile(pip_plan())
+
+    assert "PORT=8000" in text
+    assert "EXPOSE 8000" in instructions(text)
+
+
+def test_native_build_packages_stay_in_the_build_stage():
+    text = generate_dockerfile(
+        pip_plan(build_packages=["gcc", "libpq-dev"], runtime_packages=["libpq5"])
+    )
+    build_stage, final_stage = text.split("\nFROM python:3.12-slim\n")
+
+    assert "FROM python:3.12-slim AS build" in build_stage
+    assert "gcc libpq-dev" in build_stage
+    assert "gcc" not in final_stage
+    assert "libpq5" in final_stage
+    assert "COPY --from=build /opt/venv /opt/venv" in final_stage
+
+
+def test_runtime_packages_alone_keep_a_single_stage():
+    text = generate_dockerfile(pip_plan(runtime_packages=["libpq5"]))
+
+    assert text.count("FROM ") == 1
+    assert "apt-get install -y --no-install-recommends libpq5" in text
+    assert "rm -rf /var/lib/apt/lists/*" in text
+
+
+def test_install_that_needs_the_source_runs_after_copying_it():
+    text = generate_dockerfile(pip_plan(install_needs_source=True))
+
+    assert "COPY requirements.txt" not in text
+    assert text.index("COPY --chown=10001:10001 . .") < text.index("RUN pip install")
+
+
+def test_collectstatic_runs_after_the_source_with_its_throwaway_values():
+    static = 'SECRET_KEY="${SECRET_KEY:-collectstatic-only}" DJANGO_SETTINGS_MODULE=x.settings python manage.py collectstatic --noinput'  # fmt: skip
+    text = generate_dockerfile(pip_plan(static_command=static, env={"DJANGO_SETTINGS_MODULE": "x.settings"}))  # fmt: skip
+
+    assert text.index("COPY --chown=10001:10001 . .") < text.index(f"RUN {static}")
+    assert text.index(f"RUN {static}") < text.index("USER 10001")
+    assert "ENV SECRET_KEY" not in text
+    assert "DJANGO_SETTINGS_MODULE=x.settings" in text
+
+
+def test_own_dockerfile_plan_has_nothing_to_generate():
+    with pytest.raises(ValueError, match="own Dockerfile"):
+        generate_dockerfile(Plan(kind="dockerfile"))
+
+
+def test_dockerignore_keeps_vcs_virtualenvs_caches_and_secrets_out():
+    lines = generate_dockerignore().splitlines()
+
+    for pattern in (".git", ".venv", "venv", "**/__pycache__", ".env", "node_modules"):
+        assert pattern in lines

@@ -1,0 +1,335 @@
+"""What the dashboard reads: a project's state, its current deployment, a build's progress.
+
+Plain functions over the models; no writes. The views, the template tags and the admin
+share them so a project's state is worded the same everywhere.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from builds import docker as docker_seam
+from builds.models import Build, Deployment
+from builds.pipeline import clone, detect, dockerfile
+from builds.pipeline.errors import StageError
+from builds.pipeline.plan import Overrides, Plan
+from builds.pythons import available_pythons
+from builds.runner import app_host
+from projects.models import Project
+
+State = Build.State
+
+# A finished build's worker may still append lines (the "Live" line, stopping the previous
+# container, pruning images) for a few seconds after the state changes: followers keep
+# polling that long before they consider the log complete.
+LOG_SETTLE_SECONDS = 15
+# Detection preview: a shallow clone in the request, so bounded well below gunicorn's timeout.
+PREVIEW_CLONE_TIMEOUT = 20
+PREVIEW_MAX_DOCKERFILE_CHARS = 20_000
+HISTORY_LENGTH = 20
+# Versions assumed when the engine cannot be asked which base images it has.
+FALLBACK_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+
+
+# Project state --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectStatus:
+    """A project's state as the dashboard names it; `tone` is a CSS class, never the only cue."""
+
+    code: str
+    label: str
+    tone: str
+    detail: str = ""
+
+
+LIVE, BUILDING, FAILED, UNHEALTHY, CRASHED, STOPPED, NOT_DEPLOYED = (
+    "live", "building", "failed", "unhealthy", "crashed", "stopped", "not_deployed",
+)  # fmt: skip
+LABELS = {
+    LIVE: ("Live", "ok"),
+    BUILDING: ("Building", "info"),
+    FAILED: ("Failed", "bad"),
+    UNHEALTHY: ("Unhealthy", "warn"),
+    CRASHED: ("Crashed", "bad"),
+    STOPPED: ("Stopped", "muted"),
+    NOT_DEPLOYED: ("Not deployed yet", "muted"),
+}
+
+
+def _status(code: str, detail: str = "") -> ProjectStatus:
+    label, tone = LABELS[code]
+    return ProjectStatus(code, label, tone, detail)
+
+
+def project_status(
+    latest_build: Build | None,
+    live: Deployment | None,
+    *,
+    ever_live: bool = False,
+    health: str = "",
+) -> ProjectStatus:
+    """The one state a project shows, from its newest build and its live deployment.
+
+    `health` is what runtime monitoring says of the live container ("unhealthy" or
+    "crashed"; empty while nothing monitors it) and takes precedence over "live".
+    `ever_live` tells a project whose app was stopped from one never deployed.
+    """
+    if latest_build is not None and latest_build.is_active:
+        serving = f"; build #{live.build_id} keeps serving" if live else ""
+        return _status(
+            BUILDING, f"Build #{latest_build.pk}: {latest_build.get_state_display()}{serving}"
+        )
+    if live is not None:
+        if health in (UNHEALTHY, CRASHED):
+            return _status(health, f"Build #{live.build_id}")
+        if latest_build is not None and latest_build.state == State.FAILED:
+            return _status(
+                LIVE, f"Build #{live.build_id} serves; the newer build #{latest_build.pk} failed"
+            )
+        return _status(LIVE, f"Build #{live.build_id}")
+    if latest_build is not None and latest_build.state == State.FAILED:
+        return _status(FAILED, f"Build #{latest_build.pk} failed: {latest_build.failure_reason}")
+    if ever_live:
+        return _status(STOPPED, "No container is running. Deploy to start it again.")
+    return _status(NOT_DEPLOYED, "Deploy to build and start it.")
+
+
+@dataclass
+class ProjectRow:
+    """One project with what the overview and the project page show of its deployment."""
+
+    project: object
+    status: ProjectStatus
+    latest_build: Build | None
+    live: Deployment | None
+
+    @property
+    def app_url(self) -> str:
+        return f"http://{app_host(self.project)}"
+
+    @property
+    def local_address(self) -> str:
+        return f"127.0.0.1:{self.live.host_port}" if self.live and self.live.host_port else ""
+
+    @property
+    def uptime(self) -> timedelta | None:
+        return timezone.now() - self.live.live_at if self.live and self.live.live_at else None
+
+
+def overview_rows(projects) -> list[ProjectRow]:
+    """A row per project, in a fixed number of queries however many projects there are."""
+    newest = Build.objects.filter(project=OuterRef("pk")).order_by("-created_at", "-pk")
+    projects = list(projects.annotate(latest_build_id=Subquery(newest.values("pk")[:1])))
+    ids = [project.pk for project in projects]
+    latest = Build.objects.in_bulk([p.latest_build_id for p in projects if p.latest_build_id])
+    live_deployments = Deployment.objects.filter(project_id__in=ids, state=Deployment.State.LIVE)
+    live = {d.project_id: d for d in live_deployments.select_related("build")}
+    ever_live = set(
+        Deployment.objects.filter(project_id__in=ids, live_at__isnull=False)
+        .values_list("project_id", flat=True)
+        .distinct()
+    )
+    rows = []
+    for project in projects:
+        build = latest.get(project.latest_build_id)
+        deployment = live.get(project.pk)
+        status = project_status(build, deployment, ever_live=project.pk in ever_live)
+        rows.append(ProjectRow(project, status, build, deployment))
+    return rows
+
+
+def project_row(project) -> ProjectRow:
+    return overview_rows(Project.objects.filter(pk=project.pk))[0]
+
+
+# Build history and progress -------------------------------------------------------------------
+
+
+def rollback_targets(project, live: Deployment | None) -> set[int]:
+    """Builds that went live before, whose image is still kept, other than the live one."""
+    kept = (
+        Build.objects.filter(project=project, deployments__live_at__isnull=False)
+        .exclude(image_id="")
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .distinct()[: settings.DEPLOYER_KEEP_IMAGES]
+    )
+    return set(kept) - ({live.build_id} if live else set())
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage of a build as the progress indicator shows it."""
+
+    state: str
+    label: str
+    status: str  # done, current, failed, cancelled, skipped or pending
+    seconds: float | None = None
+
+
+STEP_WORDS = {
+    "done": "done",
+    "current": "in progress",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "skipped": "not run",
+    "pending": "waiting",
+}
+
+
+def build_steps(build: Build, now: datetime | None = None) -> list[Step]:
+    """Every stage in order: done, current (with seconds so far), failed, skipped or pending."""
+    now = now or timezone.now()
+    timings = build.stage_timings or {}
+    steps = []
+    for stage_name in Build.STAGES:
+        label = State(stage_name).label
+        timing = timings.get(stage_name)
+        seconds = timing.get("seconds") if timing else None
+        if build.failure_stage == stage_name and build.state in (State.FAILED, State.CANCELLED):
+            status = "failed" if build.state == State.FAILED else "cancelled"
+        elif build.state == stage_name:
+            status, seconds = "current", _seconds_so_far(build, timings, now)
+        elif timing:
+            status = "done"
+        elif build.is_finished or _passed(build, stage_name):
+            status = "skipped"
+        else:
+            status = "pending"
+        steps.append(Step(stage_name, label, status, seconds))
+    return steps
+
+
+def _passed(build: Build, stage_name: str) -> bool:
+    """A stage before the current one with no timing was skipped (a rollback skips cloning)."""
+    if build.state not in Build.STAGES:
+        return False
+    return Build.STAGES.index(stage_name) < Build.STAGES.index(build.state)
+
+
+def _seconds_so_far(build: Build, timings: dict, now: datetime) -> float | None:
+    finished = [datetime.fromisoformat(t["finished"]) for t in timings.values() if "finished" in t]
+    began = max(finished, default=build.started_at)
+    return round((now - began).total_seconds(), 1) if began else None
+
+
+def log_settled(build: Build, now: datetime | None = None) -> bool:
+    """True once no more log lines can arrive: finished, and past the worker's last writes."""
+    if not build.is_finished:
+        return False
+    if build.finished_at is None:
+        return True
+    now = now or timezone.now()
+    settle = LOG_SETTLE_SECONDS + settings.DEPLOYER_STOP_GRACE
+    return (now - build.finished_at).total_seconds() > settle
+
+
+# Detection ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Detection:
+    """A build plan with the Dockerfile it leads to, from a stored build or a fresh preview."""
+
+    source: str
+    plan: Plan | None = None
+    dockerfile: str = ""
+    dockerfile_note: str = ""
+    error: str = ""
+    commit: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def stored_detection(project) -> Detection | None:
+    """The plan of the project's newest build that got as far as detection, or None."""
+    build = project.builds.filter(plan__isnull=False).exclude(plan={}).first()
+    return build_detection(build) if build else None
+
+
+def build_detection(build: Build) -> Detection | None:
+    """The plan a build stored, with the Dockerfile generated from it; None before detection."""
+    if not build.plan:
+        return None
+    plan = Plan.from_dict(build.plan)
+    detection = Detection(source=f"build #{build.pk}", plan=plan, commit=build.commit_sha)
+    _add_dockerfile(detection, build.project, None)
+    return detection
+
+
+def preview_detection(project) -> Detection:
+    """Shallow-clone the branch into a temporary folder, detect and generate the Dockerfile.
+
+    Only reads files: no code of the repository runs. The clone is bounded by
+    PREVIEW_CLONE_TIMEOUT and the folder is removed before returning.
+    """
+    detection = Detection(source="preview")
+    timeout = min(PREVIEW_CLONE_TIMEOUT, settings.DEPLOYER_CLONE_TIMEOUT)
+    with tempfile.TemporaryDirectory(prefix=f"deployer-preview-{project.slug}-") as tmp:
+        try:
+            commit = clone.clone_commit(
+                project.authenticated_repo_url(), project.branch, Path(tmp) / "src",
+                log=lambda line: None, timeout=timeout,
+                allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS,
+            )  # fmt: skip
+        except StageError as exc:
+            detection.error = str(exc)
+            return detection
+        detection.commit = commit.sha
+        root = Path(tmp) / "src" / project.app_root
+        overrides = Overrides(
+            framework=project.framework or "auto",
+            start_command=project.start_command or None,
+            health_path=project.health_check_path or None,
+        )
+        try:
+            detection.plan = detect.detect_plan(
+                root, overrides, available_pythons=_pythons(detection)
+            )
+        except detect.DetectionError as exc:
+            detection.error = str(exc)
+            return detection
+        _add_dockerfile(detection, project, root)
+    return detection
+
+
+def _pythons(detection: Detection) -> list[str]:
+    try:
+        with docker_seam.client(timeout=5) as client:
+            return available_pythons(client)
+    except Exception as exc:  # noqa: BLE001 - the preview still helps without the engine
+        detection.notes.append(
+            f"Which Python base images exist was not checked ({docker_seam.describe_error(exc)})."
+        )
+        return list(FALLBACK_PYTHONS)
+
+
+def _add_dockerfile(detection: Detection, project, root: Path | None) -> None:
+    plan = detection.plan
+    if plan is None:
+        return
+    if plan.kind == "dockerfile":
+        name = plan.dockerfile_path or "Dockerfile"
+        detection.dockerfile_note = f"The repository's own {name} is built as it is."
+        if root is not None and (root / name).is_file():
+            detection.dockerfile = (root / name).read_text(errors="replace")[
+                :PREVIEW_MAX_DOCKERFILE_CHARS
+            ]
+        return
+    names = sorted(project.env_vars.filter(available_at_build=True).values_list("key", flat=True))
+    try:
+        detection.dockerfile = dockerfile.generate_dockerfile(
+            plan, base_image=settings.DEPLOYER_BASE_IMAGE, build_arg_names=names
+        )
+    except ValueError as exc:
+        detection.dockerfile_note = f"No Dockerfile can be generated from this plan: {exc}."
+        return
+    detection.dockerfile_note = "Generated by Deployer from the plan."

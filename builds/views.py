@@ -1,0 +1,256 @@
+"""Build and deployment pages. Each view returns the whole page, or its fragment when `request.htmx`.
+
+Live parts poll: the build log with a cursor (a sentinel element asks for the lines after
+the last one it has, `?after=<seq>`), the status areas every few seconds while visible.
+No request is held open, so a gunicorn thread is never tied to a viewer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from builds import docker as docker_seam
+from builds import selectors, services
+from builds.models import Build, BuildLogLine
+from builds.pipeline import run
+from projects.models import Project
+from projects.services import get_project_for_user
+
+# A follower gets at most this many lines per answer; a longer backlog comes in a few quick polls.
+LOG_BATCH = 500
+RUNTIME_LOG_LINES = 100
+SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _get_build_for_user(request: HttpRequest, pk: int) -> Build:
+    """The build if the user may see its project; 404 otherwise."""
+    visible = Build.objects.select_related("project").filter(
+        project__in=Project.objects.visible_to(request.user)
+    )
+    return get_object_or_404(visible, pk=pk)
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """Go to `url`: a normal redirect, or for HTMX a full-page client redirect."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _next_or(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+# Overview -------------------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    """The projects table of the home page, which polls this URL to keep its states current."""
+    if not request.htmx:
+        return redirect("projects:list")
+    projects = Project.objects.visible_to(request.user)
+    return render(request, "builds/_overview.html", {"rows": selectors.overview_rows(projects)})
+
+
+# Project page ---------------------------------------------------------------------------------
+
+
+def deployments_context(project: Project) -> dict:
+    """What the project's deployments panel shows; shared with the `deployments_panel` tag."""
+    row = selectors.project_row(project)
+    builds = list(project.builds.select_related("triggered_by")[: selectors.HISTORY_LENGTH])
+    return {
+        "project": project,
+        "row": row,
+        "builds": builds,
+        "rollback_ids": selectors.rollback_targets(project, row.live),
+        "active": next((b for b in builds if b.is_active), None),
+        "health_path": _health_path(project, row),
+    }
+
+
+def _health_path(project: Project, row: selectors.ProjectRow) -> str:
+    plan = row.live.build.plan if row.live else None
+    return project.health_check_path or (plan or {}).get("health_path") or "/"
+
+
+@never_cache
+@login_required
+@require_GET
+def project_deployments(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for_user(request.user, slug)
+    if not request.htmx:
+        return redirect(project)
+    context = {**deployments_context(project), "oob_state": True}
+    return render(request, "builds/_deployments.html", context)
+
+
+@login_required
+@require_POST
+def deploy(request: HttpRequest, slug: str) -> HttpResponse:
+    """Build the branch's newest commit, or with `commit` (Redeploy) that exact commit again."""
+    project = get_project_for_user(request.user, slug)
+    commit = request.POST.get("commit", "").strip()
+    if commit and not SHA.match(commit):
+        messages.error(request, "That is not a full commit id; deploy the branch instead.")
+        return _redirect(request, project.get_absolute_url())
+    build = services.request_build(
+        project,
+        commit_sha=commit,
+        triggered_by=request.user,
+        detail=f"redeploy of {commit[:12]}" if commit else "",
+    )
+    messages.success(request, f"Build #{build.pk} queued.")
+    return _redirect(request, reverse("builds:detail", args=[build.pk]))
+
+
+@login_required
+@require_POST
+def rollback(request: HttpRequest, pk: int) -> HttpResponse:
+    target = _get_build_for_user(request, pk)
+    project = target.project
+    try:
+        build = services.request_rollback(project, target, triggered_by=request.user)
+    except services.BuildRequestError as exc:
+        messages.error(request, str(exc))
+        return _redirect(request, project.get_absolute_url())
+    messages.success(request, f"Rolling back to build #{target.pk}: build #{build.pk} queued.")
+    return _redirect(request, reverse("builds:detail", args=[build.pk]))
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    build = _get_build_for_user(request, pk)
+    if services.cancel_build(build, reason=f"Cancelled by {request.user.get_username()}."):
+        notice = f"Build #{build.pk} is being cancelled."
+    else:
+        notice = f"Build #{build.pk} had already ended."
+    if request.htmx:
+        build.refresh_from_db()
+        return render(request, "builds/_build_status.html", _status_context(build, notice))
+    messages.info(request, notice)
+    return redirect(_next_or(request, reverse("builds:detail", args=[build.pk])))
+
+
+@never_cache
+@login_required
+@require_GET
+def runtime_logs(request: HttpRequest, slug: str) -> HttpResponse:
+    """The last lines the live container printed, read from the engine on every request."""
+    project = get_project_for_user(request.user, slug)
+    live = services.live_deployment(project)
+    context = {"project": project, "live": live, "lines": [], "error": ""}
+    if live is not None:
+        try:
+            with docker_seam.client(timeout=5) as client:
+                context["lines"] = run.tail_logs(client, live.container_id, RUNTIME_LOG_LINES)
+        except Exception as exc:  # noqa: BLE001 - shown as a sentence in place of the logs
+            context["error"] = docker_seam.describe_error(exc)
+    template = "builds/_runtime_logs.html" if request.htmx else "builds/runtime_logs.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def detection(request: HttpRequest, slug: str) -> HttpResponse:
+    """The build plan: the stored one of the newest build, or on POST a fresh preview.
+
+    The preview clones the branch shallowly inside this request (bounded by
+    selectors.PREVIEW_CLONE_TIMEOUT) and only reads files; no repository code runs.
+    """
+    project = get_project_for_user(request.user, slug)
+    if request.method == "POST":
+        result = selectors.preview_detection(project)
+    else:
+        result = selectors.stored_detection(project)
+    context = {"project": project, "detection": result}
+    template = "builds/_detection.html" if request.htmx else "builds/detection.html"
+    return render(request, template, context)
+
+
+# Build page -----------------------------------------------------------------------------------
+
+
+def _status_context(build: Build, notice: str = "") -> dict:
+    return {
+        "build": build,
+        "steps": selectors.build_steps(build),
+        "settled": selectors.log_settled(build),
+        "notice": notice,
+        "can_roll_back": build.pk
+        in selectors.rollback_targets(build.project, services.live_deployment(build.project)),
+    }
+
+
+@never_cache
+@login_required
+@require_GET
+def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The build page; with HTMX, only its status area, which polls here while the build runs."""
+    build = _get_build_for_user(request, pk)
+    context = _status_context(build)
+    if request.htmx:
+        return render(request, "builds/_build_status.html", context)
+    lines = list(build.log_lines.order_by("seq").only("seq", "stage", "text"))
+    context.update(_log_context(build, lines, after=0))
+    context["detection"] = selectors.build_detection(build)
+    return render(request, "builds/detail.html", context)
+
+
+def _log_context(build: Build, lines: list[BuildLogLine], after: int, full: bool = False) -> dict:
+    """Lines plus the cursor of the next poll; no cursor once the log can no longer grow."""
+    cursor = lines[-1].seq if lines else after
+    follow = full or not selectors.log_settled(build)
+    return {"build": build, "lines": lines, "cursor": cursor if follow else None, "full": full}
+
+
+@never_cache
+@login_required
+@require_GET
+def log_lines(request: HttpRequest, pk: int) -> HttpResponse:
+    """The lines after `?after=<seq>` and, while more can come, a sentinel to fetch the next ones.
+
+    The state is read before the lines: when it says "settled", every line was already
+    written, so stopping the sentinel can never lose one.
+    """
+    build = _get_build_for_user(request, pk)
+    try:
+        after = max(int(request.GET.get("after", "0")), 0)
+    except ValueError:
+        after = 0
+    lines = list(
+        build.log_lines.filter(seq__gt=after)
+        .order_by("seq")
+        .only("seq", "stage", "text")[:LOG_BATCH]
+    )
+    context = _log_context(build, lines, after, full=len(lines) == LOG_BATCH)
+    return render(request, "builds/_log_lines.html", context)
+
+
+@login_required
+@require_GET
+def log_text(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """The whole stored log as a text file (secrets were redacted when it was written)."""
+    build = _get_build_for_user(request, pk)
+    texts = build.log_lines.order_by("seq").values_list("text", flat=True).iterator(2000)
+    response = StreamingHttpResponse(
+        (f"{text}\n" for text in texts), content_type="text/plain; charset=utf-8"
+    )
+    filename = f"{build.project.slug}-build-{build.pk}.log"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-apt_ensure python3-venv git curl openssl  # curl, openssl: the post-receive hook in the webhook test
+apt_ensure python3-venv git curl openssl chromium fonts-dejavu-core  # curl, openssl: the post-receive hook in the webhook test; chromium: browser tests
 "$ROOT/scripts/services.sh"
 ensure_venv requirements-dev.txt
 

@@ -1,0 +1,48 @@
+"""At worker start the database and the Docker engine are made to agree, by label."""
+
+from __future__ import annotations
+
+import pytest
+
+from builds import services
+from builds.docker import LABEL_BUILD, LABEL_MANAGED, LABEL_PROJECT, LABEL_ROLE
+from builds.models import Build, Deployment
+from tests.integration.apps import FLASK_APP
+from tests.integration.conftest import TEST_LABEL, deploy
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_leftover_containers_are_removed_and_the_live_one_is_kept(
+    celery_worker, git_repo, make_project, docker_client
+):
+    project = make_project(git_repo(FLASK_APP))
+    live = deploy(project)
+    assert live.state == Build.State.LIVE
+    leftover = docker_client.containers.create(
+        "python:3.11-slim", ["sleep", "600"],
+        labels={LABEL_MANAGED: "1", LABEL_PROJECT: project.slug, LABEL_BUILD: "999999",
+                LABEL_ROLE: "release", TEST_LABEL: "1"},
+    )  # fmt: skip
+
+    result = services.reconcile_with_engine()
+
+    assert leftover.name in result["removed_containers"]
+    live_container = Deployment.objects.get(build=live).container_id
+    assert docker_client.containers.get(live_container).status == "running"
+
+
+def test_a_live_deployment_whose_container_vanished_is_marked_stopped(
+    celery_worker, git_repo, make_project, docker_client
+):
+    project = make_project(git_repo(FLASK_APP))
+    build = deploy(project)
+    deployment = Deployment.objects.get(build=build)
+    docker_client.containers.get(deployment.container_id).remove(force=True)
+
+    result = services.reconcile_with_engine()
+
+    deployment.refresh_from_db()
+    assert deployment.pk in result["missing_deployments"]
+    assert deployment.state == Deployment.State.STOPPED
+    assert "no longer exists" in deployment.stop_reason

@@ -68,6 +68,10 @@ class Build(models.Model):
     image_id = models.CharField(max_length=100, blank=True)
     image_size = models.BigIntegerField(null=True, blank=True)
     dependency_layer_cached = models.BooleanField(null=True, blank=True)
+    # The ship report: from the container's start to its first healthy answer, and the
+    # app's memory use DEPLOYER_MEMORY_SAMPLE_DELAY seconds after it went live.
+    seconds_to_healthy = models.FloatField(null=True, blank=True)
+    memory_usage_bytes = models.BigIntegerField(null=True, blank=True)
 
     failure_stage = models.CharField(max_length=20, blank=True)
     failure_reason = models.TextField(blank=True)

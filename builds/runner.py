@@ -61,6 +61,8 @@ def execute(build: Build) -> None:
                     host=app_host(project), memory_mb=project.memory_limit_mb, log=log,
                     deadline=settings.DEPLOYER_HEALTH_TIMEOUT, should_cancel=should_cancel,
                 )  # fmt: skip
+                build.seconds_to_healthy = (timezone.now() - deployment.started_at).total_seconds()
+                build.save(update_fields=["seconds_to_healthy"])
             _go_live(build, deployment, client, log)
     except BuildStopped:
         pass

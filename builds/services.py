@@ -121,6 +121,20 @@ def record_worker_heartbeat(hostname: str) -> WorkerHeartbeat:
     return heartbeat
 
 
+def measure_live_memory(build_id: int) -> int | None:
+    """Store the memory use of the build's container while it is still the live one."""
+    from builds.pipeline.run import memory_usage
+
+    deployment = Deployment.objects.filter(build_id=build_id, state=Deployment.State.LIVE).first()
+    if deployment is None:
+        return None
+    with docker_seam.client() as client:
+        usage = memory_usage(client, deployment.container_id)
+    if usage is not None:
+        Build.objects.filter(pk=build_id).update(memory_usage_bytes=usage)
+    return usage
+
+
 def reap_lost_builds(timeout_seconds: float) -> list[Build]:
     """Fail running builds whose worker stopped sending heartbeats; remove their containers."""
     cutoff = timezone.now() - timezone.timedelta(seconds=timeout_seconds)

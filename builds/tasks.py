@@ -27,6 +27,11 @@ def run_build(self, build_id: int) -> str:
     return build.state
 
 
+@shared_task
+def measure_live_memory(build_id: int) -> int | None:
+    return services.measure_live_memory(build_id)
+
+
 @shared_task(bind=True)
 def record_worker_heartbeat(self) -> str:
     heartbeat_row = services.record_worker_heartbeat(self.request.hostname or "unknown")

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "projects",
     "builds",
     "webhooks",
+    "routing",
 ]
 
 MIDDLEWARE = [
@@ -190,7 +191,27 @@ DEPLOYER_KEEP_IMAGES = _read("DEPLOYER_KEEP_IMAGES", int, 5)
 DEPLOYER_BUILD_LOG_MAX_LINES = _read("DEPLOYER_BUILD_LOG_MAX_LINES", int, 10000)
 DEPLOYER_BUILD_HEARTBEAT_SECONDS = _read("DEPLOYER_BUILD_HEARTBEAT_SECONDS", float, 5.0)
 DEPLOYER_BUILD_HEARTBEAT_TIMEOUT = _read("DEPLOYER_BUILD_HEARTBEAT_TIMEOUT", float, 60.0)
+DEPLOYER_MEMORY_SAMPLE_DELAY = _read("DEPLOYER_MEMORY_SAMPLE_DELAY", float, 60.0)
 DEPLOYER_ALLOW_LOCAL_REPOS = _read("DEPLOYER_ALLOW_LOCAL_REPOS", bool, False)
+# Routing: Caddy, driven through its admin API, serves each live app at <project>.<base domain>
+# and at its custom domains (routing/, scripts/caddy.sh). Routes are rebuilt from the database
+# on every switch and every DEPLOYER_ROUTE_RECONCILE_INTERVAL seconds. Caddy listens on
+# DEPLOYER_HTTP_BIND:DEPLOYER_HTTP_PORT with plain HTTP, or, with DEPLOYER_HTTPS, on port 443
+# with automatic HTTPS (certificates for real domains, port 80 redirecting to HTTPS).
+DEPLOYER_CADDY_ADMIN_URL = _read("DEPLOYER_CADDY_ADMIN_URL", str, "http://127.0.0.1:2019")
+if not DEPLOYER_CADDY_ADMIN_URL.startswith("http://"):
+    raise ImproperlyConfigured("DEPLOYER_CADDY_ADMIN_URL must be an http:// URL (Caddy's admin API).")
+DEPLOYER_CADDY_TIMEOUT = _read("DEPLOYER_CADDY_TIMEOUT", float, 5.0)
+DEPLOYER_HTTP_PORT = _read("DEPLOYER_HTTP_PORT", int, 8080)
+DEPLOYER_HTTP_BIND = _read("DEPLOYER_HTTP_BIND", str, "127.0.0.1")
+DEPLOYER_HTTPS = _read("DEPLOYER_HTTPS", bool, False)
+DEPLOYER_DASHBOARD_HOST = _read("DEPLOYER_DASHBOARD_HOST", str, "").lower()
+DEPLOYER_DASHBOARD_UPSTREAM = _read("DEPLOYER_DASHBOARD_UPSTREAM", str, "127.0.0.1:8000")
+DEPLOYER_ROUTE_RECONCILE_INTERVAL = _read("DEPLOYER_ROUTE_RECONCILE_INTERVAL", float, 30.0)
+CELERY_BEAT_SCHEDULE["reconcile-routes"] = {
+    "task": "routing.tasks.reconcile_routes",
+    "schedule": DEPLOYER_ROUTE_RECONCILE_INTERVAL,
+}
 # Push webhooks (POST /hooks/<project>/): bodies above this size get 413; a project accepts at
 # most this many deliveries a minute (429 beyond; 0 turns the limit off).
 DEPLOYER_WEBHOOK_MAX_BODY_BYTES = _read("DEPLOYER_WEBHOOK_MAX_BODY_BYTES", int, 1024 * 1024)

@@ -82,3 +82,19 @@ def remove_container(client: docker.DockerClient, container_id: str, *, grace: i
         container.remove(force=True)
     except docker_errors.NotFound:
         pass
+
+
+def memory_usage(client: docker.DockerClient, container_id: str) -> int | None:
+    """The container's memory use in bytes as `docker stats` shows it (page cache excluded)."""
+    try:
+        stats = client.containers.get(container_id).stats(stream=False)
+    except docker_errors.DockerException:
+        return None
+    memory = stats.get("memory_stats") or {}
+    usage = memory.get("usage")
+    if usage is None:
+        return None
+    details = memory.get("stats") or {}
+    # cgroup v2 reports inactive_file, v1 total_inactive_file: the same subtraction docker's CLI makes.
+    cache = details.get("inactive_file", details.get("total_inactive_file", 0))
+    return max(0, int(usage) - int(cache))

@@ -178,3 +178,24 @@ def test_django_app_deploys_with_collectstatic_and_migrate(celery_worker, git_re
     log = build_log(build)
     assert "collectstatic" in log
     assert "Applying auth.0001_initial" in log
+
+
+def test_ship_report_matches_what_the_docker_engine_reports(
+    celery_worker, git_repo, make_project, docker_client
+):
+    from builds import services
+    from builds.pipeline.run import memory_usage
+
+    project = make_project(git_repo(FLASK_APP))
+    build = deploy(project)
+    assert build.state == Build.State.LIVE, build.failure_reason
+
+    measured = services.measure_live_memory(build.pk)
+
+    build.refresh_from_db()
+    container_id = Deployment.objects.get(build=build).container_id
+    assert build.image_size == docker_client.images.get(build.image_id).attrs["Size"]
+    assert 0 < build.seconds_to_healthy < 60
+    assert build.memory_usage_bytes == measured
+    engine_now = memory_usage(docker_client, container_id)
+    assert abs(engine_now - measured) < 0.2 * measured

@@ -220,6 +220,19 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
         Build.objects.filter(pk=build.pk).update(state=State.LIVE, finished_at=now)
     log.stage = State.LIVE
     log(f"==> Live: build #{build.pk} serves on 127.0.0.1:{deployment.host_port}")
+    # Route the app's addresses to the new container before the previous one stops: from the
+    # moment Caddy answers, no new request reaches the old container, and the grace below lets
+    # the ones in flight finish.
+    from routing import services as routing
+
+    try:
+        port = routing.point_project(build.project, deployment)
+        log(f"Route: {routing.app_url(app_host(build.project))} -> 127.0.0.1:{port}")
+    except routing.RoutingError as exc:
+        log(
+            f"warning The route was not updated: {exc} The app is live on 127.0.0.1:"
+            f"{deployment.host_port}; the next route reconcile points its address at it."
+        )
     for old in previous:
         log(
             f"Stopping the previous container {old.container_name} (grace {settings.DEPLOYER_STOP_GRACE} s)"

@@ -200,7 +200,9 @@ DEPLOYER_ALLOW_LOCAL_REPOS = _read("DEPLOYER_ALLOW_LOCAL_REPOS", bool, False)
 # with automatic HTTPS (certificates for real domains, port 80 redirecting to HTTPS).
 DEPLOYER_CADDY_ADMIN_URL = _read("DEPLOYER_CADDY_ADMIN_URL", str, "http://127.0.0.1:2019")
 if not DEPLOYER_CADDY_ADMIN_URL.startswith("http://"):
-    raise ImproperlyConfigured("DEPLOYER_CADDY_ADMIN_URL must be an http:// URL (Caddy's admin API).")
+    raise ImproperlyConfigured(
+        "DEPLOYER_CADDY_ADMIN_URL must be an http:// URL (Caddy's admin API)."
+    )
 DEPLOYER_CADDY_TIMEOUT = _read("DEPLOYER_CADDY_TIMEOUT", float, 5.0)
 DEPLOYER_HTTP_PORT = _read("DEPLOYER_HTTP_PORT", int, 8080)
 DEPLOYER_HTTP_BIND = _read("DEPLOYER_HTTP_BIND", str, "127.0.0.1")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("builds/", include("builds.urls")),
     path("hooks/", include("webhooks.urls")),
+    path("domains/", include("routing.urls")),
     path("", include("projects.urls")),
 ]

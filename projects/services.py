@@ -21,6 +21,7 @@ from projects import crypto
 from projects.envfile import LineError, parse_env_file
 from projects.models import EnvVar, Project
 from projects.validators import validate_env_key, validate_env_value
+from routing import services as routing_services
 
 PROJECT_FIELDS = frozenset(
     {
@@ -147,6 +148,7 @@ def delete_project(project: Project) -> list[str]:
     """
     problems = remove_docker_resources(project.slug)
     project.delete()
+    routing_services.remove_project(project)
     return problems
 
 

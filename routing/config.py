@@ -1,0 +1,129 @@
+"""Caddy's config for Deployer's server, as a pure function of what should be served.
+
+One route per project with a live deployment, matching its own address and its custom
+domains, proxying to the container's port published on 127.0.0.1. A last route answers 404
+for every other host, rather than Caddy's default empty 200.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+SERVER_NAME = "deployer"
+SERVER_PATH = f"apps/http/servers/{SERVER_NAME}"
+ROUTE_ID_PREFIX = "deployer-"
+# Dots never appear in project names, so these ids cannot collide with a project's.
+DASHBOARD_ROUTE_ID = "deployer.dashboard"
+NOT_FOUND_ROUTE_ID = "deployer.not-found"
+# A request that reaches an upstream which refuses the connection (a container starting or
+# stopping) is retried for this long instead of failing at once.
+TRY_DURATION = "5s"
+TRY_INTERVAL = "100ms"
+
+
+@dataclass(frozen=True)
+class Site:
+    """What one project serves: its hosts, and the loopback port its live container listens on."""
+
+    slug: str
+    hosts: tuple[str, ...]
+    port: int
+
+
+@dataclass(frozen=True)
+class Listener:
+    """Where Caddy's server listens, and whether it serves HTTPS (from the DEPLOYER_ settings)."""
+
+    bind: str = "127.0.0.1"
+    http_port: int = 8080
+    https: bool = False
+    dashboard_host: str = ""
+    dashboard_upstream: str = ""
+
+
+def route_id(slug: str) -> str:
+    return f"{ROUTE_ID_PREFIX}{slug}"
+
+
+def sites_from(projects, live_deployments, domains, *, base_domain: str) -> list[Site]:
+    """Join what the database holds: projects, their live deployments, their custom domains.
+
+    Projects without a live deployment (or whose container has no published port) get no
+    route: their hosts fall through to the 404 route.
+    """
+    ports = {d.project_id: d.host_port for d in live_deployments if d.host_port}
+    extra_hosts: dict[int, list[str]] = {}
+    for domain in domains:
+        extra_hosts.setdefault(domain.project_id, []).append(domain.hostname)
+    sites = [
+        Site(
+            slug=project.slug,
+            hosts=(f"{project.slug}.{base_domain}", *sorted(extra_hosts.get(project.pk, []))),
+            port=ports[project.pk],
+        )
+        for project in projects
+        if project.pk in ports
+    ]
+    return sorted(sites, key=lambda site: site.slug)
+
+
+def server_config(sites: Iterable[Site], listener: Listener) -> dict:
+    """The whole `apps/http/servers/deployer` object: listen addresses, routes, HTTPS policy."""
+    routes = []
+    if listener.dashboard_host and listener.dashboard_upstream:
+        routes.append(
+            _proxy_route(DASHBOARD_ROUTE_ID, [listener.dashboard_host], listener.dashboard_upstream)
+        )
+    routes += [
+        _proxy_route(route_id(site.slug), list(site.hosts), f"127.0.0.1:{site.port}")
+        for site in sites
+    ]
+    routes.append(NOT_FOUND_ROUTE)
+    if listener.https:
+        # Caddy obtains certificates for the hosts and adds its own port-80 redirect server.
+        return {"listen": [f"{listener.bind}:443"], "routes": routes}
+    return {
+        "listen": [f"{listener.bind}:{listener.http_port}"],
+        "routes": routes,
+        # Any port but 80 would otherwise be taken for HTTPS.
+        "automatic_https": {"disable": True},
+    }
+
+
+def _proxy_route(route_id: str, hosts: list[str], upstream: str) -> dict:
+    return {
+        "@id": route_id,
+        "match": [{"host": hosts}],
+        "handle": [
+            {
+                "handler": "reverse_proxy",
+                "upstreams": [{"dial": upstream}],
+                "load_balancing": {"try_duration": TRY_DURATION, "try_interval": TRY_INTERVAL},
+            }
+        ],
+        "terminal": True,
+    }
+
+
+NOT_FOUND_ROUTE = {
+    "@id": NOT_FOUND_ROUTE_ID,
+    "handle": [
+        {
+            "handler": "static_response",
+            "status_code": 404,
+            "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
+            "body": "No app is deployed at {http.request.host}.\n",
+        }
+    ],
+    "terminal": True,
+}
+
+
+def upstream_port(server: Mapping | None, slug: str) -> int | None:
+    """The port a project's route in `server` proxies to; None when it has no route."""
+    for route in (server or {}).get("routes") or []:
+        if route.get("@id") == route_id(slug):
+            dial = route["handle"][0]["upstreams"][0]["dial"]
+            return int(dial.rsplit(":", 1)[1])
+    return None

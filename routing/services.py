@@ -1,0 +1,207 @@
+"""Routes follow the database: every change and every reconcile writes what the database says.
+
+`sync_routes()` builds Deployer's whole Caddy server from the projects, their live
+deployments and their domains, and replaces it in one admin API request when it differs.
+Writers take one lock for the read-and-write, so a reconcile that read the database before
+a switch can never overwrite the switch's newer route after it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from builds.models import Deployment
+from projects.models import Project
+from routing import caddy, config
+from routing.models import Domain
+from routing.validators import normalise_hostname, validate_custom_domain
+
+logger = logging.getLogger(__name__)
+
+# Any constant works: it names this lock among PostgreSQL's advisory locks.
+ROUTES_LOCK_KEY = 0x0DE9_1075
+
+
+class RoutingError(Exception):
+    """The router could not be updated; the message says why, in words."""
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    changed: bool
+    server: dict
+
+    @property
+    def routes(self) -> int:
+        """Projects and dashboard routes served (the closing 404 route not counted)."""
+        return len(self.server["routes"]) - 1
+
+    def as_dict(self) -> dict:
+        return {"changed": self.changed, "routes": self.routes}
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    url: str
+    domain_id: int | None = None  # set for custom domains, which can be removed
+
+    @property
+    def custom(self) -> bool:
+        return self.domain_id is not None
+
+
+# Building and applying the config ---------------------------------------------------------------
+
+
+def listener() -> config.Listener:
+    return config.Listener(
+        bind=settings.DEPLOYER_HTTP_BIND,
+        http_port=settings.DEPLOYER_HTTP_PORT,
+        https=settings.DEPLOYER_HTTPS,
+        dashboard_host=settings.DEPLOYER_DASHBOARD_HOST,
+        dashboard_upstream=settings.DEPLOYER_DASHBOARD_UPSTREAM,
+    )
+
+
+def desired_server() -> dict:
+    """Deployer's Caddy server as the database says it should be now."""
+    sites = config.sites_from(
+        Project.objects.only("pk", "slug"),
+        Deployment.objects.filter(state=Deployment.State.LIVE).only("project_id", "host_port"),
+        Domain.objects.only("project_id", "hostname"),
+        base_domain=settings.DEPLOYER_BASE_DOMAIN.lower(),
+    )
+    return config.server_config(sites, listener())
+
+
+def sync_routes() -> SyncResult:
+    """Make Caddy serve exactly what the database says. Raises RoutingError.
+
+    Reads Caddy's current server first and writes only on a difference: Caddy reloads on
+    every write, and a reconcile every 30 s should cost one GET when nothing drifted.
+    """
+    with _routes_lock():
+        desired = desired_server()
+        try:
+            current = caddy.get(config.SERVER_PATH)
+            if current != desired:
+                caddy.put(config.SERVER_PATH, desired)
+        except caddy.CaddyError as exc:
+            raise RoutingError(str(exc)) from exc
+    return SyncResult(changed=current != desired, server=desired)
+
+
+def point_project(project: Project, deployment: Deployment) -> int | None:
+    """After a switch: route the project's hosts to its new live deployment. Raises RoutingError.
+
+    The route is derived from the database like every other, so this is a sync; it returns
+    the port the project's route now proxies to (`deployment.host_port`, unless an even newer
+    deployment went live meanwhile; None when nothing of the project is live).
+    """
+    return config.upstream_port(sync_routes().server, project.slug)
+
+
+def remove_project(project: Project) -> None:
+    """Call after deleting the project: once that commits, its route goes.
+
+    A failure is logged, not raised: the project is gone either way, and the next reconcile
+    removes a route that stayed behind.
+    """
+    _sync_after_commit(f"project {project.slug} deleted")
+
+
+def sync_quietly(reason: str) -> bool:
+    """Sync, logging instead of raising: for callers whose own work is done either way."""
+    try:
+        sync_routes()
+    except RoutingError as exc:
+        logger.warning("Routes not updated after %s: %s", reason, exc)
+        return False
+    return True
+
+
+def _sync_after_commit(reason: str) -> None:
+    transaction.on_commit(lambda: sync_quietly(reason))
+
+
+@contextmanager
+def _routes_lock() -> Iterator[None]:
+    """Serialise read-database-then-write-Caddy across processes.
+
+    PostgreSQL: an advisory lock held until the transaction ends. SQLite: the settings open
+    transactions IMMEDIATE, which already takes the database's one write lock.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROUTES_LOCK_KEY])
+        yield
+
+
+# Custom domains ---------------------------------------------------------------------------------
+
+
+def add_domain(project: Project, hostname: str) -> Domain:
+    """Claim `hostname` for the project; raises ValidationError keyed "hostname".
+
+    The route follows once the row commits.
+    """
+    domain = Domain(project=project, hostname=normalise_hostname(hostname))
+    try:
+        validate_custom_domain(domain.hostname, project.slug)
+        domain.full_clean()
+    except ValidationError as exc:
+        raise ValidationError({"hostname": _messages(exc)}) from None
+    try:
+        with transaction.atomic():
+            domain.save()
+    except IntegrityError:  # claimed by someone else between the check and the insert
+        raise ValidationError({"hostname": "This domain is already in use."}) from None
+    _sync_after_commit(f"domain {domain.hostname} added")
+    return domain
+
+
+def remove_domain(domain: Domain) -> None:
+    """Release the domain; Caddy stops answering for it once the deletion commits."""
+    hostname = domain.hostname
+    domain.delete()
+    _sync_after_commit(f"domain {hostname} removed")
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [message for messages in exc.message_dict.values() for message in messages]
+    return exc.messages
+
+
+# Addresses, as the pages show them ----------------------------------------------------------------
+
+
+def app_url(host: str) -> str:
+    if settings.DEPLOYER_HTTPS:
+        return f"https://{host}/"
+    port = settings.DEPLOYER_HTTP_PORT
+    return f"http://{host}/" if port == 80 else f"http://{host}:{port}/"
+
+
+def addresses(project: Project) -> list[Address]:
+    """The app's own address first, then its custom domains, each with the URL to open."""
+    own = f"{project.slug}.{settings.DEPLOYER_BASE_DOMAIN.lower()}"
+    result = [Address(own, app_url(own))]
+    result += [
+        Address(domain.hostname, app_url(domain.hostname), domain_id=domain.pk)
+        for domain in sorted(project.domains.all(), key=lambda d: d.hostname)
+    ]
+    return result
+
+
+def is_live(project: Project) -> bool:
+    return Deployment.objects.filter(project=project, state=Deployment.State.LIVE).exists()

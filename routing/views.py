@@ -1,0 +1,75 @@
+"""A project's addresses and custom domains: the fragment when `request.htmx`, else a page."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from projects.models import Project
+from projects.services import get_project_for_user
+from routing import services
+from routing.forms import DomainForm
+
+
+@login_required
+@require_GET
+def project_domains(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for_user(request.user, slug)
+    return _render(request, project, DomainForm())
+
+
+@login_required
+@require_POST
+def domain_add(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for_user(request.user, slug)
+    form = DomainForm(request.POST)
+    if form.is_valid():
+        try:
+            domain = services.add_domain(project, form.cleaned_data["hostname"])
+        except ValidationError as exc:
+            for message in exc.message_dict.get("hostname", exc.messages):
+                form.add_error("hostname", message)
+        else:
+            return _done(request, project, f"{domain.hostname} now leads to {project.slug}.")
+    return _render(request, project, form)
+
+
+@login_required
+@require_POST
+def domain_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    project = get_project_for_user(request.user, slug)
+    domain = get_object_or_404(project.domains, pk=pk)
+    services.remove_domain(domain)
+    return _done(request, project, f"{domain.hostname} removed.")
+
+
+def _done(request: HttpRequest, project: Project, message: str) -> HttpResponse:
+    if request.htmx:
+        return _render(request, project, DomainForm(), notice=message)
+    messages.success(request, message)
+    return redirect(f"{project.get_absolute_url()}#domains")
+
+
+def panel_context(project: Project, form: DomainForm | None = None, notice: str = "") -> dict:
+    """What `_project_domains.html` shows; the project page's template tag uses it too."""
+    return {
+        "project": project,
+        "addresses": services.addresses(project),
+        "live": services.is_live(project),
+        "form": form or DomainForm(),
+        "notice": notice,
+        "https": settings.DEPLOYER_HTTPS,
+    }
+
+
+def _render(
+    request: HttpRequest, project: Project, form: DomainForm, *, notice: str = ""
+) -> HttpResponse:
+    context = panel_context(project, form, notice)
+    template = "routing/_project_domains.html" if request.htmx else "routing/project_domains.html"
+    return render(request, template, context)

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Start Debian's caddy as Deployer's router for development and tests. Idempotent: does
+# nothing when Caddy's admin API already answers. Its initial JSON config holds the admin
+# endpoint and one plain-HTTP server with no routes; Deployer's worker fills in the routes
+# from the database (at start and every DEPLOYER_ROUTE_RECONCILE_INTERVAL seconds).
+#
+# Reads the same variables as Deployer: DEPLOYER_CADDY_ADMIN_URL (http://127.0.0.1:2019),
+# DEPLOYER_HTTP_PORT (8080), DEPLOYER_HTTP_BIND (127.0.0.1). Data and config under var/caddy/,
+# log in var/log/caddy.log (var/log/caddy-<admin port>.log for a non-default admin port).
+# Stop it with: kill "$(cat var/caddy/<admin port>/caddy.pid)"
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+command -v caddy >/dev/null || apt_ensure caddy
+command -v curl >/dev/null || apt_ensure curl
+
+ADMIN_URL=${DEPLOYER_CADDY_ADMIN_URL:-http://127.0.0.1:2019}
+ADMIN_URL=${ADMIN_URL%/}
+ADMIN=${ADMIN_URL#http://}
+HTTP_PORT=${DEPLOYER_HTTP_PORT:-8080}
+HTTP_BIND=${DEPLOYER_HTTP_BIND-127.0.0.1}
+[[ "$ADMIN_URL" == http://* && "$ADMIN" == *:* ]] || die "DEPLOYER_CADDY_ADMIN_URL must look like http://127.0.0.1:2019"
+[[ "$HTTP_PORT" =~ ^[0-9]+$ ]] || die "DEPLOYER_HTTP_PORT must be a port number"
+
+admin_answers() { curl -fsS --max-time 2 "$ADMIN_URL/config/" >/dev/null 2>&1; }
+admin_answers && exit 0
+
+ADMIN_PORT=${ADMIN##*:}
+DIR="$VAR/caddy/$ADMIN_PORT"
+LOG="$VAR/log/caddy.log"
+[ "$ADMIN_PORT" = 2019 ] || LOG="$VAR/log/caddy-$ADMIN_PORT.log"
+mkdir -p "$DIR/data" "$DIR/config"
+
+# persist=false: the database, not Caddy's autosave, is the source of the routes.
+cat >"$DIR/initial.json" <<JSON
+{
+  "admin": {"listen": "$ADMIN", "config": {"persist": false}},
+  "storage": {"module": "file_system", "root": "$DIR/data"},
+  "apps": {
+    "http": {
+      "servers": {
+        "deployer": {
+          "listen": ["$HTTP_BIND:$HTTP_PORT"],
+          "automatic_https": {"disable": true},
+          "routes": []
+        }
+      }
+    }
+  }
+}
+JSON
+
+say "starting caddy: admin $ADMIN_URL, apps on http://$HTTP_BIND:$HTTP_PORT (log: ${LOG#"$ROOT"/})"
+XDG_DATA_HOME="$DIR/data" XDG_CONFIG_HOME="$DIR/config" \
+    setsid nohup caddy run --config "$DIR/initial.json" >>"$LOG" 2>&1 </dev/null &
+echo $! >"$DIR/caddy.pid"
+wait_for caddy 15 admin_answers

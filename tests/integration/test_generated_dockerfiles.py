@@ -316,3 +316,16 @@ def test_lock_file_installs_without_leaving_the_tool_in_the_image(engine, tmp_pa
     assert b"gunicorn==23.0.0" in installed
     assert manager.encode() not in installed.lower()
     assert container.exec_run(["ls", "/opt/deployer-tools"]).exit_code != 0
+
+
+def test_native_extension_builds_in_a_stage_of_its_own_and_runs_without_compilers(engine, tmp_path):
+    app = WSGI_APP.replace('[b"ok"]', "[psycopg2.__version__.encode()]")
+    files = {
+        "requirements.txt": "psycopg2==2.9.10\n",
+        "app.py": f"import psycopg2\n\n\n{app}",
+        "Procfile": "web: gunicorn app:application\n",
+    }
+    container, port = build_and_run(engine, write_tree(tmp_path, files), {})
+
+    assert get_status(port, "/", container) == 200
+    assert container.exec_run(["sh", "-c", "command -v gcc"]).exit_code != 0

@@ -8,6 +8,7 @@ production pitfall as a warning. See `builds.pipeline.detection` for the parts.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from builds.pipeline.detection.python_version import (
     find_python_spec,
     resolve_python_version,
 )
+from builds.pipeline.detection.requirements import normalize
 from builds.pipeline.detection.tree import Tree
 from builds.pipeline.detection.webapp import App
 from builds.pipeline.plan import FRAMEWORK_CHOICES, Evidence, Overrides, Plan
@@ -68,8 +70,9 @@ def detect_plan(
         plan.install_steps.append(
             f"{PIP_INSTALL} {' '.join(map(shlex.quote, plan.extra_packages))}"
         )
+    deps.names.update(normalize(re.sub(r"\[.*", "", package)) for package in plan.extra_packages)
     add_system_packages(plan, deps, list(overrides.system_packages))
-    _choose_health(tree, plan, overrides)
+    _choose_health(tree, plan, overrides, app)
     plan.evidence.extend(tree.skipped)
     return plan
 
@@ -267,12 +270,12 @@ def _check_command(tree: Tree, plan: Plan) -> None:
         plan.note(file, None, "the web command is not a server this platform recognises; run as is")
 
 
-def _choose_health(tree: Tree, plan: Plan, overrides: Overrides) -> None:
+def _choose_health(tree: Tree, plan: Plan, overrides: Overrides, app: App | None) -> None:
     if overrides.health_path:
         plan.health_path = "/" + overrides.health_path.lstrip("/")
         plan.note(None, None, f"health check path {plan.health_path} set in the project settings")
         return
-    found = find_health_path(tree)
+    found = find_health_path(tree, app)
     if found:
         plan.health_path, evidence = found
         plan.evidence.append(evidence)

@@ -49,6 +49,8 @@ def detect_django(tree: Tree, plan: Plan, deps: Dependencies) -> App | None:
     entrypoint, file, line = _entrypoint(tree, plan, settings, asgi)
     app = App("django", "asgi" if asgi else "wsgi", entrypoint, file, line, release_command=RELEASE)
     app.env["DJANGO_SETTINGS_MODULE"] = module
+    urlconf = settings.literal("ROOT_URLCONF")
+    app.urlconf = module_file(tree, urlconf) if isinstance(urlconf, str) else None
     plan.note("manage.py", None, f"release command: {RELEASE}")
     app.static_command = _static_command(tree, plan, settings)
     _check_readiness(plan, settings)

@@ -20,4 +20,5 @@ class App:
     line: int | None = None
     release_command: str | None = None
     static_command: str | None = None
+    urlconf: str | None = None  # Django: the root URLconf's file
     env: dict[str, str] = field(default_factory=dict)

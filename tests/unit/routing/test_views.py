@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import pytest
+from django.template import Context, Template
+from django.test import RequestFactory
+from django.urls import reverse
+
+from projects import services as project_services
+from routing.models import Domain
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def others_project(other_user):
+    return project_services.create_project(other_user, slug="secret", repo_url="https://e.com/a/b")
+
+
+def test_domains_page_needs_a_login(client, project):
+    response = client.get(reverse("routing:project", args=[project.slug]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", ["project", "add", "delete"])
+def test_someone_elses_project_is_404_for_every_view(auth_client, others_project, name):
+    domain = Domain.objects.create(project=others_project, hostname="www.secret.com")
+    args = [others_project.slug] + ([domain.pk] if name == "delete" else [])
+    url = reverse(f"routing:{name}", args=args)
+
+    response = (
+        auth_client.get(url) if name == "project" else auth_client.post(url, {"hostname": "x.com"})
+    )
+
+    assert response.status_code == 404
+    assert Domain.objects.filter(pk=domain.pk).exists()
+    assert not Domain.objects.filter(hostname="x.com").exists()
+
+
+def test_a_domain_of_another_project_cannot_be_deleted_through_mine(
+    auth_client, project, others_project
+):
+    domain = Domain.objects.create(project=others_project, hostname="www.secret.com")
+
+    response = auth_client.post(reverse("routing:delete", args=[project.slug, domain.pk]))
+
+    assert response.status_code == 404
+    assert Domain.objects.filter(pk=domain.pk).exists()
+
+
+def test_fragment_lists_the_addresses_as_links_once_live(auth_client, project, make_live):
+    make_live(project, 32801)
+    Domain.objects.create(project=project, hostname="www.shop.com")
+
+    response = auth_client.get(reverse("routing:project", args=[project.slug]), **HTMX)
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="card" id="domains">')
+    assert "<html" not in html
+    assert '<a href="http://shop.apps.example.net:8080/">' in html
+    assert '<a href="http://www.shop.com:8080/">' in html
+
+
+def test_addresses_are_text_until_something_is_live(auth_client, project):
+    html = auth_client.get(reverse("routing:project", args=[project.slug]), **HTMX).content.decode()
+
+    assert "http://shop.apps.example.net:8080/" in html
+    assert '<a href="http://shop.apps.example.net:8080/">' not in html
+    assert "answer once a deploy succeeds" in html
+
+
+def test_without_javascript_the_page_is_whole(auth_client, project):
+    html = auth_client.get(reverse("routing:project", args=[project.slug])).content.decode()
+
+    assert "<html" in html
+    assert 'id="domains"' in html
+
+
+def test_htmx_add_answers_the_fragment_with_the_new_domain(auth_client, project, fake_caddy):
+    response = auth_client.post(
+        reverse("routing:add", args=[project.slug]), {"hostname": "WWW.Shop.com"}, **HTMX
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="domains"' in html and "<html" not in html
+    assert "www.shop.com now leads to shop." in html
+    assert Domain.objects.get().hostname == "www.shop.com"
+
+
+def test_add_without_javascript_redirects_to_the_project_page(auth_client, project, fake_caddy):
+    response = auth_client.post(
+        reverse("routing:add", args=[project.slug]), {"hostname": "shop.com"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/projects/shop/#domains"
+    assert Domain.objects.filter(project=project, hostname="shop.com").exists()
+
+
+def test_invalid_domain_is_shown_next_to_the_field(auth_client, project, fake_caddy):
+    response = auth_client.post(
+        reverse("routing:add", args=[project.slug]), {"hostname": "10.0.0.1"}, **HTMX
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "not an IP address" in html
+    assert 'value="10.0.0.1"' in html
+    assert not Domain.objects.exists()
+
+
+def test_domain_taken_by_another_project_is_refused_without_naming_it(
+    auth_client, project, others_project, fake_caddy
+):
+    Domain.objects.create(project=others_project, hostname="www.shop.com")
+
+    response = auth_client.post(
+        reverse("routing:add", args=[project.slug]), {"hostname": "www.shop.com"}, **HTMX
+    )
+
+    html = response.content.decode()
+    assert "This domain is already in use." in html
+    assert "secret" not in html
+
+
+def test_htmx_delete_answers_the_fragment_without_the_domain(auth_client, project, fake_caddy):
+    domain = Domain.objects.create(project=project, hostname="www.shop.com")
+
+    response = auth_client.post(reverse("routing:delete", args=[project.slug, domain.pk]), **HTMX)
+
+    html = response.content.decode()
+    assert 'id="domains"' in html
+    assert "www.shop.com removed." in html
+    assert "http://www.shop.com:8080/" not in html
+    assert not Domain.objects.exists()
+
+
+def test_add_and_delete_need_post(auth_client, project):
+    assert auth_client.get(reverse("routing:add", args=[project.slug])).status_code == 405
+
+
+def test_template_tags_render_the_panel_and_the_links(user, project, make_live):
+    make_live(project, 32801)
+    request = RequestFactory().get("/")
+    request.user = user
+    template = Template(
+        "{% load routing %}{% domains_panel project %}|{% app_links project live %}"
+    )
+
+    html = template.render(Context({"project": project, "request": request, "live": True}))
+
+    panel, links = html.split("|")
+    assert 'id="domains"' in panel
+    assert (
+        links.strip()
+        == '<a href="http://shop.apps.example.net:8080/">http://shop.apps.example.net:8080/</a>'
+    )

@@ -142,7 +142,11 @@ def _find_app(tree: Tree, plan: Plan, deps: Dependencies, overrides: Overrides) 
         plan.framework, plan.entrypoint = app.framework, app.entrypoint
         plan.release_command, plan.static_command = app.release_command, app.static_command
         plan.env.update(app.env)
-        plan.note(app.file, app.line, f"{app.framework} app, {app.interface.upper()} entry point {app.entrypoint}")  # fmt: skip
+        plan.note(
+            app.file,
+            app.line,
+            f"{app.framework} app, {app.interface.upper()} entry point {app.entrypoint}",
+        )
         if app.framework != "django" and app.file:
             _check_app_module(tree, plan, app.file)
     elif deps.names:
@@ -182,7 +186,11 @@ def _app(tree: Tree, plan: Plan, deps: Dependencies, overrides: Overrides) -> Ap
     elif framework == "fastapi":
         candidates = [c for c in candidates if c.framework in ASGI_FRAMEWORKS]
     for other in candidates[1:4]:
-        plan.note(other.file, other.line, f"also found {other.framework} app {other.entrypoint} (not used)")  # fmt: skip
+        plan.note(
+            other.file,
+            other.line,
+            f"also found {other.framework} app {other.entrypoint} (not used)",
+        )
     return candidates[0] if candidates else None
 
 
@@ -246,23 +254,35 @@ def _from_procfile(plan: Plan, procfile: dict, app: App | None) -> None:
     split = servers.split_chained(web.command)
     if split:
         plan.release_command, plan.start_command = split
-        plan.note("Procfile", web.line, f"web line chains commands: {split[0]!r} runs once per "
-                  "deploy as the release command, the server as the web process")  # fmt: skip
+        plan.note(
+            "Procfile",
+            web.line,
+            f"web line chains commands: {split[0]!r} runs once per "
+            "deploy as the release command, the server as the web process",
+        )
     if "release" in procfile:
         release = procfile["release"]
         plan.release_command = " && ".join(filter(None, [plan.release_command, release.command]))
         plan.note("Procfile", release.line, "release command from the Procfile")
     elif app and app.release_command and not split:
-        plan.note("Procfile", None, "no release: line, so migrations are not run on deploy "
-                  f"(add `release: {app.release_command}`)")  # fmt: skip
+        plan.note(
+            "Procfile",
+            None,
+            "no release: line, so migrations are not run on deploy "
+            f"(add `release: {app.release_command}`)",
+        )
 
 
 def _check_command(tree: Tree, plan: Plan) -> None:
     file = "Procfile" if plan.kind == "procfile" else None
     dev = servers.dev_server(tree, plan.start_command)
     if dev:
-        plan.warn("dev-server", f"The web process runs {dev}, a development server: slow, "
-                  "single-threaded and not hardened. Use gunicorn (or uvicorn workers).", file)  # fmt: skip
+        plan.warn(
+            "dev-server",
+            f"The web process runs {dev}, a development server: slow, "
+            "single-threaded and not hardened. Use gunicorn (or uvicorn workers).",
+            file,
+        )
     problem = servers.port_problem(plan.start_command)
     if problem:
         plan.warn("no-port-binding", f"{problem}.", file)
@@ -280,6 +300,9 @@ def _choose_health(tree: Tree, plan: Plan, overrides: Overrides, app: App | None
         plan.health_path, evidence = found
         plan.evidence.append(evidence)
         return
-    plan.warn("no-health-endpoint", "No health-check route found (/health, /healthz, /ping, "
-              "/status): the health check requests / instead. Add a cheap route that does not "
-              "need the database, or set the project's health path.")  # fmt: skip
+    plan.warn(
+        "no-health-endpoint",
+        "No health-check route found (/health, /healthz, /ping, "
+        "/status): the health check requests / instead. Add a cheap route that does not "
+        "need the database, or set the project's health path.",
+    )

@@ -82,7 +82,9 @@ def generate_dockerfile(
     lines = [HEADER, ""]
     lines += [f"FROM {image} AS build" if two_stage else f"FROM {image}", *_base_env(), ""]
     if two_stage:
-        lines += _apt(plan.build_packages, "Compilers and headers for native extensions (build stage only).")  # fmt: skip
+        lines += _apt(
+            plan.build_packages, "Compilers and headers for native extensions (build stage only)."
+        )
     else:
         lines += _apt(plan.runtime_packages, "Shared libraries the dependencies load at run time.")
     lines += [f"RUN python3 -m venv {VENV}", "WORKDIR /app", *_args(build_arg_names)]
@@ -103,8 +105,10 @@ def generate_dockerfile(
     if plan.static_command:
         if two_stage:  # ARGs are per stage; declared late, they only affect this step
             lines += _args(build_arg_names)
-        lines += ["# Static files are collected at build time with throwaway settings values.",
-                  f"RUN {plan.static_command}"]  # fmt: skip
+        lines += [
+            "# Static files are collected at build time with throwaway settings values.",
+            f"RUN {plan.static_command}",
+        ]
     lines += [f"USER {APP_UID}:{APP_UID}", f"EXPOSE {plan.port}", f"CMD {_cmd(plan.start_command)}"]
     return "\n".join(lines) + "\n"
 

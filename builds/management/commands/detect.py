@@ -1,4 +1,4 @@
-"""Show what Deployer would build from a folder: the plan, its evidence and warnings, the Dockerfile."""
+"""Show what Deployer would build from a folder: plan, evidence, warnings and Dockerfile."""
 
 from __future__ import annotations
 
@@ -67,10 +67,11 @@ def _pythons(option: str) -> list[str]:
 
 def describe(plan: Plan) -> str:
     """The plan as indented text: decisions, then evidence, then warnings."""
+    asked = f" (asked: {plan.python_spec})" if plan.python_spec else ""
     rows = [
         ("kind", plan.kind),
         ("framework", plan.framework),
-        ("python", f"{plan.python_version}" + (f" (asked: {plan.python_spec})" if plan.python_spec else "")),
+        ("python", plan.python_version + asked),
         ("package manager", plan.package_manager),
         ("install", " && ".join(plan.install_steps) or "-"),
         ("entry point", plan.entrypoint or "-"),

@@ -208,8 +208,14 @@ def _required_env(tree: Tree, settings: Settings) -> dict[str, str]:
 def _django_environ_reads(module: ast.Module) -> dict[str, str]:
     """Variables django-environ (`env("X")`, `env.bool("X")`, `env.db()`) requires, with a cast."""
     found: dict[str, str] = {}
-    url_defaults = {"db": "DATABASE_URL", "db_url": "DATABASE_URL", "cache": "CACHE_URL",
-                    "cache_url": "CACHE_URL", "email": "EMAIL_URL", "email_url": "EMAIL_URL"}  # fmt: skip
+    url_defaults = {
+        "db": "DATABASE_URL",
+        "db_url": "DATABASE_URL",
+        "cache": "CACHE_URL",
+        "cache_url": "CACHE_URL",
+        "email": "EMAIL_URL",
+        "email_url": "EMAIL_URL",
+    }
     for node in ast.walk(module):
         if not isinstance(node, ast.Call) or any(k.arg == "default" for k in node.keywords):
             continue

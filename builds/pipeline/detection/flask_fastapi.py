@@ -35,8 +35,17 @@ MARKERS = re.compile(
     re.MULTILINE,
 )
 MAX_SOURCE_CHARS = 100_000  # an app module is small; big files are vendored code
-FILE_NAMES = ("app.py", "main.py", "wsgi.py", "asgi.py", "application.py", "server.py", "api.py",
-              "run.py", "__init__.py")  # fmt: skip
+FILE_NAMES = (
+    "app.py",
+    "main.py",
+    "wsgi.py",
+    "asgi.py",
+    "application.py",
+    "server.py",
+    "api.py",
+    "run.py",
+    "__init__.py",
+)
 EXCLUDED_DIRS = frozenset(
     {"tests", "test", "testing", "docs", "doc", "docs_src", "examples", "example", "samples",
      "sample", "benchmarks", "scripts", "migrations", "alembic", "fixtures", "tutorial"}
@@ -128,11 +137,24 @@ def module_apps(tree: Tree, rel: str, *, follow: bool = True) -> list[App]:
         elif called and follow and "." in called:
             origin = _factory_in(tree, called)
             if origin:
-                apps.append(App(origin.framework, origin.interface, f"{dotted}:{name}", rel, line, env=dict(env)))  # fmt: skip
+                apps.append(
+                    App(
+                        origin.framework,
+                        origin.interface,
+                        f"{dotted}:{name}",
+                        rel,
+                        line,
+                        env=dict(env),
+                    )
+                )
     for node in module.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _builds_app(node, aliases):
             framework, interface = _builds_app(node, aliases) or ("", "")
-            apps.append(App(framework, interface, f"{dotted}:{node.name}()", rel, node.lineno, env=dict(env)))  # fmt: skip
+            apps.append(
+                App(
+                    framework, interface, f"{dotted}:{node.name}()", rel, node.lineno, env=dict(env)
+                )
+            )
     return apps
 
 
@@ -177,7 +199,10 @@ def app_from_entrypoint(tree: Tree, entrypoint: str) -> App | None:
     apps = module_apps(tree, file)
     if attribute:
         wanted = f"{module_name(file)[0] if module_name(file) else module}:{attribute}"
-        match = next((a for a in apps if a.entrypoint == wanted or a.entrypoint.endswith(f":{attribute}")), None)  # fmt: skip
+        match = next(
+            (a for a in apps if a.entrypoint == wanted or a.entrypoint.endswith(f":{attribute}")),
+            None,
+        )
         if match:
             return match
         module_ast = tree.parse_python(file)

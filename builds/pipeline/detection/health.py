@@ -15,8 +15,17 @@ from builds.pipeline.detection.webapp import App
 from builds.pipeline.plan import Evidence
 
 # Most specific first: a /healthz beats a /status page.
-NAMES = ("healthz", "health", "healthcheck", "health-check", "_health", "livez", "readyz",
-         "ping", "status")  # fmt: skip
+NAMES = (
+    "healthz",
+    "health",
+    "healthcheck",
+    "health-check",
+    "_health",
+    "livez",
+    "readyz",
+    "ping",
+    "status",
+)
 _NAME = "|".join(re.escape(name) for name in NAMES)
 _METHODS = "route|get|head|api_route|add_url_rule|add_api_route|add_route"
 DJANGO_PATH = re.compile(rf"""\b(?:re_)?path\(\s*r?["']\^?((?:{_NAME})/?)\$?["']""")
@@ -40,7 +49,9 @@ def find_health_path(tree: Tree, app: App | None) -> tuple[str, Evidence] | None
         attribute = app.entrypoint.partition(":")[2]
         receivers = {"app", "application", attribute} - {""}
         names = "|".join(re.escape(r) for r in receivers if r.isidentifier())
-        decorator = re.compile(rf"""\b(?:{names})\.(?:{_METHODS})\(\s*(?:path\s*=\s*)?["'](/(?:{_NAME})/?)["']""")  # fmt: skip
+        decorator = re.compile(
+            rf"""\b(?:{names})\.(?:{_METHODS})\(\s*(?:path\s*=\s*)?["'](/(?:{_NAME})/?)["']"""
+        )
         sources = _python_sources(tree)
         patterns = [(decorator, ""), (STARLETTE_ROUTE, "")]
     found: list[tuple[int, str, Evidence]] = []

@@ -129,9 +129,10 @@ def _find_app(tree: Tree, plan: Plan, deps: Dependencies, overrides: Overrides) 
     )
     try:
         app = _app(tree, plan, deps, overrides)
-    except DetectionError:
+    except DetectionError as exc:
         if not soft:
             raise
+        plan.note(None, None, f"no app inferred (the start command does not need one): {exc}")
         app = None
     if app is None and framework in ("django", "flask", "fastapi"):
         raise DetectionError(

@@ -114,18 +114,29 @@ def _calls_run(tree: Tree, rel: str) -> bool:
     return False
 
 
+# Servers that listen on 127.0.0.1 unless told otherwise, and the option that says otherwise.
+LOCALHOST_BY_DEFAULT = {
+    "uvicorn": r"--host[=\s]+(0\.0\.0\.0|::|\[::\])",
+    "daphne": r"(-b|--bind)[=\s]+(0\.0\.0\.0|::)",
+    "hypercorn": r"(-b|--bind)[=\s]+['\"]?(0\.0\.0\.0|\[::\])",
+}
+
+
 def port_problem(command: str) -> str | None:
-    """Why `command` would not listen on 0.0.0.0:$PORT, or None when it does (or may)."""
-    if "$PORT" in command or "${PORT" in command:
-        return None
+    """Why `command` would not be reachable on 0.0.0.0:$PORT, or None when it is (or may be)."""
     server = server_of(command)
-    if server == "gunicorn":
-        if not re.search(r"(\s-b\s|\s--bind[\s=])", f" {command} "):
-            return None  # gunicorn binds 0.0.0.0:$PORT by itself when PORT is set
-        return "gunicorn is bound to a fixed address instead of 0.0.0.0:$PORT"
     if server is None:
         return None  # unknown command: nothing to say
-    return f"{server} does not bind $PORT; the platform sends traffic to 0.0.0.0:$PORT"
+    if re.search(r"(127\.0\.0\.1|localhost):", command):
+        return f"{server} listens on localhost only; bind 0.0.0.0:$PORT"
+    if "$PORT" not in command and "${PORT" not in command:
+        if server == "gunicorn" and not re.search(r"(\s-b\s|\s--bind[\s=])", f" {command} "):
+            return None  # gunicorn binds 0.0.0.0:$PORT by itself when PORT is set
+        return f"{server} does not bind $PORT; the platform sends traffic to 0.0.0.0:$PORT"
+    listen = LOCALHOST_BY_DEFAULT.get(server)
+    if listen and not re.search(listen, command):
+        return f"{server} listens on 127.0.0.1 unless told to listen on 0.0.0.0"
+    return None
 
 
 def split_chained(command: str) -> tuple[str, str] | None:

@@ -32,14 +32,21 @@ def find_python_spec(tree: Tree) -> tuple[str, Evidence] | None:
 def resolve_python_version(
     requested_spec: str, evidence: Evidence | None, available: Sequence[str]
 ) -> str:
-    """The newest available major.minor that satisfies `requested_spec`.
+    """The available major.minor closest to DEFAULT_PYTHON that satisfies `requested_spec`.
 
-    Raises DetectionError naming the file and line that asked, the versions
+    Closest means: DEFAULT_PYTHON itself, else the oldest newer version, else
+    the newest older one. So `>=3.10` builds on 3.11 and `^3.12` on 3.12, and
+    a base image added for a newer Python never changes an existing project's
+    choice. Raises DetectionError naming the file and line that asked, the versions
     available and the setting that overrides it; never picks another minor.
     """
     where = f"{evidence.file} line {evidence.line}" if evidence and evidence.file else SETTING
     offered = ", ".join(available) or "none"
-    candidates = sorted({parse_minor(version) for version in available}, reverse=True)
+    default = parse_minor(DEFAULT_PYTHON)
+    candidates = sorted(
+        {parse_minor(version) for version in available},
+        key=lambda minor: (minor != default, minor < default, abs(minor[1] - default[1])),
+    )
     try:
         for minor in candidates:
             if minor_allowed(requested_spec, minor):

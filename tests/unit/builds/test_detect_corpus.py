@@ -103,7 +103,7 @@ CASES = [
             '[[package]]\nname = "gunicorn"\nversion = "23.0.0"\n',
             "app.py": trees.FLASK_APP,
         },
-        "flask", "app:app", gunicorn("app:app"), "3.13", "poetry",
+        "flask", "app:app", gunicorn("app:app"), "3.12", "poetry",
         available=("3.11", "3.12", "3.13"),
         more={"dependency_files": ["pyproject.toml", "poetry.lock"], "extra_packages": []},
     ),

@@ -16,11 +16,11 @@ ASKED = Evidence("pyproject.toml", 4, "requires-python")
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        ("^3.12", "3.13"),
-        (">=3.10", "3.13"),
+        ("^3.12", "3.12"),
+        (">=3.10", "3.11"),
         (">=3.10,<3.12", "3.11"),
-        (">=3.9 <3.12", "3.11"),
-        ("~=3.11", "3.13"),
+        (">=3.9 <3.11", "3.10"),
+        ("~=3.11", "3.11"),
         ("~=3.11.4", "3.11"),
         ("~3.12", "3.12"),
         ("3.13.*", "3.13"),
@@ -29,14 +29,15 @@ ASKED = Evidence("pyproject.toml", 4, "requires-python")
         ("==3.11.9", "3.11"),
         ("3.12", "3.12"),
         ("python-3.10.14", "3.10"),
-        (">=3.10,!=3.13.*", "3.12"),
-        ("3.11 || 3.12", "3.12"),
-        ("*", "3.13"),
-        ("<3.12", "3.11"),
-        (">3.12", "3.13"),
+        (">=3.10,!=3.11.*", "3.12"),
+        ("3.10 || 3.13", "3.13"),
+        ("*", "3.11"),
+        ("<3.11", "3.10"),
+        (">3.12", "3.12"),  # 3.12.1 is greater than 3.12
+        (">=3.12.999", "3.13"),
     ],
 )
-def test_range_resolves_to_the_newest_available_version_it_allows(spec, expected):
+def test_range_resolves_to_the_allowed_version_closest_to_the_default(spec, expected):
     assert resolve_python_version(spec, ASKED, AVAILABLE) == expected
 
 
@@ -89,6 +90,13 @@ def test_no_request_uses_the_documented_default(detect):
 
     assert plan.python_version == "3.11"
     assert plan.python_spec is None
+
+
+def test_newer_base_image_does_not_change_the_choice_for_a_range(detect):
+    files = {"pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.10"\n', "app.py": trees.FLASK_APP}  # fmt: skip
+
+    assert detect(files, available=("3.11", "3.12")).python_version == "3.11"
+    assert detect(files, available=("3.11", "3.12", "3.14")).python_version == "3.11"
 
 
 def test_default_missing_from_the_engine_uses_the_newest_available(detect):

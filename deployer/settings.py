@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "builds",
     "webhooks",
     "routing",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +219,65 @@ CELERY_BEAT_SCHEDULE["reconcile-routes"] = {
 # most this many deliveries a minute (429 beyond; 0 turns the limit off).
 DEPLOYER_WEBHOOK_MAX_BODY_BYTES = _read("DEPLOYER_WEBHOOK_MAX_BODY_BYTES", int, 1024 * 1024)
 DEPLOYER_WEBHOOK_RATE_LIMIT = _read("DEPLOYER_WEBHOOK_RATE_LIMIT", int, 30)
+# Runtime monitoring (monitoring/): every DEPLOYER_MONITOR_INTERVAL seconds each live app's
+# container is inspected and its health path requested from the host, all apps concurrently
+# (DEPLOYER_MONITOR_CONCURRENCY threads), each check bounded by DEPLOYER_MONITOR_TIMEOUT seconds.
+# An answer slower than DEPLOYER_MONITOR_SLOW_MS is a failure; DEPLOYER_MONITOR_UNHEALTHY_AFTER
+# failures in a row make the app unhealthy. Samples (uptime, response time) are kept
+# DEPLOYER_MONITOR_RETENTION_DAYS days. After DEPLOYER_CRASH_RESTARTS restarts by Docker within
+# DEPLOYER_CRASH_WINDOW seconds, the container's restart policy is turned off, it is stopped and
+# the app is marked crashed.
+DEPLOYER_MONITOR_INTERVAL = _read("DEPLOYER_MONITOR_INTERVAL", float, 30.0)
+DEPLOYER_MONITOR_TIMEOUT = _read("DEPLOYER_MONITOR_TIMEOUT", float, 10.0)
+DEPLOYER_MONITOR_CONCURRENCY = _read("DEPLOYER_MONITOR_CONCURRENCY", int, 16)
+DEPLOYER_MONITOR_SLOW_MS = _read("DEPLOYER_MONITOR_SLOW_MS", int, 2000)
+DEPLOYER_MONITOR_UNHEALTHY_AFTER = _read("DEPLOYER_MONITOR_UNHEALTHY_AFTER", int, 2)
+DEPLOYER_MONITOR_RETENTION_DAYS = _read("DEPLOYER_MONITOR_RETENTION_DAYS", int, 7)
+DEPLOYER_CRASH_RESTARTS = _read("DEPLOYER_CRASH_RESTARTS", int, 5)
+DEPLOYER_CRASH_WINDOW = _read("DEPLOYER_CRASH_WINDOW", float, 600.0)
+# Notifications (email and signed webhooks): a failed send is tried DEPLOYER_NOTIFY_ATTEMPTS
+# times in all, the first retry after DEPLOYER_NOTIFY_BACKOFF seconds and doubling; a webhook
+# gets DEPLOYER_NOTIFY_TIMEOUT seconds to answer. Email goes through EMAIL_URL (smtp://user:
+# password@host:25, smtp+tls://...:587, smtps://...:465, consolemail:// prints it), from
+# DEFAULT_FROM_EMAIL.
+DEPLOYER_NOTIFY_ATTEMPTS = _read("DEPLOYER_NOTIFY_ATTEMPTS", int, 5)
+DEPLOYER_NOTIFY_BACKOFF = _read("DEPLOYER_NOTIFY_BACKOFF", float, 30.0)
+DEPLOYER_NOTIFY_TIMEOUT = _read("DEPLOYER_NOTIFY_TIMEOUT", float, 10.0)
+for _name in (
+    "DEPLOYER_MONITOR_INTERVAL", "DEPLOYER_MONITOR_TIMEOUT", "DEPLOYER_MONITOR_CONCURRENCY",
+    "DEPLOYER_MONITOR_SLOW_MS", "DEPLOYER_MONITOR_UNHEALTHY_AFTER",
+    "DEPLOYER_MONITOR_RETENTION_DAYS", "DEPLOYER_CRASH_RESTARTS", "DEPLOYER_CRASH_WINDOW",
+    "DEPLOYER_NOTIFY_ATTEMPTS", "DEPLOYER_NOTIFY_TIMEOUT",
+):  # fmt: skip
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be greater than zero.")
+if DEPLOYER_NOTIFY_BACKOFF < 0:
+    raise ImproperlyConfigured("DEPLOYER_NOTIFY_BACKOFF cannot be negative.")
+try:
+    _email = env.email_url_config(
+        _read("EMAIL_URL", str, "smtp://localhost:25" if PRODUCTION else "consolemail://")
+    )
+except ImproperlyConfigured as exc:
+    raise ImproperlyConfigured(f"EMAIL_URL is invalid: {exc}") from None
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 15
+DEFAULT_FROM_EMAIL = _read("DEFAULT_FROM_EMAIL", str, "deployer@localhost")
+CELERY_BEAT_SCHEDULE["check-app-health"] = {
+    "task": "monitoring.tasks.check_apps",
+    "schedule": DEPLOYER_MONITOR_INTERVAL,
+    # A run that waited longer than an interval is dropped: the next one is already due.
+    "options": {"expires": DEPLOYER_MONITOR_INTERVAL},
+}
+CELERY_BEAT_SCHEDULE["prune-health-history"] = {
+    "task": "monitoring.tasks.prune_history",
+    "schedule": 3600.0,
+}
 # Comma-separated Fernet keys encrypting environment variable values at rest: the first
 # encrypts, all decrypt. Rotate by setting "NEW,OLD", running `manage.py rotate_secrets_key`,
 # then dropping OLD. Unset in development: derived from SECRET_KEY (with a warning); unset in

@@ -12,5 +12,6 @@ urlpatterns = [
     path("builds/", include("builds.urls")),
     path("hooks/", include("webhooks.urls")),
     path("domains/", include("routing.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("", include("projects.urls")),
 ]

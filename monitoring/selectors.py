@@ -1,0 +1,156 @@
+"""What pages read about runtime health: stored results only, never a Docker call at render time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from monitoring import charts, uptime
+from monitoring.models import AppHealth, HealthCheck, HealthEvent, HealthState, Monitor
+
+State = HealthState
+RECENT_EVENTS = 12
+# The page asks again this often while it is visible (capped by the check interval).
+REFRESH_SECONDS = 10
+LABELS = {
+    State.HEALTHY: ("Healthy", "ok"),
+    State.UNHEALTHY: ("Unhealthy", "warn"),
+    State.CRASHED: ("Crashed", "bad"),
+    State.OOM_KILLED: ("Out of memory", "bad"),
+    State.STOPPED: ("Stopped", "muted"),
+    State.UNKNOWN: ("Unknown", "muted"),
+}
+
+
+@dataclass(frozen=True)
+class Health:
+    """A project's health as pages show it: one of the HealthState values, and why."""
+
+    state: str
+    reason: str
+    since: datetime | None = None
+    checked_at: datetime | None = None
+    # When the state is unknown because the engine or the checks are away: the stored one.
+    last_known: str = ""
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.state][0]
+
+    @property
+    def tone(self) -> str:
+        return LABELS[self.state][1]
+
+    @property
+    def problem(self) -> str:
+        """'unhealthy' or 'crashed' (OOM included) for the overview badge; '' otherwise."""
+        if self.state == State.UNHEALTHY:
+            return "unhealthy"
+        if self.state in (State.CRASHED, State.OOM_KILLED):
+            return "crashed"
+        return ""
+
+
+@dataclass(frozen=True)
+class Engine:
+    reachable: bool
+    error: str = ""
+    since: datetime | None = None
+    last_run_at: datetime | None = None
+
+
+def engine() -> Engine:
+    monitor = Monitor.objects.filter(pk=1).first()
+    if monitor is None:
+        return Engine(reachable=True)
+    return Engine(
+        monitor.engine_reachable, monitor.engine_error, monitor.engine_since, monitor.last_run_at
+    )
+
+
+def current_health(project) -> Health:
+    """The project's latest stored health (two small queries, no Docker call)."""
+    return health_by_project([project.pk])[project.pk]
+
+
+def health_by_project(project_ids: Iterable[int]) -> dict[int, Health]:
+    """Health of many projects in two queries, for list pages."""
+    ids = list(project_ids)
+    rows = {row.project_id: row for row in AppHealth.objects.filter(project_id__in=ids)}
+    engine_now = engine()
+    now = timezone.now()
+    return {pk: _health(rows.get(pk), engine_now, now) for pk in ids}
+
+
+def stale_after() -> timedelta:
+    """No check for this long means the checks are not running (beat or workers down)."""
+    return timedelta(seconds=max(3 * settings.DEPLOYER_MONITOR_INTERVAL, 90))
+
+
+def _health(row: AppHealth | None, engine_now: Engine, now: datetime) -> Health:
+    if row is None:
+        return Health(State.UNKNOWN, "Not checked yet.")
+    stored = Health(row.state, row.reason, row.since, row.checked_at)
+    if row.state in (State.STOPPED, State.UNKNOWN):
+        return stored
+    if not engine_now.reachable:
+        since = f" for {timesince(engine_now.since, now)}" if engine_now.since else ""
+        return Health(
+            State.UNKNOWN,
+            f"The Docker engine has been unreachable{since}: the app's state cannot be seen. "
+            f"Last known: {LABELS[row.state][0].lower()}.",
+            row.since, row.checked_at, last_known=row.state,
+        )  # fmt: skip
+    if row.checked_at is None or now - row.checked_at > stale_after():
+        last = f"since {timesince(row.checked_at, now)} ago" if row.checked_at else "yet"
+        return Health(
+            State.UNKNOWN,
+            f"Not checked {last}: are the Celery worker and beat running? "
+            f"Last known: {LABELS[row.state][0].lower()}.",
+            row.since, row.checked_at, last_known=row.state,
+        )  # fmt: skip
+    return stored
+
+
+def panel(project, now: datetime | None = None) -> dict:
+    """Everything the project's health fragment shows."""
+    now = now or timezone.now()
+    day, week = now - timedelta(hours=24), now - timedelta(days=7)
+    counts = HealthCheck.objects.filter(project=project, checked_at__gte=week).aggregate(
+        ok_week=Count("pk", filter=Q(ok=True)),
+        all_week=Count("pk"),
+        ok_day=Count("pk", filter=Q(ok=True, checked_at__gte=day)),
+        all_day=Count("pk", filter=Q(checked_at__gte=day)),
+    )
+    points = [
+        charts.Point(time, latency, ok)
+        for time, latency, ok in HealthCheck.objects.filter(
+            project=project, checked_at__gte=day
+        ).values_list("checked_at", "latency_ms", "ok")
+    ]
+    events = HealthEvent.objects.filter(Q(project=project) | Q(project__isnull=True)).filter(
+        created_at__gte=week
+    )[:RECENT_EVENTS]
+    return {
+        "project": project,
+        "health": current_health(project),
+        "engine": engine(),
+        "uptime_day": uptime.format_percent(
+            uptime.uptime_percent(counts["ok_day"], counts["all_day"])
+        ),
+        "uptime_week": uptime.format_percent(
+            uptime.uptime_percent(counts["ok_week"], counts["all_week"])
+        ),
+        "checks_day": counts["all_day"],
+        "checks_week": counts["all_week"],
+        "chart": charts.response_time_chart(points, start=day, end=now),
+        "events": events,
+        "refresh_seconds": max(2, min(REFRESH_SECONDS, round(settings.DEPLOYER_MONITOR_INTERVAL))),
+        "interval": settings.DEPLOYER_MONITOR_INTERVAL,
+    }

@@ -1,0 +1,98 @@
+"""Health and notification pages. Each returns the whole page, or only its fragment for htmx."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from monitoring import alerts, selectors
+from monitoring.forms import NotificationSettingsForm
+from projects.forms import attach_errors
+from projects.services import get_project_for_user
+
+RECENT_DELIVERIES = 10
+
+
+@login_required
+@require_GET
+def health(request: HttpRequest, slug: str) -> HttpResponse:
+    """State, uptime, response-time chart and recent events; the fragment refreshes itself."""
+    project = get_project_for_user(request.user, slug)
+    context = selectors.panel(project)
+    template = "monitoring/_project_health.html" if request.htmx else "monitoring/health.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for_user(request.user, slug)
+    prefs = alerts.notification_settings(project)
+    form = NotificationSettingsForm.for_settings(prefs, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            alerts.update_notification_settings(project, **form.service_arguments())
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, "Notification settings saved.")
+                return redirect("monitoring:notifications", slug=project.slug)
+            return _render_notifications(request, project, notice="Saved.")
+    return _render_notifications(request, project, form)
+
+
+@login_required
+@require_POST
+def regenerate_secret(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for_user(request.user, slug)
+    alerts.regenerate_signing_secret(project)
+    notice = "New signing secret: update it at the receiver."
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect("monitoring:notifications", slug=project.slug)
+    return _render_notifications(request, project, notice=notice)
+
+
+@login_required
+@require_POST
+def send_test(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for_user(request.user, slug)
+    sent = alerts.send_test(project)
+    notice = (
+        f"Test sent to {len(sent)} channel(s): see the deliveries below."
+        if sent
+        else "Nothing to send to: add an email address or a webhook first."
+    )
+    if not request.htmx:
+        messages.info(request, notice)
+        return redirect("monitoring:notifications", slug=project.slug)
+    return _render_notifications(request, project, notice=notice)
+
+
+def notifications_context(
+    project, form: NotificationSettingsForm | None = None, *, notice: str = ""
+) -> dict:
+    """What the notifications fragment shows; also used by its template tag."""
+    prefs = alerts.notification_settings(project)
+    return {
+        "project": project,
+        "form": form or NotificationSettingsForm.for_settings(prefs),
+        "prefs": prefs,
+        "signing_secret": prefs.signing_secret(),
+        "webhook_target": alerts.masked_webhook(prefs),
+        "recipients": alerts.recipients(prefs),
+        "deliveries": project.notification_deliveries.all()[:RECENT_DELIVERIES],
+        "notice": notice,
+    }
+
+
+def _render_notifications(
+    request: HttpRequest, project, form: NotificationSettingsForm | None = None, *, notice: str = ""
+) -> HttpResponse:
+    template = "monitoring/_notifications.html" if request.htmx else "monitoring/notifications.html"
+    return render(request, template, notifications_context(project, form, notice=notice))

@@ -181,11 +181,8 @@ def _app(tree: Tree, plan: Plan, deps: Dependencies, overrides: Overrides) -> Ap
         if found:
             plan.note(setting[1], setting[2], f"FLASK_APP={setting[0]}")
             return found
-    candidates = flask_fastapi.find_apps(tree)
-    if framework == "flask":
-        candidates = [c for c in candidates if c.framework == "flask"]
-    elif framework == "fastapi":
-        candidates = [c for c in candidates if c.framework in ASGI_FRAMEWORKS]
+    wanted = {"flask": ("flask",), "fastapi": ASGI_FRAMEWORKS}.get(framework)
+    candidates = flask_fastapi.find_apps(tree, frameworks=wanted)
     for other in candidates[1:4]:
         plan.note(
             other.file,

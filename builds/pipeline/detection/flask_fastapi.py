@@ -78,8 +78,11 @@ def subprojects(tree: Tree) -> list[str]:
     ]  # fmt: skip
 
 
-def find_apps(tree: Tree, *, inside: str | None = None) -> list[App]:
-    """Every app candidate, best first. `inside` limits the search to one folder.
+def find_apps(
+    tree: Tree, *, inside: str | None = None, frameworks: tuple[str, ...] | None = None
+) -> list[App]:
+    """Every app candidate, best first. `inside` limits the search to one folder,
+    `frameworks` to those frameworks.
 
     Files come shallowest first, so once a depth yields an instance nothing
     deeper can outrank it and the search stops there.
@@ -102,6 +105,8 @@ def find_apps(tree: Tree, *, inside: str | None = None) -> list[App]:
         name = rel.rsplit("/", 1)[-1]
         name_rank = FILE_NAMES.index(name) if name in FILE_NAMES else len(FILE_NAMES)
         for app in module_apps(tree, rel):
+            if frameworks and app.framework not in frameworks:
+                continue
             ranked.append(((app.entrypoint.endswith("()"), depth, name_rank, rel), app))
     ranked.sort(key=lambda item: item[0])
     return [app for _, app in ranked]

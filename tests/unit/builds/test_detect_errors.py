@@ -97,11 +97,11 @@ def test_app_root_that_is_not_a_folder_fails(tmp_path):
 
 def test_flask_framework_setting_picks_flask_over_fastapi(detect):
     plan = detect(
-        {"main.py": trees.FASTAPI_APP, "web.py": trees.FLASK_APP},
+        {"main.py": trees.FASTAPI_APP, "web/__init__.py": trees.FLASK_APP},
         Overrides(framework="flask"),
     )
 
-    assert plan.entrypoint == "web:app"
+    assert plan.entrypoint == "web:app"  # though a shallower FastAPI app exists
 
 
 def test_procfile_framework_keeps_django_release_and_static_steps(detect):

@@ -59,8 +59,8 @@ def wait_until_healthy(
     memory_mb: int,
     log: Callable[[str], None],
     deadline: float = 60.0,
-    interval: float = 0.25,
-    max_interval: float = 3.0,
+    interval: float = 0.1,
+    max_interval: float = 2.0,
     should_cancel: Callable[[], bool] = lambda: False,
 ) -> int:
     """Poll until the app answers 2xx/3xx; return the number of attempts.
@@ -95,8 +95,9 @@ def wait_until_healthy(
             raise StageError(
                 f"The app did not pass its health check within {deadline:.0f} s: GET {path} {answer}."
             )
+        # Most apps boot in well under a second: poll fast at first, then back off.
         time.sleep(
-            min(interval * (1.5 ** (attempt - 1)), max_interval, max(0.0, deadline - elapsed))
+            min(interval * (1.3 ** (attempt - 1)), max_interval, max(0.0, deadline - elapsed))
         )
 
 

@@ -1,0 +1,346 @@
+"""Which framework ships faster, and how Deployer compares with doing it by hand.
+
+Run: `.venv/bin/python bench/ship.py [--runs 3]` with PostgreSQL, Redis and Docker up
+(`scripts/services.sh`). It deploys a Django, a Flask and a FastAPI app through the real
+pipeline (a Celery worker of its own) and, for each, the manual way: `docker build` of the
+plain Dockerfile from the usual deployment guides, `docker run`, and waiting for the first
+HTTP 200. Cold runs start with no image of the app (only the base image); code-only runs
+change one file. Results replace the "Ship" sections of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import harness
+
+MANUAL_LABEL = "org.deployer.bench"
+MANUAL_DOCKERFILES = {
+    "flask": 'CMD ["gunicorn", "app:app", "--bind", "0.0.0.0:8000"]',
+    "fastapi": 'CMD ["gunicorn", "main:app", "-k", "uvicorn.workers.UvicornWorker", "--bind", "0.0.0.0:8000"]',
+    "django": "RUN SECRET_KEY=build-only python manage.py collectstatic --noinput\n"
+    'CMD ["gunicorn", "site_conf.wsgi", "--bind", "0.0.0.0:8000"]',
+}
+STAGES: dict[str, list[dict[str, float]]] = {}
+CODE_FILE = {"flask": "app.py", "fastapi": "main.py", "django": "site_conf/urls.py"}
+
+
+def app_files(framework: str) -> dict[str, str]:
+    """The app's files; a unique comment in requirements.txt makes its first build really cold."""
+    from tests.integration.apps import DJANGO_APP, FASTAPI_APP, FLASK_APP
+
+    files = {"flask": FLASK_APP, "fastapi": FASTAPI_APP, "django": DJANGO_APP}[framework]
+    requirements = files["requirements.txt"] + ("gunicorn>=22\n" if framework == "fastapi" else "")
+    return {**files, "requirements.txt": requirements + f"# bench {time.time_ns()}\n"}
+
+
+def touch_code(framework: str, files: dict[str, str], n: int) -> dict[str, str]:
+    name = CODE_FILE[framework]
+    return {name: files[name] + f"\n# change {n}\n"}
+
+
+def wait_http_ok(port: int, host: str = "localhost", timeout: float = 120) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/", headers={"Host": host})
+            if connection.getresponse().status == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answered 200 on port {port} within {timeout} s")
+
+
+# --- Deployer -----------------------------------------------------------------------------
+
+
+def deployer_project(owner, framework: str, repo: Path, run: int):
+    from projects import services
+
+    env = {"SECRET_KEY": "x" * 40, "ALLOWED_HOSTS": ".localhost"} if framework == "django" else {}
+    project = services.create_project(
+        owner,
+        slug=f"bench-{framework}-{run}-{int(time.time()) % 100000}",
+        repo_url=f"file://{repo}",
+    )
+    for key, value in env.items():
+        services.add_env_var(project, key, value)
+    return project
+
+
+def deploy_seconds(project, **kwargs) -> tuple[float, object]:
+    from builds import services
+    from builds.models import Build
+
+    started = time.monotonic()
+    build = (
+        services.request_build(project, **kwargs)
+        if "target" not in kwargs
+        else (services.request_rollback(project, kwargs["target"]))
+    )
+    while True:
+        build.refresh_from_db()
+        if build.is_finished:
+            break
+        time.sleep(0.1)
+    elapsed = time.monotonic() - started
+    if build.state != Build.State.LIVE:
+        raise RuntimeError(f"build #{build.pk} {build.state}: {build.failure_reason}")
+    stages = {name: timing["seconds"] for name, timing in build.stage_timings.items()}
+    stages["queued"] = (build.started_at - build.created_at).total_seconds()
+    STAGES.setdefault(f"{build.project.slug.split('-')[1]} {build.trigger}", []).append(stages)
+    print(
+        f"  #{build.pk} {elapsed:.2f} s: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()),
+        flush=True,
+    )
+    return elapsed, build
+
+
+def remove_project(client, project) -> None:
+    from projects.services import delete_project
+
+    delete_project(project)
+
+
+# --- The manual way -----------------------------------------------------------------------
+
+
+def manual_dockerfile(framework: str) -> str:
+    return (
+        "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n"
+        f"{MANUAL_DOCKERFILES[framework]}\n"
+    )
+
+
+def manual_ship(client, framework: str, context: Path, tag: str) -> tuple[float, str]:
+    """docker build, docker run, first 200: seconds, container id."""
+    started = time.monotonic()
+    for _ in client.api.build(path=str(context), tag=tag, labels={MANUAL_LABEL: "1"}, rm=True,
+                              forcerm=True, decode=True):  # fmt: skip
+        pass
+    env = {"SECRET_KEY": "x" * 40, "ALLOWED_HOSTS": "*"} if framework == "django" else {}
+    container = client.containers.run(
+        tag, detach=True, environment=env, labels={MANUAL_LABEL: "1"},
+        ports={"8000/tcp": ("127.0.0.1", None)},
+    )  # fmt: skip
+    container.reload()
+    port = int(container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"])
+    wait_http_ok(port)
+    return time.monotonic() - started, container.id
+
+
+def remove_manual(client) -> None:
+    for container in client.containers.list(all=True, filters={"label": MANUAL_LABEL}):
+        container.remove(force=True)
+    for image in client.images.list(filters={"label": MANUAL_LABEL}):
+        client.images.remove(image.id, force=True)
+
+
+# --- The suite ----------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--frameworks", default="flask,fastapi,django")
+    args = parser.parse_args()
+    harness.setup_django("ship", redis_db=10)
+    import docker
+    from django.contrib.auth import get_user_model
+
+    client = docker.from_env(timeout=600)
+    owner, _ = get_user_model().objects.get_or_create(username="bench")
+    worker = harness.start_worker(Path(tempfile.gettempdir()) / "deployer-bench-worker.log")
+    results: dict[str, dict[str, list[float]]] = {}
+    sizes: dict[str, tuple[int, int]] = {}
+    rollbacks: list[float] = []
+    try:
+        for framework in args.frameworks.split(","):
+            r = results[framework] = {k: [] for k in ("cold", "warm", "manual_cold", "manual_warm")}
+            for run in range(args.runs):
+                print(f"{framework} run {run + 1}/{args.runs}", flush=True)
+                files = app_files(framework)
+                # Deployer, cold then code-only.
+                repo = harness.make_repo(files)
+                project = deployer_project(owner, framework, repo, run)
+                seconds, first = deploy_seconds(project)
+                r["cold"].append(seconds)
+                harness.commit(repo, touch_code(framework, files, 1), "code only")
+                seconds, _ = deploy_seconds(project)
+                r["warm"].append(seconds)
+                seconds, _ = deploy_seconds(project, target=first)
+                rollbacks.append(seconds)
+                deployer_size = first.image_size
+                remove_project(client, project)
+                # By hand, cold then code-only.
+                context = Path(tempfile.mkdtemp(prefix="deployer-bench-manual-"))
+                for name, text in {**files, "Dockerfile": manual_dockerfile(framework)}.items():
+                    (context / name).parent.mkdir(parents=True, exist_ok=True)
+                    (context / name).write_text(text)
+                tag = f"deployer-bench/manual-{framework}:{run}"
+                seconds, container_id = manual_ship(client, framework, context, tag)
+                r["manual_cold"].append(seconds)
+                manual_size = client.images.get(tag).attrs["Size"]
+                (context / CODE_FILE[framework]).write_text(
+                    touch_code(framework, files, 1)[CODE_FILE[framework]]
+                )
+                seconds, new_id = manual_ship(client, framework, context, tag + "-2")
+                r["manual_warm"].append(seconds)
+                remove_manual(client)
+                sizes[framework] = (deployer_size, manual_size)
+        concurrency = (
+            measure_concurrency(client, owner)
+            if "flask" in args.frameworks and "fastapi" in args.frameworks
+            else None
+        )
+        memory = measure_platform_memory()
+    finally:
+        harness.stop_process_group(worker)
+        remove_manual(client)
+    report(results, sizes, rollbacks, concurrency, memory)
+
+
+def measure_concurrency(client, owner) -> tuple[float, float]:
+    """Cold Flask + FastAPI builds one after the other, then both at once: total seconds each way."""
+    from builds import services
+    from builds.models import Build
+
+    def cold_pair(parallel: bool) -> float:
+        projects = [
+            deployer_project(owner, fw, harness.make_repo(app_files(fw)), 99)
+            for fw in ("flask", "fastapi")
+        ]
+        started = time.monotonic()
+        if parallel:
+            builds = [services.request_build(p) for p in projects]
+            while not all(Build.objects.get(pk=b.pk).is_finished for b in builds):
+                time.sleep(0.1)
+        else:
+            for project in projects:
+                deploy_seconds(project)
+        elapsed = time.monotonic() - started
+        for project in projects:
+            remove_project(client, project)
+        return elapsed
+
+    return cold_pair(parallel=False), cold_pair(parallel=True)
+
+
+def measure_platform_memory() -> dict[str, float]:
+    """RSS in MB of web (gunicorn, 3 workers), worker (2 processes) and beat, 15 s after start."""
+    root = harness.ROOT
+    commands = {
+        "web": [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "deployer.wsgi",
+            "-w",
+            "3",
+            "--threads",
+            "4",
+            "-b",
+            "127.0.0.1:0",
+        ],
+        "worker": [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "deployer",
+            "worker",
+            "--concurrency=2",
+            "-n",
+            "mem@%h",
+        ],
+        "beat": [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "deployer",
+            "beat",
+            "--schedule",
+            "/tmp/deployer-bench-beat",
+        ],
+    }
+    processes = {
+        name: subprocess.Popen(
+            argv,
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for name, argv in commands.items()
+    }
+    time.sleep(15)
+    rss = {name: _tree_rss_mb(process.pid) for name, process in processes.items()}
+    for process in processes.values():
+        harness.stop_process_group(process)
+    return rss
+
+
+def _tree_rss_mb(pid: int) -> float:
+    total = 0
+    output = subprocess.run(["ps", "-o", "pid=,pgid=,rss="], capture_output=True, text=True).stdout
+    for line in output.splitlines():
+        _, pgid, rss = line.split()
+        if int(pgid) == pid:
+            total += int(rss)
+    return total / 1024
+
+
+def report(results, sizes, rollbacks, concurrency, memory) -> None:
+    lines = [
+        f"Machine: {harness.machine()}. Measured {time.strftime('%Y-%m-%d')}. Seconds, median (min–max, n runs).",
+        "",
+        "Deployer: from the request to the build being live (queue, clone, detect, build, release, start, health check, switch).",
+        "Manual: `docker build` of the plain guide Dockerfile, `docker run`, first HTTP 200.",
+        "",
+        "| app | Deployer cold | manual cold | ratio | Deployer code-only | manual code-only | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for framework, r in results.items():
+        cold = statistics.median(r["cold"]) / statistics.median(r["manual_cold"])
+        warm = statistics.median(r["warm"]) / statistics.median(r["manual_warm"])
+        lines.append(
+            f"| {framework} | {harness.summary(r['cold'])} | {harness.summary(r['manual_cold'])} | {cold:.2f} "
+            f"| {harness.summary(r['warm'])} | {harness.summary(r['manual_warm'])} | {warm:.2f} |"
+        )
+    lines += ["", f"Rollback to live (all apps): {harness.summary(rollbacks)} s.", ""]
+    lines += ["| app | Deployer image | manual image |", "|---|---|---|"]
+    for framework, (ours, manual) in sizes.items():
+        lines.append(f"| {framework} | {ours / 1e6:.1f} MB | {manual / 1e6:.1f} MB |")
+    if concurrency:
+        lines += [
+            "",
+            f"Two cold builds (Flask + FastAPI): one after the other {concurrency[0]:.1f} s, at once {concurrency[1]:.1f} s.",
+        ]
+    if memory:
+        total = sum(memory.values())
+        parts = ", ".join(f"{name} {mb:.0f} MB" for name, mb in memory.items())
+        lines += [
+            "",
+            f"The platform at rest (RSS 15 s after start): {parts}; {total:.0f} MB together.",
+        ]
+    harness.write_section(
+        "Ship: push to live, rollback, image size, platform memory", "\n".join(lines)
+    )
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

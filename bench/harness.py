@@ -98,10 +98,12 @@ def commit(path: Path, files: dict[str, str], message: str) -> str:
 
 
 def summary(values: list[float]) -> str:
-    """Median and spread of several runs, e.g. `12.3 s (11.9–13.0, n=3)`."""
+    """Median and spread of several runs, e.g. `12.3 s (11.9 to 13.0, n=3)`."""
     if not values:
         return "n/a"
-    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f}, n={len(values)})"
+    return (
+        f"{statistics.median(values):.2f} ({min(values):.2f} to {max(values):.2f}, n={len(values)})"
+    )
 
 
 def machine() -> str:

@@ -124,8 +124,8 @@ def manual_dockerfile(framework: str) -> str:
     )
 
 
-def manual_ship(client, framework: str, context: Path, tag: str) -> tuple[float, str]:
-    """docker build, docker run, first 200: seconds, container id."""
+def manual_ship(client, framework: str, context: Path, tag: str) -> float:
+    """docker build, docker run, first 200: seconds."""
     started = time.monotonic()
     for _ in client.api.build(path=str(context), tag=tag, labels={MANUAL_LABEL: "1"}, rm=True,
                               forcerm=True, decode=True):  # fmt: skip
@@ -138,7 +138,7 @@ def manual_ship(client, framework: str, context: Path, tag: str) -> tuple[float,
     container.reload()
     port = int(container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"])
     wait_http_ok(port)
-    return time.monotonic() - started, container.id
+    return time.monotonic() - started
 
 
 def remove_manual(client) -> None:
@@ -190,13 +190,13 @@ def main() -> None:
                     (context / name).parent.mkdir(parents=True, exist_ok=True)
                     (context / name).write_text(text)
                 tag = f"deployer-bench/manual-{framework}:{run}"
-                seconds, container_id = manual_ship(client, framework, context, tag)
+                seconds = manual_ship(client, framework, context, tag)
                 r["manual_cold"].append(seconds)
                 manual_size = client.images.get(tag).attrs["Size"]
                 (context / CODE_FILE[framework]).write_text(
                     touch_code(framework, files, 1)[CODE_FILE[framework]]
                 )
-                seconds, new_id = manual_ship(client, framework, context, tag + "-2")
+                seconds = manual_ship(client, framework, context, tag + "-2")
                 r["manual_warm"].append(seconds)
                 remove_manual(client)
                 sizes[framework] = (deployer_size, manual_size)
@@ -305,7 +305,7 @@ def _tree_rss_mb(pid: int) -> float:
 
 def report(results, sizes, rollbacks, concurrency, memory) -> None:
     lines = [
-        f"Machine: {harness.machine()}. Measured {time.strftime('%Y-%m-%d')}. Seconds, median (min–max, n runs).",
+        f"Machine: {harness.machine()}. Measured {time.strftime('%Y-%m-%d')}. Seconds, median (min to max, n runs).",
         "",
         "Deployer: from the request to the build being live (queue, clone, detect, build, release, start, health check, switch).",
         "Manual: `docker build` of the plain guide Dockerfile, `docker run`, first HTTP 200.",

@@ -7,6 +7,8 @@ renders the same fragment template its polling URL answers with.
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from builds import selectors
 from builds.models import Build
@@ -87,3 +89,15 @@ def stage_seconds(build: Build) -> list[tuple[str, float]]:
         for name in Build.STAGES
         if name in timings
     ]
+
+
+@register.simple_tag
+def log_line_divs(lines) -> SafeString:
+    """One escaped <div> per (seq, text) line; Python rather than a template loop, as a poll
+    may carry hundreds of lines to each of many followers."""
+    return format_html_join(
+        "\n",
+        '<div class="log-line{}" data-seq="{}"><span class="seq" aria-hidden="true">{}</span>'
+        '<span class="text">{}</span></div>',
+        ((" stage-line" if text.startswith("==> ") else "", seq, seq, text) for seq, text in lines),
+    )

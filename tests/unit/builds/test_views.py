@@ -55,11 +55,13 @@ def make_build(project, state=Build.State.QUEUED, *, finished_ago=None, **fields
 
 
 def add_lines(build: Build, *texts: str) -> None:
+    """As builds.buildlog.BuildLog writes them: each line, then the build's line count."""
     start = build.log_lines.count()
     BuildLogLine.objects.bulk_create(
         BuildLogLine(build=build, seq=start + i, stage=build.state, text=text)
         for i, text in enumerate(texts, start=1)
     )
+    Build.objects.filter(pk=build.pk).update(log_line_count=start + len(texts))
 
 
 def go_live(build: Build, *, port: int = 32768, ago: timedelta = LONG_AGO) -> Deployment:
@@ -132,6 +134,19 @@ def test_no_new_lines_keeps_the_same_cursor_while_running(auth_client, project):
 
     assert seqs(html) == []
     assert "?after=1" in html
+
+
+def test_an_idle_poll_reads_the_build_but_not_the_lines(
+    auth_client, project, django_assert_num_queries
+):
+    build = make_build(project, Build.State.BUILDING)
+    add_lines(build, "one", "two")
+    url = reverse("builds:log-lines", args=[build.pk]) + "?after=2"
+
+    with django_assert_num_queries(3):  # session, user, build
+        html = auth_client.get(url, **HTMX).content.decode()
+
+    assert "?after=2" in html
 
 
 def test_finished_build_with_no_lines_left_gets_no_sentinel(auth_client, project):

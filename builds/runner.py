@@ -113,8 +113,12 @@ def _detect(build: Build, source: Path, client, log: BuildLog) -> Plan:
     project = build.project
     overrides = Overrides(
         framework=project.framework or "auto",
+        entrypoint=project.entrypoint or None,
         start_command=project.start_command or None,
+        requirements_file=project.requirements_file or None,
+        python_version=project.python_version or None,
         health_path=project.health_check_path or None,
+        system_packages=project.system_packages.split(),
     )
     try:
         plan = detect.detect_plan(source, overrides, available_pythons=available_pythons(client))

@@ -12,10 +12,13 @@ from projects import crypto
 from projects.validators import (
     validate_app_root,
     validate_branch,
+    validate_entrypoint,
     validate_env_key,
     validate_health_check_path,
+    validate_python_version,
     validate_repo_url,
     validate_slug,
+    validate_system_packages,
 )
 
 
@@ -67,6 +70,32 @@ class Project(models.Model):
     framework = models.CharField(max_length=20, choices=Framework, default=Framework.AUTO)
     start_command = models.CharField(
         max_length=1000, blank=True, help_text="Overrides the detected command; empty to detect."
+    )
+    entrypoint = models.CharField(
+        "entry point",
+        max_length=255,
+        blank=True,
+        validators=[validate_entrypoint],
+        help_text="module:attribute of the WSGI/ASGI app, e.g. myapp.wsgi:application; empty to detect.",
+    )
+    python_version = models.CharField(
+        "Python version",
+        max_length=10,
+        blank=True,
+        validators=[validate_python_version],
+        help_text="e.g. 3.13; overrides what the repository asks for. Empty to follow the repository.",
+    )
+    requirements_file = models.CharField(
+        max_length=255,
+        blank=True,
+        validators=[validate_app_root],
+        help_text="A requirements file with another name, e.g. requirements/prod.txt.",
+    )
+    system_packages = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[validate_system_packages],
+        help_text="Extra Debian packages the build needs, separated by spaces (e.g. libpq-dev).",
     )
     health_check_path = models.CharField(
         max_length=255,

@@ -194,3 +194,26 @@ def validate_env_value(value: str) -> None:
     """Anything a process environment can carry: every character except NUL."""
     if "\x00" in value:
         raise ValidationError("A value cannot contain a NUL character.", code="nul")
+
+
+ENTRYPOINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
+PYTHON_VERSION = re.compile(r"^3\.\d{1,2}$")
+DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+
+
+def validate_entrypoint(value: str) -> None:
+    if value and not ENTRYPOINT.match(value):
+        raise ValidationError(
+            "Write the entry point as module:attribute, e.g. mysite.wsgi:application or app:create_app()."
+        )
+
+
+def validate_python_version(value: str) -> None:
+    if value and not PYTHON_VERSION.match(value):
+        raise ValidationError("Write a Python version as major.minor, e.g. 3.13.")
+
+
+def validate_system_packages(value: str) -> None:
+    bad = [name for name in value.split() if not DEBIAN_PACKAGE.match(name)]
+    if bad:
+        raise ValidationError(f"Not a Debian package name: {', '.join(bad)}.")

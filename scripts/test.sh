@@ -7,6 +7,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 apt_ensure python3-venv git curl openssl chromium fonts-dejavu-core  # curl, openssl: the post-receive hook in the webhook test; chromium: browser tests
+# Python 3.11, 3.13 and 3.14 base images: tests deploy apps that ask for each.
+export DEPLOYER_BASE_SUITES=${DEPLOYER_BASE_SUITES:-bookworm trixie sid}
 "$ROOT/scripts/services.sh"
 ensure_venv requirements-dev.txt
 

@@ -155,15 +155,16 @@ def project_row(project) -> ProjectRow:
 
 
 def rollback_targets(project, live: Deployment | None) -> set[int]:
-    """Builds that went live before, whose image is still kept, other than the live one."""
+    """Builds that went live before and whose image is still kept, other than the live image."""
     kept = (
         Build.objects.filter(project=project, deployments__live_at__isnull=False)
         .exclude(image_id="")
         .order_by("-pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "image_id")
         .distinct()[: settings.DEPLOYER_KEEP_IMAGES]
     )
-    return set(kept) - ({live.build_id} if live else set())
+    serving = live.build.image_id if live else None
+    return {pk for pk, image_id in kept if image_id != serving}
 
 
 @dataclass(frozen=True)

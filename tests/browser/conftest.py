@@ -56,3 +56,10 @@ def logged_in_page(page: Page, user) -> Page:
     page.click("form button[type=submit]")
     page.wait_for_url("**/")
     return page
+
+
+# Journeys that deploy for real (tests/browser/test_deploy_journey.py) use the integration
+# fixtures: a Celery worker process on the test database, git repositories, Docker cleanup.
+# All of them are re-exported, so a fixture the integration suite adds is found here too.
+# Such tests must use `transactional_db` so the worker and the live server see their rows.
+from tests.integration.conftest import *  # noqa: E402, F403

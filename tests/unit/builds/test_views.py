@@ -599,6 +599,22 @@ def test_project_page_shows_the_current_deployment_and_build_history(auth_client
     assert f'hx-get="{reverse("webhooks:project", args=[project.slug])}"' in html
 
 
+def test_no_rollback_is_offered_to_the_image_that_is_already_serving(auth_client, project):
+    first = live_build(project, SHA1)
+    live_build(project, SHA2)
+    rollback = make_build(
+        project, Build.State.LIVE, finished_ago=timedelta(minutes=1), rollback_of=first,
+        trigger=Build.Trigger.ROLLBACK, image_id=first.image_id, commit_sha=SHA1,
+    )  # fmt: skip
+    go_live(rollback)
+
+    html = auth_client.get(project.get_absolute_url()).content.decode()
+
+    assert "Roll back to #" in html
+    assert f"Roll back to #{first.pk}<" not in html
+    assert f"Roll back to #{rollback.pk}<" not in html
+
+
 def test_project_page_offers_cancel_on_an_active_build(auth_client, project):
     build = make_build(project, Build.State.BUILDING)
 

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import pytest
+from django.template import Context, Template
+from django.utils import timezone
+
+from monitoring import alerts
+from monitoring.models import AppHealth, HealthEvent, NotificationSettings
+
+pytestmark = pytest.mark.django_db
+
+HEALTH = "/monitoring/shop/health/"
+NOTIFICATIONS = "/monitoring/shop/notifications/"
+HTMX = {"HX-Request": "true"}
+
+
+def form_data(**changes):
+    return {
+        "email_owner": "on", "extra_emails": "", "webhook_url": "", "webhook_format": "generic",
+        "on_health": "on", "on_deploy": "on", **changes,
+    }  # fmt: skip
+
+
+def test_health_page_shows_state_reason_uptime_chart_and_events(auth_client, project):
+    AppHealth.objects.create(
+        project=project,
+        state="oom_killed",
+        reason="killed: limit of 256 MB",
+        checked_at=timezone.now(),
+    )
+    HealthEvent.objects.create(
+        project=project, kind="state", state="oom_killed", previous_state="healthy",
+        reason="killed: limit of 256 MB", exit_code=137, logs="MemoryError <b>",
+    )  # fmt: skip
+
+    html = auth_client.get(HEALTH).content.decode()
+
+    assert "<html" in html
+    assert "Out of memory" in html
+    assert "killed: limit of 256 MB" in html
+    assert "Uptime, 24 hours" in html and "Uptime, 7 days" in html
+    assert "<svg" in html
+    assert "exit code 137" in html
+    assert "MemoryError &lt;b&gt;" in html
+
+
+def test_htmx_gets_the_fragment_that_polls_while_visible(auth_client, project):
+    html = auth_client.get(HEALTH, headers=HTMX).content.decode()
+
+    assert html.lstrip().startswith('<section class="card" id="health"')
+    assert 'hx-get="/monitoring/shop/health/"' in html
+    assert "every 10s [document.visibilityState === 'visible']" in html
+    assert 'hx-swap="outerHTML"' in html
+    assert "<html" not in html
+
+
+def test_engine_unreachable_is_a_notice_on_the_page(auth_client, project):
+    from monitoring import services
+
+    services.record_engine("The Docker engine is not reachable (is dockerd running?).")
+
+    html = auth_client.get(HEALTH, headers=HTMX).content.decode()
+
+    assert "The Docker engine is unreachable" in html
+    assert "not marked down" in html
+
+
+def test_strangers_get_404_everywhere(client, project, other_user):
+    client.force_login(other_user)
+
+    assert client.get(HEALTH).status_code == 404
+    assert client.get(NOTIFICATIONS).status_code == 404
+    assert client.post(NOTIFICATIONS, form_data()).status_code == 404
+    assert client.post(NOTIFICATIONS + "test/").status_code == 404
+    assert client.post(NOTIFICATIONS + "regenerate/").status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, project):
+    assert client.get(HEALTH).status_code == 302
+
+
+def test_notifications_form_shows_secret_recipients_and_signature_help(auth_client, project):
+    html = auth_client.get(NOTIFICATIONS).content.decode()
+
+    secret = alerts.notification_settings(project).signing_secret()
+    assert secret in html
+    assert "ada@example.com" in html
+    assert "X-Deployer-Signature: sha256=" in html
+
+
+def test_saving_a_webhook_with_htmx_answers_the_fragment_and_masks_the_url(auth_client, project):
+    url = "https://hooks.slack.com/services/T0/B0/SECRET"
+
+    response = auth_client.post(
+        NOTIFICATIONS, form_data(webhook_url=url, webhook_format="slack"), headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="card" id="notifications">')
+    assert "Saved." in html
+    assert "https://hooks.slack.com/…" in html
+    assert "SECRET" not in html
+    prefs = NotificationSettings.objects.get(project=project)
+    assert (prefs.webhook_url(), prefs.webhook_format) == (url, "slack")
+
+
+def test_an_invalid_webhook_url_is_shown_next_to_its_field(auth_client, project):
+    response = auth_client.post(
+        NOTIFICATIONS, form_data(webhook_url="ftp://example.com/x"), headers=HTMX
+    )
+
+    assert "Only http:// and https://" in response.content.decode()
+    assert not NotificationSettings.objects.get(project=project).has_webhook
+
+
+def test_saving_without_javascript_redirects_back(auth_client, project):
+    response = auth_client.post(
+        NOTIFICATIONS, form_data(extra_emails="ops@example.com", on_deploy="")
+    )
+
+    assert response.status_code == 302
+    prefs = NotificationSettings.objects.get(project=project)
+    assert prefs.extra_emails == "ops@example.com"
+    assert prefs.on_deploy is False
+
+
+def test_removing_the_webhook(auth_client, project):
+    auth_client.post(NOTIFICATIONS, form_data(webhook_url="https://example.com/hook"))
+
+    auth_client.post(NOTIFICATIONS, form_data(remove_webhook="on"))
+
+    assert not NotificationSettings.objects.get(project=project).has_webhook
+
+
+def test_regenerating_the_signing_secret_shows_the_new_one(auth_client, project):
+    before = alerts.notification_settings(project).signing_secret()
+
+    html = auth_client.post(NOTIFICATIONS + "regenerate/", headers=HTMX).content.decode()
+
+    after = alerts.notification_settings(project).signing_secret()
+    assert after != before
+    assert after in html and before not in html
+
+
+def test_test_notification_is_queued_and_listed(auth_client, project):
+    html = auth_client.post(NOTIFICATIONS + "test/", headers=HTMX).content.decode()
+
+    assert "Test sent to 1 channel(s)" in html
+    assert "shop: test notification" in html
+
+
+def test_template_tags_render_the_panels_for_the_project_page(rf, user, project):
+    request = rf.get("/")
+    request.user = user
+    html = Template(
+        "{% load monitoring_tags %}{% current_health project as health %}[{{ health.label }}]"
+        "{% project_health project %}{% notifications_panel project %}"
+    ).render(Context({"project": project, "request": request, "csrf_token": "tok"}))
+
+    assert "[Unknown]" in html
+    assert 'id="health"' in html
+    assert 'id="notifications"' in html
+    assert 'value="tok"' in html

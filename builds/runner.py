@@ -20,6 +20,7 @@ from builds.pipeline.errors import StageError
 from builds.pipeline.plan import Overrides, Plan
 from builds.pythons import available_pythons
 from builds.stages import BuildStopped, cancel_requested, stage
+from monitoring import tasks as monitoring_tasks
 from projects import services as project_services
 
 State = Build.State
@@ -72,6 +73,7 @@ def execute(build: Build) -> None:
             state=State.FAILED, failure_stage=build.state, failure_reason=str(exc),
             finished_at=timezone.now(),
         )  # fmt: skip
+        monitoring_tasks.announce_build(build.pk)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -251,6 +253,7 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
     cleanup.prune_project_images(
         client, build.project.slug, keep_build_ids=[*keep, build.pk], log=log
     )
+    monitoring_tasks.announce_build(build.pk)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from django.utils import timezone
 from builds.buildlog import BuildLog
 from builds.models import Build
 from builds.pipeline.errors import BuildCancelled, StageError
+from monitoring import tasks as monitoring_tasks
 
 
 class BuildStopped(Exception):
@@ -98,6 +99,7 @@ def _finish(build: Build, outcome: str, stage_name: str, reason: str, log: Build
         state=outcome, failure_stage=stage_name, failure_reason=reason, finished_at=timezone.now()
     )
     build.state, build.failure_stage, build.failure_reason = outcome, stage_name, reason
+    monitoring_tasks.announce_build(build.pk)  # notifies of a failure; ignores a cancel
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from builds.models import Build, Deployment
+from tests.browser.conftest import PASSWORD
 from tests.integration.apps import FLASK_APP
 from tests.integration.conftest import http_get, remove_labelled
 
@@ -146,3 +147,29 @@ def _wait_for(predicate, what: str, timeout: float = 60.0) -> None:
 def _screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+
+
+def test_deploy_and_cancel_work_without_javascript(browser, live_server, user, monkeypatch):
+    from projects import services
+
+    monkeypatch.setattr("builds.tasks.run_build.delay", lambda build_id: None)  # no worker here
+    project = services.create_project(user, slug="no-js", repo_url="https://example.com/a/b.git")
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", user.get_username())
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+
+    page.get_by_role("link", name="no-js").click()
+    page.get_by_role("button", name="Deploy main").click()
+    build_id = build_id_from(page)
+    expect(page.locator(f"#build-{build_id}-status")).to_contain_text("Queued")
+    expect(page.locator("noscript")).to_have_count(1)
+    page.get_by_role("button", name="Cancel build").click()
+    expect(page.locator(f"#build-{build_id}-status .badge").first).to_have_text("Cancelled")
+
+    page.goto(project.get_absolute_url())
+    page.get_by_role("link", name="Show the running container's output").click()
+    expect(page.locator("main")).to_contain_text("No container is running")
+    context.close()

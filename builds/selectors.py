@@ -22,6 +22,7 @@ from builds.pipeline.errors import StageError
 from builds.pipeline.plan import Overrides, Plan
 from builds.pythons import available_pythons
 from builds.runner import app_host
+from monitoring import selectors as monitoring
 from projects.models import Project
 
 State = Build.State
@@ -80,7 +81,8 @@ def project_status(
     """The one state a project shows, from its newest build and its live deployment.
 
     `health` is what runtime monitoring says of the live container ("unhealthy" or
-    "crashed"; empty while nothing monitors it) and takes precedence over "live".
+    "crashed", monitoring.selectors.Health.problem; empty when fine or unknown) and takes
+    precedence over "live".
     `ever_live` tells a project whose app was stopped from one never deployed.
     """
     if latest_build is not None and latest_build.is_active:
@@ -111,6 +113,7 @@ class ProjectRow:
     status: ProjectStatus
     latest_build: Build | None
     live: Deployment | None
+    health: monitoring.Health | None = None
 
     @property
     def app_url(self) -> str:
@@ -126,7 +129,11 @@ class ProjectRow:
 
 
 def overview_rows(projects) -> list[ProjectRow]:
-    """A row per project, in a fixed number of queries however many projects there are."""
+    """A row per project, in a fixed number of queries however many projects there are.
+
+    Runtime health comes from the monitoring app's stored checks: a live app it finds
+    unhealthy or crashed shows that state instead of "Live".
+    """
     newest = Build.objects.filter(project=OuterRef("pk")).order_by("-created_at", "-pk")
     projects = list(projects.annotate(latest_build_id=Subquery(newest.values("pk")[:1])))
     ids = [project.pk for project in projects]
@@ -138,12 +145,16 @@ def overview_rows(projects) -> list[ProjectRow]:
         .values_list("project_id", flat=True)
         .distinct()
     )
+    health = monitoring.health_by_project(ids)  # stored results only, no Docker call
     rows = []
     for project in projects:
         build = latest.get(project.latest_build_id)
         deployment = live.get(project.pk)
-        status = project_status(build, deployment, ever_live=project.pk in ever_live)
-        rows.append(ProjectRow(project, status, build, deployment))
+        problem = health[project.pk].problem if deployment else ""
+        status = project_status(
+            build, deployment, ever_live=project.pk in ever_live, health=problem
+        )
+        rows.append(ProjectRow(project, status, build, deployment, health[project.pk]))
     return rows
 
 

@@ -520,6 +520,22 @@ def test_runtime_health_can_mark_a_live_project_unhealthy_or_crashed(project):
     assert selectors.project_status(build, live, health="crashed").label == "Crashed"
 
 
+@pytest.mark.parametrize(
+    ("health", "label"), [("unhealthy", "Unhealthy"), ("crashed", "Crashed"), ("healthy", "Live")]
+)
+def test_overview_shows_what_monitoring_found_of_a_live_app(auth_client, project, health, label):
+    from monitoring.models import AppHealth
+
+    live_build(project)
+    AppHealth.objects.create(
+        project=project, state=health, reason="GET / answered 502", checked_at=timezone.now()
+    )
+
+    html = auth_client.get(reverse("builds:overview"), **HTMX).content.decode()
+
+    assert f">{label}</span>" in html
+
+
 def test_overview_fragment_lists_state_commit_age_and_addresses(auth_client, project, settings):
     settings.DEPLOYER_BASE_DOMAIN = "apps.example.com"
     live_build(project)

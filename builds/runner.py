@@ -227,13 +227,15 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
     log.stage = State.LIVE
     log(f"==> Live: build #{build.pk} serves on 127.0.0.1:{deployment.host_port}")
     # Route the app's addresses to the new container before the previous one stops: from the
-    # moment Caddy answers, no new request reaches the old container, and the grace below lets
-    # the ones in flight finish.
+    # moment Caddy answers, no new request reaches the old container; after a short drain, the
+    # grace of the stop below lets the ones in flight finish.
     from routing import services as routing
 
     try:
         port = routing.point_project(build.project, deployment)
         log(f"Route: {routing.app_url(app_host(build.project))} -> 127.0.0.1:{port}")
+        if previous:
+            routing.drain()
     except routing.RoutingError as exc:
         log(
             f"warning The route was not updated: {exc} The app is live on 127.0.0.1:"

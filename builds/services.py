@@ -169,11 +169,14 @@ def reap_lost_builds(timeout_seconds: float) -> list[Build]:
 def reconcile_with_engine() -> dict:
     """Make the database and the engine agree, as a worker starts.
 
-    Containers of Deployer's that no live deployment or running build owns are removed;
+    Containers of this database's projects that no live deployment or running build owns
+    are removed (another installation's containers on the same engine are left alone);
     live deployments whose container is gone are marked stopped with the reason.
     """
     from builds.pipeline import cleanup
+    from projects.models import Project
 
+    known_projects = set(Project.objects.values_list("slug", flat=True))
     live = Deployment.objects.filter(state=Deployment.State.LIVE)
     running_builds = set(
         Build.objects.filter(state__in=Build.RUNNING_STATES).values_list("pk", flat=True)
@@ -188,8 +191,11 @@ def reconcile_with_engine() -> dict:
         keep = {d.container_id for d in live} | {
             cid
             for cid, c in present.items()
-            if c.labels.get(docker_seam.LABEL_BUILD, "").isdigit()
-            and int(c.labels[docker_seam.LABEL_BUILD]) in running_builds
+            if c.labels.get(docker_seam.LABEL_PROJECT) not in known_projects
+            or (
+                c.labels.get(docker_seam.LABEL_BUILD, "").isdigit()
+                and int(c.labels[docker_seam.LABEL_BUILD]) in running_builds
+            )
         }
         removed = cleanup.remove_leftover_containers(client, keep_ids=keep)
     missing = [d for d in live if d.container_id not in present]

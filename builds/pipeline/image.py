@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import queue
 import re
 import socket
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +11,11 @@ from pathlib import Path
 from docker import APIClient
 from docker import errors as docker_errors
 
-from builds.pipeline.errors import BuildCancelled, StageError
+from builds.pipeline import streams
+from builds.pipeline.errors import StageError
 
 STEP = re.compile(r"^Step \d+/\d+ : (.*)$")
 DEPENDENCY_STEP = re.compile(r"\b(pip|uv|poetry|pipenv)\b.*\binstall\b|\buv\b.*\bsync\b")
-_DONE = object()
 
 
 @dataclass(frozen=True)
@@ -75,48 +72,26 @@ def build_image(
     the connection down, which makes the engine abort the build. Raises StageError
     with the engine's error (e.g. the failing RUN step's exit code), BuildCancelled.
     """
-    lines: queue.Queue = queue.Queue()
     responses: list = []
     api.hooks["response"].append(lambda response, *args, **kwargs: responses.append(response))
+    state = _StreamState()
 
-    def read() -> None:
+    def produce(put: Callable[[object], None]) -> None:
         try:
             for chunk in api.build(
                 path=str(context), dockerfile=dockerfile, tag=tag, labels=labels,
                 buildargs=buildargs, rm=True, forcerm=True, pull=False, decode=True,
             ):  # fmt: skip
-                lines.put(chunk)
+                put(chunk)
         except Exception as exc:  # noqa: BLE001 - handed to the stage's thread
-            lines.put({"exception": exc})
-        finally:
-            lines.put(_DONE)
+            put({"exception": exc})
 
-    reader = threading.Thread(target=read, name=f"build-{tag}", daemon=True)
-    reader.start()
-    deadline = time.monotonic() + timeout
-    next_cancel_check = 0.0
-    state = _StreamState()
     try:
-        while True:
-            try:
-                chunk = lines.get(timeout=0.5)
-            except queue.Empty:
-                chunk = None
-            if chunk is _DONE:
-                break
-            if chunk is not None:
-                state.consume(chunk, log)
-            now = time.monotonic()
-            if now > deadline:
-                raise StageError(f"The image build exceeded its time limit of {timeout:.0f} s.")
-            if now >= next_cancel_check:
-                next_cancel_check = now + 1
-                if should_cancel():
-                    raise BuildCancelled()
-    except BaseException:
-        _abort(responses)
-        reader.join(timeout=10)
-        raise
+        streams.follow(
+            produce, lambda chunk: state.consume(chunk, log), timeout=timeout,
+            timeout_message=f"The image build exceeded its time limit of {timeout:.0f} s.",
+            should_cancel=should_cancel, abort=lambda: _abort(responses),
+        )  # fmt: skip
     finally:
         api.hooks["response"].clear()
     if state.error:

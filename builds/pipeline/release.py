@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import queue
-import threading
-import time
 from collections.abc import Callable
 
 import docker
 from docker import errors as docker_errors
 
-from builds.pipeline.errors import BuildCancelled, StageError
+from builds.pipeline import streams
+from builds.pipeline.errors import StageError
 from builds.pipeline.run import remove_container
-
-_DONE = object()
 
 
 def run_release(
@@ -43,39 +39,28 @@ def run_release(
         raise StageError(
             f"The release container could not start: {exc.explanation or exc}"
         ) from exc
-    lines: queue.Queue = queue.Queue()
+    pending = [""]
 
-    def follow() -> None:
+    def produce(put: Callable[[object], None]) -> None:
         try:
             for chunk in container.logs(stream=True, follow=True):
-                lines.put(chunk.decode("utf-8", "replace"))
+                put(chunk.decode("utf-8", "replace"))
         except docker_errors.DockerException:
             pass
-        finally:
-            lines.put(_DONE)
 
-    threading.Thread(target=follow, daemon=True).start()
-    deadline = time.monotonic() + timeout
-    pending = ""
+    def handle(chunk: object) -> None:
+        *complete, pending[0] = (pending[0] + str(chunk)).split("\n")
+        for line in complete:
+            log(line)
+
     try:
-        while True:
-            try:
-                chunk = lines.get(timeout=0.5)
-            except queue.Empty:
-                chunk = None
-            if chunk is _DONE:
-                break
-            if chunk:
-                pending += chunk
-                *complete, pending = pending.split("\n")
-                for line in complete:
-                    log(line)
-            if time.monotonic() > deadline:
-                raise StageError(f"The release command did not finish within {timeout:.0f} s.")
-            if should_cancel():
-                raise BuildCancelled()
-        if pending:
-            log(pending)
+        streams.follow(
+            produce, handle, timeout=timeout, should_cancel=should_cancel,
+            timeout_message=f"The release command did not finish within {timeout:.0f} s.",
+            abort=lambda: remove_container(client, container.id, grace=0),
+        )  # fmt: skip
+        if pending[0]:
+            log(pending[0])
         exit_code = container.wait(timeout=30).get("StatusCode")
         if exit_code != 0:
             raise StageError(f"The release command `{command}` failed with exit code {exit_code}.")

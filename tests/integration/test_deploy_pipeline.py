@@ -199,3 +199,26 @@ def test_ship_report_matches_what_the_docker_engine_reports(
     assert build.memory_usage_bytes == measured
     engine_now = memory_usage(docker_client, container_id)
     assert abs(engine_now - measured) < 0.2 * measured
+
+
+def test_failing_release_command_fails_the_build_before_the_switch(
+    celery_worker, git_repo, make_project
+):
+    repo = git_repo(FLASK_APP)
+    project = make_project(repo)
+    assert deploy(project).state == Build.State.LIVE
+    port = live_port(project)
+    procfile = (
+        "release: echo migrating && python -c 'import sys; sys.exit(3)'\n"
+        "web: gunicorn app:app --bind 0.0.0.0:$PORT\n"
+    )
+    repo.commit({"Procfile": procfile}, "a release step that fails")
+
+    build = deploy(project)
+
+    assert build.state == Build.State.FAILED
+    assert build.failure_stage == Build.State.RELEASING
+    assert "failed with exit code 3" in build.failure_reason
+    assert "migrating" in build_log(build)
+    assert not Deployment.objects.filter(build=build).exists()
+    assert http_get(port) == (200, "hello from v1")

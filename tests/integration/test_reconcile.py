@@ -46,3 +46,18 @@ def test_a_live_deployment_whose_container_vanished_is_marked_stopped(
     assert deployment.pk in result["missing_deployments"]
     assert deployment.state == Deployment.State.STOPPED
     assert "no longer exists" in deployment.stop_reason
+
+
+def test_containers_of_projects_this_database_does_not_know_are_left_alone(
+    celery_worker, docker_client
+):
+    stranger = docker_client.containers.create(
+        "python:3.11-slim", ["sleep", "600"],
+        labels={LABEL_MANAGED: "1", LABEL_PROJECT: "another-installation", LABEL_BUILD: "1",
+                LABEL_ROLE: "web", TEST_LABEL: "1"},
+    )  # fmt: skip
+
+    result = services.reconcile_with_engine()
+
+    assert stranger.name not in result["removed_containers"]
+    assert docker_client.containers.get(stranger.id).status == "created"

@@ -41,6 +41,7 @@ class Target:
     path: str
     host: str
     known_restarts: int
+    container_port: int = 8000
 
 
 @dataclass(frozen=True)
@@ -70,22 +71,32 @@ def observe(target: Target, *, timeout: float) -> Observation:
     try:
         with docker_seam.client(timeout=max(1, round(timeout))) as client:
             try:
-                container = ContainerState.from_attrs(
-                    client.containers.get(target.container_id).attrs
-                )
+                attrs = client.containers.get(target.container_id).attrs
             except docker_errors.NotFound:
-                container = MISSING
+                attrs = None
+            container = ContainerState.from_attrs(attrs) if attrs else MISSING
             logs: list[str] = []
             if container.status != "running" or container.restart_count > target.known_restarts:
                 logs = tail_logs(client, target.container_id, LOG_LINES)
     except Exception as exc:  # noqa: BLE001 - recorded as the engine failing, never as the app
         return Observation(target, engine_error=docker_seam.describe_error(exc))
     probe = None
-    if container.status == "running" and target.host_port:
+    port = published_port(attrs or {}, target.container_port) or target.host_port
+    if port != target.host_port:
+        logger.warning("Container %s now publishes port %s, not %s", target, port, target.host_port)
+    if container.status == "running" and port:
         started = time.monotonic()
-        status, detail = health.probe(target.host_port, target.path, target.host, timeout=timeout)
+        status, detail = health.probe(port, target.path, target.host, timeout=timeout)
         probe = Probe(status, detail, round((time.monotonic() - started) * 1000, 1))
     return Observation(target, container, probe, logs)
+
+
+def published_port(attrs: dict, container_port: int) -> int | None:
+    """The host port Docker publishes `container_port` on now, from `docker inspect` attrs."""
+    try:
+        return int(attrs["NetworkSettings"]["Ports"][f"{container_port}/tcp"][0]["HostPort"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 def observe_all(targets: Sequence[Target], *, timeout: float, workers: int) -> list[Observation]:

@@ -153,6 +153,7 @@ def target_of(deployment: Deployment, health: AppHealth) -> observe.Target:
         path=project.health_check_path or plan.get("health_path") or "/",
         host=app_host(project),
         known_restarts=health.restart_count,
+        container_port=project.container_port,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 import docker
@@ -10,6 +11,7 @@ from docker import errors as docker_errors
 from builds.pipeline.errors import StageError
 
 LOG_TAIL_LINES = 40
+PORT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -29,32 +31,62 @@ def start_container(
     container_port: int,
     memory_mb: int,
 ) -> Started:
-    """Run `image` detached, publishing `container_port` on an ephemeral port of 127.0.0.1 only.
+    """Run `image` detached, publishing `container_port` on a free port of 127.0.0.1 only.
 
+    The port is picked here, as the kernel picks an ephemeral one, and pinned: left to
+    Docker, an ephemeral binding gets a new port each time the restart policy restarts a
+    crashed container, which would move the app away from its route and health checks.
     The environment (the project's variables, decrypted, plus PORT) is given to the
     container at run time and never enters the image. Raises StageError when the engine
     refuses to create or start the container.
     """
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            container = client.containers.run(
+                image,
+                detach=True,
+                name=name,
+                environment={**environment, "PORT": str(container_port)},
+                labels=labels,
+                ports={f"{container_port}/tcp": ("127.0.0.1", free_port())},
+                mem_limit=f"{memory_mb}m",
+                memswap_limit=f"{memory_mb}m",
+                restart_policy={"Name": "unless-stopped"},
+                init=True,
+            )
+            container.reload()
+            binding = container.attrs["NetworkSettings"]["Ports"][f"{container_port}/tcp"][0]
+        except docker_errors.APIError as exc:
+            if _port_taken(exc) and attempt < PORT_ATTEMPTS:
+                # Another process took the port in between: the created container goes too.
+                _remove_named(client, name)
+                continue
+            raise StageError(
+                f"The container could not be started: {exc.explanation or exc}"
+            ) from exc
+        except (KeyError, IndexError, TypeError) as exc:
+            raise StageError("The container started without a published port.") from exc
+        return Started(container.id, name, int(binding["HostPort"]))
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing is bound to now, chosen by the kernel."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _port_taken(exc: docker_errors.APIError) -> bool:
+    text = str(exc.explanation or exc)
+    return "port is already allocated" in text or "address already in use" in text
+
+
+def _remove_named(client: docker.DockerClient, name: str) -> None:
     try:
-        container = client.containers.run(
-            image,
-            detach=True,
-            name=name,
-            environment={**environment, "PORT": str(container_port)},
-            labels=labels,
-            ports={f"{container_port}/tcp": ("127.0.0.1", None)},
-            mem_limit=f"{memory_mb}m",
-            memswap_limit=f"{memory_mb}m",
-            restart_policy={"Name": "unless-stopped"},
-            init=True,
-        )
-        container.reload()
-        binding = container.attrs["NetworkSettings"]["Ports"][f"{container_port}/tcp"][0]
-    except docker_errors.APIError as exc:
-        raise StageError(f"The container could not be started: {exc.explanation or exc}") from exc
-    except (KeyError, IndexError, TypeError) as exc:
-        raise StageError("The container started without a published port.") from exc
-    return Started(container.id, name, int(binding["HostPort"]))
+        client.containers.get(name).remove(force=True)
+    except docker_errors.NotFound:
+        pass
 
 
 def tail_logs(

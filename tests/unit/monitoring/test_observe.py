@@ -64,3 +64,14 @@ def test_an_unreachable_engine_is_an_engine_error_not_a_container_state(monkeypa
     assert observation.container is None
     assert "not reachable" in observation.engine_error
     assert "not reachable" in observe.engine_error(timeout=2)
+
+
+def test_the_port_to_check_is_the_one_docker_publishes_now():
+    attrs = {
+        "NetworkSettings": {"Ports": {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "41234"}]}}
+    }
+
+    assert observe.published_port(attrs, 8000) == 41234
+    assert observe.published_port(attrs, 5000) is None
+    assert observe.published_port({"NetworkSettings": {"Ports": {"8000/tcp": None}}}, 8000) is None
+    assert observe.published_port({}, 8000) is None

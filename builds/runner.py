@@ -252,9 +252,13 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
         .values_list("pk", flat=True)
         .distinct()[: settings.DEPLOYER_KEEP_IMAGES]
     )
+    # Redeploys in a row: the next build may be building or starting while this one prunes,
+    # and removing its fresh image would fail it ("without producing an image").
+    running = Build.objects.filter(project=build.project, state__in=Build.RUNNING_STATES)
     cleanup.prune_project_images(
-        client, build.project.slug, keep_build_ids=[*keep, build.pk], log=log
-    )
+        client, build.project.slug,
+        keep_build_ids=[*keep, build.pk, *running.values_list("pk", flat=True)], log=log,
+    )  # fmt: skip
     monitoring_tasks.announce_build(build.pk)
 
 

@@ -42,7 +42,13 @@ cat >"$DIR/initial.json" <<JSON
         "deployer": {
           "listen": ["$HTTP_BIND:$HTTP_PORT"],
           "automatic_https": {"disable": true},
-          "routes": []
+          "routes": [{
+            "@id": "deployer.not-found",
+            "handle": [{"handler": "static_response", "status_code": 404,
+                        "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
+                        "body": "No app is deployed at {http.request.host}.\\n"}],
+            "terminal": true
+          }]
         }
       }
     }

@@ -10,21 +10,7 @@ from django.core.exceptions import ValidationError
 
 from projects.models import Project
 
-PROJECT_FORM_FIELDS = [
-    "slug",
-    "repo_url",
-    "branch",
-    "app_root",
-    "framework",
-    "start_command",
-    "entrypoint",
-    "python_version",
-    "requirements_file",
-    "system_packages",
-    "health_check_path",
-    "container_port",
-    "memory_limit_mb",
-]
+PROJECT_FORM_FIELDS = list(Project.EDITABLE_FIELDS)
 
 
 class ProjectForm(forms.ModelForm):

@@ -122,6 +122,23 @@ class Project(models.Model):
 
     objects = ProjectQuerySet.as_manager()
 
+    # What users may set, in the order forms show it (the services validate each).
+    EDITABLE_FIELDS = (
+        "slug",
+        "repo_url",
+        "branch",
+        "app_root",
+        "framework",
+        "start_command",
+        "entrypoint",
+        "python_version",
+        "requirements_file",
+        "system_packages",
+        "health_check_path",
+        "container_port",
+        "memory_limit_mb",
+    )
+
     class Meta:
         ordering = ["slug"]
 

@@ -23,23 +23,7 @@ from projects.models import EnvVar, Project
 from projects.validators import validate_env_key, validate_env_value
 from routing import services as routing_services
 
-PROJECT_FIELDS = frozenset(
-    {
-        "slug",
-        "repo_url",
-        "branch",
-        "app_root",
-        "framework",
-        "start_command",
-        "entrypoint",
-        "python_version",
-        "requirements_file",
-        "system_packages",
-        "health_check_path",
-        "container_port",
-        "memory_limit_mb",
-    }
-)
+PROJECT_FIELDS = frozenset(Project.EDITABLE_FIELDS)
 
 
 def get_project_for_user(user, slug: str) -> Project:

@@ -336,6 +336,31 @@ def machine() -> str:
     )
 
 
+def cpu_seconds(match) -> float:
+    """User + system CPU seconds used so far by the processes `match(pid, stat_fields)` picks."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+            command = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        fields = raw.rsplit(")", 1)[1].split()
+        if match(int(entry.name), command, fields):
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def server_cpu(gunicorn_pgid: int) -> tuple[float, float]:
+    """CPU seconds so far of gunicorn (its process group) and of every PostgreSQL process."""
+    web = cpu_seconds(lambda pid, command, fields: int(fields[2]) == gunicorn_pgid)
+    database = cpu_seconds(lambda pid, command, fields: command.startswith("postgres"))
+    return web, database
+
+
 def cpu_pressure() -> str:
     """How much CPU other work on the host took (Linux PSI, "some" over 60 s), if known."""
     try:
@@ -406,6 +431,7 @@ def main() -> None:
         ]
         pages = context.Process(target=page_process, args=(port, cookies, FOLLOW_SECONDS, results))
         started = time.monotonic()
+        cpu_before = server_cpu(gunicorn.pid)
         for process in processes:
             process.start()
         time.sleep(1)  # the followers are polling before the first line and the page timing
@@ -413,6 +439,7 @@ def main() -> None:
         total = write_lines(fixture.build_id, FOLLOW_SECONDS)
         collected = [results.get() for _ in range(len(processes) + 1)]
         elapsed = time.monotonic() - started
+        cpu_after = server_cpu(gunicorn.pid)
         for process in [*processes, pages]:
             process.join()
     finally:
@@ -426,11 +453,14 @@ def main() -> None:
     polls = [x for f in followers for x in f["latencies"]]
     delivery = [x for f in followers for x in f["delivery"]]
     errors = sum(f["errors"] for f in followers)
+    web_cpu, db_cpu = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+    requests_served = len(polls) + len(loaded["latencies"])
     rows = [
         ("Projects page p50 / p95, alone", f"{summary(baseline['latencies'])} ({len(baseline['latencies'])} loads)"),
         (f"Projects page p50 / p95, with {FOLLOWERS} followers", f"{summary(loaded['latencies'])} ({len(loaded['latencies'])} loads, {loaded['errors']} errors)"),
         ("Log polls answered", f"{len(polls)} in {elapsed:.0f} s ({len(polls) / elapsed:.0f}/s), {errors} errors"),
         ("Log poll p50 / p95", summary(polls)),
+        ("Server CPU per request: gunicorn / PostgreSQL (all its processes)", f"{web_cpu / requests_served * 1000:.1f} ms / {db_cpu / requests_served * 1000:.1f} ms ({web_cpu:.1f} s / {db_cpu:.1f} s for {requests_served} requests and the writer)"),
         ("Line written → shown to a follower, p50 / p95 / max", f"{summary(delivery)} / {ms(max(delivery, default=float('nan')))}"),
         ("Lines written", f"{total} (25/s, and one burst of {BURST_LINES} at {BURST_AT:.0f} s)"),
         ("Followers that got every line exactly once, in order", f"{exact} of {len(followers)}"),

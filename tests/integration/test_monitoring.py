@@ -347,7 +347,7 @@ def test_unreachable_engine_is_shown_as_such_and_apps_keep_their_state(
     shown = selectors.current_health(project)
     assert (shown.state, shown.last_known) == (State.UNKNOWN, State.HEALTHY)
     page = auth_client.get(f"/monitoring/{project.slug}/health/").content.decode()
-    assert "The Docker engine is unreachable" in page
+    assert "Docker engine unreachable</b>" in page
     assert "Crashed" not in page
 
     monkeypatch.delenv("DOCKER_HOST")

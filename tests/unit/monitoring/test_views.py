@@ -61,7 +61,7 @@ def test_engine_unreachable_is_a_notice_on_the_page(auth_client, project):
 
     html = auth_client.get(HEALTH, headers=HTMX).content.decode()
 
-    assert "The Docker engine is unreachable" in html
+    assert "Docker engine unreachable</b>" in html
     assert "not marked down" in html
 
 

@@ -77,6 +77,8 @@ class Build(models.Model):
     failure_reason = models.TextField(blank=True)
     log_line_count = models.PositiveIntegerField(default=0)
     log_truncated = models.BooleanField(default=False)
+    # Set once no more lines can be written: followers stop polling then.
+    log_complete = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

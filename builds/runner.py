@@ -76,6 +76,7 @@ def execute(build: Build) -> None:
         monitoring_tasks.announce_build(build.pk)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        Build.objects.filter(pk=build.pk).update(log_complete=True)
 
 
 def app_host(project) -> str:
@@ -224,6 +225,10 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
         )  # fmt: skip
         Deployment.objects.filter(pk=deployment.pk).update(state=Deployment.State.LIVE, live_at=now)
         Build.objects.filter(pk=build.pk).update(state=State.LIVE, finished_at=now)
+        # "Live" names the build that serves now; the one it replaced is superseded.
+        Build.objects.filter(pk__in=[d.build_id for d in previous], state=State.LIVE).update(
+            state=State.SUPERSEDED
+        )
     log.stage = State.LIVE
     log(f"==> Live: build #{build.pk} serves on 127.0.0.1:{deployment.host_port}")
     # Route the app's addresses to the new container before the previous one stops: from the

@@ -27,9 +27,8 @@ from projects.models import Project
 
 State = Build.State
 
-# A finished build's worker may still append lines (the "Live" line, stopping the previous
-# container, pruning images) for a few seconds after the state changes: followers keep
-# polling that long before they consider the log complete.
+# The runner marks a build's log complete after its last write. A worker lost before that
+# point cannot: followers then stop this long after the build finished.
 LOG_SETTLE_SECONDS = 15
 # Detection preview: a shallow clone in the request, so bounded well below gunicorn's timeout.
 PREVIEW_CLONE_TIMEOUT = 20
@@ -236,6 +235,8 @@ def _seconds_so_far(build: Build, timings: dict, now: datetime) -> float | None:
 
 def log_settled(build: Build, now: datetime | None = None) -> bool:
     """True once no more log lines can arrive: finished, and past the worker's last writes."""
+    if build.log_complete:
+        return True
     if not build.is_finished:
         return False
     if build.finished_at is None:

@@ -78,7 +78,11 @@ def cancel_build(build: Build, *, reason: str = "Cancelled by a user.") -> bool:
     """
     now = timezone.now()
     if Build.objects.filter(pk=build.pk, state=Build.State.QUEUED).update(
-        state=Build.State.CANCELLED, finished_at=now, failure_reason=reason, cancel_requested=True
+        state=Build.State.CANCELLED,
+        finished_at=now,
+        failure_reason=reason,
+        cancel_requested=True,
+        log_complete=True,
     ):
         return True
     return bool(
@@ -97,6 +101,7 @@ def _supersede_queued(project) -> None:
         state=Build.State.SUPERSEDED,
         finished_at=timezone.now(),
         failure_reason="A newer build of this project was requested.",
+        log_complete=True,
     )
 
 
@@ -156,6 +161,7 @@ def reap_lost_builds(timeout_seconds: float) -> list[Build]:
             failure_stage=build.state,
             failure_reason=reason,
             finished_at=timezone.now(),
+            log_complete=True,
         )
         if updated:
             reaped.append(build)

@@ -221,7 +221,7 @@ def _log_context(
 
 
 # Fields a poll reads: enough to know whether lines may be new and whether more can come.
-POLL_FIELDS = ("id", "state", "finished_at", "log_line_count")
+POLL_FIELDS = ("id", "state", "finished_at", "log_line_count", "log_complete")
 
 
 @never_cache

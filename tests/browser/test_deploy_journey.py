@@ -132,7 +132,7 @@ def test_deploy_watch_the_log_stream_go_live_redeploy_and_roll_back(
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
         assert page.evaluate(NOTHING_SCROLLS_SIDEWAYS), path
-    expect(page.locator(f"#build-{first}-status")).to_contain_text("Live")
+    expect(page.locator(f"#build-{first}-status")).to_contain_text("Superseded")
     _screenshot(page, "build-phone.png", full_page=True)
 
 

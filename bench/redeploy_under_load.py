@@ -38,13 +38,17 @@ DATABASE = "deployer_bench_routing"
 REDIS_DB = 7
 WORKER_NAME = f"bench-routing-{os.getpid()}"
 
+# A page that takes APP_DELAY seconds, as real pages do: requests then queue in the
+# container's accept queue, which is what a switch must not drop.
 APP = {
     "requirements.txt": "flask>=3,<4\ngunicorn>=22\n",
     "app.py": (
+        "import os\nimport time\n\n"
         "from flask import Flask\n\n"
         "app = Flask(__name__)\n\n\n"
         "@app.get('/')\n"
         "def index():\n"
+        "    time.sleep(float(os.environ.get('APP_DELAY', '0')))\n"
         "    return 'version 0'\n\n\n"
         "@app.get('/healthz')\n"
         "def healthz():\n"
@@ -58,6 +62,9 @@ def main() -> None:
     parser.add_argument("--redeploys", type=int, default=10)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=10.0, help="per request, seconds")
+    parser.add_argument(
+        "--app-delay", type=float, default=0.05, help="seconds the app takes per request"
+    )
     parser.add_argument("--max-seconds", type=float, default=1200.0, help="hard cap on the load")
     parser.add_argument("--max-requests", type=int, default=500_000, help="hard cap on the load")
     parser.add_argument(
@@ -75,7 +82,7 @@ def main() -> None:
     worker = start_worker(work / "worker.log")
     project = None
     try:
-        project, repo = make_project(work)
+        project, repo = make_project(work, app_delay=args.app_delay)
         first = deploy(project)
         if first.state != "live":
             raise SystemExit(f"the first deploy failed: {first.failure_reason}")
@@ -187,6 +194,8 @@ class Load:
             connection.close()
 
     def report(self, builds, args, outside: list[str]) -> str:
+        from django.conf import settings
+
         latencies = sorted(self.latencies)
         seconds = self.ended - self.started
         live = sum(1 for build in builds if build.state == "live")
@@ -196,7 +205,9 @@ class Load:
             [
                 f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; "
                 f"{args.threads} threads, {'keep-alive' if self.keep_alive else 'a new connection per request'}, "
-                f"{args.timeout:g} s timeout per request.",
+                f"{args.timeout:g} s timeout per request, the app takes {args.app_delay * 1000:g} ms "
+                f"per request, drain {settings.DEPLOYER_ROUTE_DRAIN_SECONDS:g} s, "
+                f"stop grace {settings.DEPLOYER_STOP_GRACE} s.",
                 "",
                 "| Redeploys (live) | Requests sent | Failed | p50 latency | p99 latency | Duration | Requests/s | Versions answered |",
                 "|---|---|---|---|---|---|---|---|",
@@ -322,6 +333,11 @@ def start_caddy() -> int | None:
 def start_worker(log_path: Path) -> subprocess.Popen:
     from deployer.celery import app
 
+    others = [host for reply in app.control.ping(timeout=1) for host in reply]
+    if others:
+        # Another worker on this Redis DB would take some of the builds, with its own settings.
+        raise SystemExit(f"other Celery workers answer on Redis DB {REDIS_DB}: {', '.join(others)}")
+
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "deployer", "worker", "--purge",
@@ -361,7 +377,7 @@ def commit(repo: Path, files: dict[str, str], message: str) -> None:
     git(repo, "commit", "--quiet", "-m", message)
 
 
-def make_project(work: Path):
+def make_project(work: Path, *, app_delay: float):
     from django.contrib.auth import get_user_model
 
     from projects import services
@@ -375,6 +391,7 @@ def make_project(work: Path):
         owner, slug=f"bench-route-{int(time.time()) % 100000}", repo_url=f"file://{repo}",
         health_check_path="/healthz",
     )  # fmt: skip
+    services.add_env_var(project, "APP_DELAY", str(app_delay))
     return project, repo
 
 
@@ -399,11 +416,19 @@ def app_host(project) -> str:
 
 
 def cleanup(project, worker: subprocess.Popen, caddy_pid: int | None) -> None:
+    from django.conf import settings
+
     from projects import services
 
     if project is not None:
-        for problem in services.delete_project(project):
-            print(f"cleanup: {problem}")
+        time.sleep(
+            settings.DEPLOYER_ROUTE_DRAIN_SECONDS + 1
+        )  # the last switch's old container stops
+        try:
+            for problem in services.delete_project(project):
+                print(f"cleanup: {problem}")
+        except Exception as exc:  # noqa: BLE001 - the worker and Caddy must still be stopped
+            print(f"cleanup: the project could not be deleted: {exc!r}")
     stop_group(worker)
     if caddy_pid:
         os.kill(caddy_pid, signal.SIGTERM)

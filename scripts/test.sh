@@ -6,10 +6,11 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-apt_ensure python3-venv git curl openssl chromium fonts-dejavu-core  # curl, openssl: the post-receive hook in the webhook test; chromium: browser tests
+apt_ensure python3-venv git curl openssl chromium fonts-dejavu-core caddy  # curl, openssl: the post-receive hook in the webhook test; chromium: browser tests; caddy: routing
 # Python 3.11, 3.13 and 3.14 base images: tests deploy apps that ask for each.
 export DEPLOYER_BASE_SUITES=${DEPLOYER_BASE_SUITES:-bookworm trixie sid}
 "$ROOT/scripts/services.sh"
+"$ROOT/scripts/caddy.sh"  # the router the routing tests go through (DEPLOYER_CADDY_ADMIN_URL, DEPLOYER_HTTP_PORT)
 ensure_venv requirements-dev.txt
 
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://deployer:deployer@127.0.0.1:5432/deployer}

@@ -159,3 +159,13 @@ def test_addresses_link_with_the_http_port_unless_it_is_80(project, settings):
     assert services.addresses(project)[0].url == "http://shop.apps.example.net/"
     settings.DEPLOYER_HTTPS = True
     assert services.addresses(project)[0].url == "https://shop.apps.example.net/"
+
+
+def test_drain_waits_the_configured_seconds(settings, monkeypatch):
+    slept = []
+    monkeypatch.setattr(services.time, "sleep", slept.append)
+    settings.DEPLOYER_ROUTE_DRAIN_SECONDS = 1.5
+
+    services.drain()
+
+    assert slept == [1.5]

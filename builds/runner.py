@@ -145,33 +145,48 @@ def _build_image(
     project = build.project
     build_args = project_services.build_arguments(project)
     if plan.kind == "dockerfile":
-        dockerfile_name = plan.dockerfile_path or "Dockerfile"
+        own = plan.dockerfile_path or "Dockerfile"
+        text = (source / own).read_text(errors="replace")
         base_images = plan.base_images
-        log(f"Building the repository's own {dockerfile_name} as is")
+        log(f"Building the repository's own {own} as is")
     else:
-        dockerfile_name = GENERATED_DOCKERFILE
         base_image = settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version)
         text = dockerfile.generate_dockerfile(
             plan, base_image=settings.DEPLOYER_BASE_IMAGE, build_arg_names=sorted(build_args)
         )
-        (source / dockerfile_name).write_text(text)
         if not (source / ".dockerignore").exists():
             (source / ".dockerignore").write_text(dockerfile.generate_dockerignore())
         base_images = [base_image]
         log(f"Generated Dockerfile (from {base_image}):")
         for line in text.splitlines():
             log(f"  {line}")
+    _write_build_dockerfile(source, text, labels_for(build, "image"))
     image.ensure_base_images(client.api, base_images, log=log)
     tag = f"deployer/{project.slug}:{build.pk}"
     result = image.build_image(
-        client.api, source, dockerfile=dockerfile_name, tag=tag,
-        labels=labels_for(build, "image"), buildargs=build_args, log=log,
-        should_cancel=should_cancel, timeout=settings.DEPLOYER_BUILD_TIMEOUT,
+        client.api, source, dockerfile=GENERATED_DOCKERFILE, tag=tag, labels={},
+        buildargs=build_args, log=log, should_cancel=should_cancel,
+        timeout=settings.DEPLOYER_BUILD_TIMEOUT,
     )  # fmt: skip
     build.image_tag, build.image_id, build.image_size = tag, result.image_id, result.size
     build.dependency_layer_cached = result.dependency_layer_cached
     build.save(update_fields=["image_tag", "image_id", "image_size", "dependency_layer_cached"])
     log(f"Built {tag} ({result.size / 1_000_000:.1f} MB)")
+
+
+def _write_build_dockerfile(source: Path, text: str, labels: dict[str, str]) -> None:
+    """The Dockerfile the engine builds: `text` plus Deployer's labels as one last step.
+
+    One LABEL line costs one build step, where the engine's `labels` option costs one per
+    label. The file is listed in .dockerignore: the engine then reads it but drops it from
+    the context, so `COPY . .` never sees it and the build id in it never breaks the cache.
+    """
+    label_line = "LABEL " + " ".join(f'{key}="{value}"' for key, value in labels.items())
+    (source / GENERATED_DOCKERFILE).write_text(f"{text.rstrip()}\n{label_line}\n")
+    ignore = source / ".dockerignore"
+    existing = ignore.read_text(errors="replace") if ignore.exists() else ""
+    if GENERATED_DOCKERFILE not in existing.split():
+        ignore.write_text(f"{existing.rstrip()}\n{GENERATED_DOCKERFILE}\n".lstrip())
 
 
 def _check_image_exists(client, image_id: str) -> None:

@@ -87,19 +87,15 @@ def generate_dockerfile(
         )
     else:
         lines += _apt(plan.runtime_packages, "Shared libraries the dependencies load at run time.")
-    lines += [f"RUN python3 -m venv {VENV}", "WORKDIR /app", *_args(build_arg_names)]
-    lines += _install(plan)
+    lines += [f"RUN python3 -m venv {VENV}", "WORKDIR /app"]
+    if not two_stage:
+        lines += _runtime_setup(plan)
+    lines += [*_args(build_arg_names), *_install(plan)]
     if two_stage:
         lines += ["", f"FROM {image}", *_base_env(), ""]
         lines += _apt(plan.runtime_packages, "Shared libraries the dependencies load at run time.")
-        lines += [f"COPY --from=build {VENV} {VENV}", "WORKDIR /app"]
-    lines += [
-        "",
-        "# Unprivileged user with a fixed id (useradd is used when the image has it).",
-        ADD_USER,
-        *_env({"HOME": "/home/app", "PORT": str(plan.port), **plan.env}),
-        f"COPY --chown={APP_UID}:{APP_UID} . .",
-    ]
+        lines += ["WORKDIR /app", *_runtime_setup(plan), f"COPY --from=build {VENV} {VENV}"]
+    lines += ["", f"COPY --chown={APP_UID}:{APP_UID} . ."]
     if plan.install_needs_source and not two_stage:
         lines += [_run(plan.install_steps)]
     if plan.static_command:
@@ -109,8 +105,21 @@ def generate_dockerfile(
             "# Static files are collected at build time with throwaway settings values.",
             f"RUN {plan.static_command}",
         ]
-    lines += [f"USER {APP_UID}:{APP_UID}", f"EXPOSE {plan.port}", f"CMD {_cmd(plan.start_command)}"]
+    lines += [f"USER {APP_UID}:{APP_UID}"]
     return "\n".join(lines) + "\n"
+
+
+def _runtime_setup(plan: Plan) -> list[str]:
+    """The user, environment, port and command: before the dependencies and the source, so
+    that every build of the app after the first takes these steps from the cache."""
+    return [
+        "# Unprivileged user with a fixed id (useradd is used when the image has it).",
+        ADD_USER,
+        *_env({"HOME": "/home/app", "PORT": str(plan.port), **plan.env}),
+        f"EXPOSE {plan.port}",
+        f"CMD {_cmd(plan.start_command)}",
+        "",
+    ]
 
 
 def generate_dockerignore() -> str:

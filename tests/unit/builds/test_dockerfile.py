@@ -97,16 +97,16 @@ def test_build_argument_with_an_invalid_name_is_refused():
 
 
 def test_start_command_is_exec_form_through_sh_so_port_expands():
-    cmd = instructions(generate_dockerfile(pip_plan()))[-1]
+    cmd = next(
+        line for line in instructions(generate_dockerfile(pip_plan())) if line.startswith("CMD ")
+    )
 
-    assert cmd.startswith("CMD ")
     assert json.loads(cmd.removeprefix("CMD ")) == ["sh", "-c", f"exec {GUNICORN}"]
 
 
 def test_chained_start_command_is_not_prefixed_with_exec():
-    cmd = instructions(
-        generate_dockerfile(pip_plan(start_command="./prepare && gunicorn app:app"))
-    )[-1]
+    text = generate_dockerfile(pip_plan(start_command="./prepare && gunicorn app:app"))
+    cmd = next(line for line in instructions(text) if line.startswith("CMD "))
 
     assert json.loads(cmd.removeprefix("CMD ")) == ["sh", "-c", "./prepare && gunicorn app:app"]
 
@@ -166,3 +166,13 @@ def test_dockerignore_keeps_vcs_virtualenvs_caches_and_secrets_out():
 
     for pattern in (".git", ".venv", "venv", "**/__pycache__", ".env", "node_modules"):
         assert pattern in lines
+
+
+def test_user_port_and_command_come_before_the_dependencies_so_they_stay_cached():
+    lines = instructions(generate_dockerfile(pip_plan()))
+    first_copy = next(i for i, line in enumerate(lines) if line.startswith("COPY "))
+
+    assert any(line.startswith("CMD ") for line in lines[:first_copy])
+    assert any(line.startswith("EXPOSE ") for line in lines[:first_copy])
+    assert any("useradd" in line for line in lines[:first_copy])
+    assert lines[-1].startswith("USER ")

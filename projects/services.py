@@ -134,8 +134,16 @@ def delete_project(project: Project) -> list[str]:
     Returns one sentence per Docker resource that could not be removed (e.g. the engine is
     down); the project is deleted either way.
     """
+    from builds import services as build_services
+
+    for build in project.builds.filter(state__in=build_services.Build.ACTIVE_STATES):
+        build_services.cancel_build(build, reason="The project was deleted.")
     problems = remove_docker_resources(project.slug)
-    project.delete()
+    with transaction.atomic():
+        # Rows that name the project (health samples, deliveries) wait for this lock, so none
+        # can slip in between collecting the related rows and deleting the project.
+        list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk"))
+        project.delete()
     routing_services.remove_project(project)
     return problems
 

@@ -39,20 +39,6 @@ def prune_project_images(
     return removed
 
 
-def remove_project_resources(client: docker.DockerClient, project: str) -> tuple[int, int]:
-    """Remove every container and image of `project`: (containers removed, images removed)."""
-    containers = client.containers.list(
-        all=True, filters={"label": [f"{LABEL_MANAGED}=1", f"{LABEL_PROJECT}={project}"]}
-    )
-    for container in containers:
-        try:
-            container.remove(force=True)
-        except docker_errors.NotFound:
-            pass
-    images = prune_project_images(client, project, keep_build_ids=())
-    return len(containers), len(images)
-
-
 def remove_leftover_containers(
     client: docker.DockerClient, *, keep_ids: Iterable[str]
 ) -> list[str]:

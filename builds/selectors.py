@@ -24,6 +24,7 @@ from builds.pythons import available_pythons
 from builds.runner import app_host
 from monitoring import selectors as monitoring
 from projects.models import Project
+from routing import services as routing
 
 State = Build.State
 
@@ -116,7 +117,7 @@ class ProjectRow:
 
     @property
     def app_url(self) -> str:
-        return f"http://{app_host(self.project)}"
+        return routing.app_url(app_host(self.project))
 
     @property
     def local_address(self) -> str:
@@ -134,7 +135,11 @@ def overview_rows(projects) -> list[ProjectRow]:
     unhealthy or crashed shows that state instead of "Live".
     """
     newest = Build.objects.filter(project=OuterRef("pk")).order_by("-created_at", "-pk")
-    projects = list(projects.annotate(latest_build_id=Subquery(newest.values("pk")[:1])))
+    projects = list(
+        projects.annotate(latest_build_id=Subquery(newest.values("pk")[:1])).prefetch_related(
+            "domains"
+        )
+    )
     ids = [project.pk for project in projects]
     latest = Build.objects.in_bulk([p.latest_build_id for p in projects if p.latest_build_id])
     live_deployments = Deployment.objects.filter(project_id__in=ids, state=Deployment.State.LIVE)

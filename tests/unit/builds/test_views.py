@@ -575,7 +575,7 @@ def test_overview_queries_do_not_grow_with_the_number_of_projects(
         )
         live_build(project, sha=f"{n}" * 40)
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         auth_client.get(reverse("builds:overview"), **HTMX)
 
 

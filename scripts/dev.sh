@@ -17,6 +17,8 @@ elif ! docker info >/dev/null 2>&1; then
     say "no Docker engine reachable: the dashboard runs, deploys need one (run scripts/docker-engine.sh as root)"
 fi
 
+"$ROOT/scripts/caddy.sh" || say "Caddy did not start: apps stay reachable on their 127.0.0.1 ports only"
+
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py ensure_admin
 exec .venv/bin/python manage.py devstack "$@"

@@ -35,10 +35,11 @@ class BuildAdmin(admin.ModelAdmin):
                                 "commit_sha", "commit_message", "commit_author", "rollback_of",
                                 "cancel_requested"]}),
         ("Timing", {"fields": ["created_at", "started_at", "finished_at", "heartbeat_at",
-                               "worker", "stage_timings"]}),
-        ("Image", {"fields": ["plan", "image_tag", "image_id", "image_size",
-                              "dependency_layer_cached"]}),
-        ("Log", {"fields": ["log_line_count", "log_truncated", "log_tail"]}),
+                               "worker"]}),
+        ("Image", {"fields": ["plan", "image_tag", "image_id"]}),
+        ("Ship report", {"fields": ["stage_timings", "dependency_layer_cached", "image_size",
+                                    "seconds_to_healthy", "memory_usage_bytes"]}),
+        ("Log", {"fields": ["log_line_count", "log_truncated", "log_complete", "log_tail"]}),
     ]  # fmt: skip
     actions = ["cancel", "redeploy"]
 

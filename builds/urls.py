@@ -7,6 +7,7 @@ from builds import views
 app_name = "builds"
 urlpatterns = [
     path("overview/", views.overview, name="overview"),
+    path("ship-report/", views.ship_report, name="ship-report"),
     path("<int:pk>/", views.build_detail, name="detail"),
     path("<int:pk>/log/", views.log_lines, name="log-lines"),
     path("<int:pk>/log.txt", views.log_text, name="log-text"),

@@ -68,6 +68,14 @@ def overview(request: HttpRequest) -> HttpResponse:
 # Project page ---------------------------------------------------------------------------------
 
 
+@login_required
+@require_GET
+def ship_report(request: HttpRequest) -> HttpResponse:
+    """Every visible project's recent live builds side by side: which ships faster, at what cost."""
+    projects = Project.objects.visible_to(request.user).order_by("slug")
+    return render(request, "builds/ship_report.html", {"rows": selectors.ship_rows(projects)})
+
+
 def deployments_context(project: Project) -> dict:
     """What the project's deployments panel shows; shared with the `deployments_panel` tag."""
     row = selectors.project_row(project)

@@ -101,3 +101,11 @@ def log_line_divs(lines) -> SafeString:
         '<span class="text">{}</span></div>',
         ((" stage-line" if text.startswith("==> ") else "", seq, seq, text) for seq, text in lines),
     )
+
+
+@register.filter
+def push_to_live_seconds(build: Build) -> float | None:
+    """From the request to the build being live: what a user waits after a push."""
+    if build.finished_at and build.created_at:
+        return (build.finished_at - build.created_at).total_seconds()
+    return None

@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import harness
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "benchmarks.md"
 DATABASE = "deployer_bench_routing"
 REDIS_DB = 7
-WORKER_NAME = f"bench-routing-{os.getpid()}"
 
 # A page that takes APP_DELAY seconds, as real pages do: requests then queue in the
 # container's accept queue, which is what a switch must not drop.
@@ -91,7 +92,9 @@ def main() -> None:
         load.start(args.threads, max_seconds=args.max_seconds, max_requests=args.max_requests)
         builds = []
         for n in range(1, args.redeploys + 1):
-            commit(repo, {"app.py": APP["app.py"].replace("version 0", f"version {n}")}, f"v{n}")
+            harness.commit(
+                repo, {"app.py": APP["app.py"].replace("version 0", f"version {n}")}, f"v{n}"
+            )
             build = deploy(project)
             builds.append(build)
             print(f"redeploy {n}: build #{build.pk} {build.state} in {build.duration or 0:.1f} s")
@@ -338,43 +341,7 @@ def start_worker(log_path: Path) -> subprocess.Popen:
         # Another worker on this Redis DB would take some of the builds, with its own settings.
         raise SystemExit(f"other Celery workers answer on Redis DB {REDIS_DB}: {', '.join(others)}")
 
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "deployer", "worker", "--purge",
-             "--concurrency=2", "--loglevel=INFO", f"--hostname={WORKER_NAME}@%h"],
-            cwd=ROOT, env={**os.environ, "DATABASE_CONN_MAX_AGE": "0"}, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not any(WORKER_NAME in host for reply in app.control.ping(timeout=0.5) for host in reply):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_group(process)
-            raise SystemExit(f"the Celery worker did not start; see {log_path}")
-    return process
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}  # fmt: skip
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
-def commit(repo: Path, files: dict[str, str], message: str) -> None:
-    for name, text in files.items():
-        (repo / name).write_text(text)
-    git(repo, "add", "--all")
-    git(repo, "commit", "--quiet", "-m", message)
+    return harness.start_worker(log_path)
 
 
 def make_project(work: Path, *, app_delay: float):
@@ -384,8 +351,8 @@ def make_project(work: Path, *, app_delay: float):
 
     repo = work / "repo"
     repo.mkdir()
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    commit(repo, APP, "initial")
+    harness.git(repo, "init", "--quiet", "--initial-branch=main")
+    harness.commit(repo, APP, "initial")
     owner, _ = get_user_model().objects.get_or_create(username="bench")
     project = services.create_project(
         owner, slug=f"bench-route-{int(time.time()) % 100000}", repo_url=f"file://{repo}",
@@ -429,7 +396,7 @@ def cleanup(project, worker: subprocess.Popen, caddy_pid: int | None) -> None:
                 print(f"cleanup: {problem}")
         except Exception as exc:  # noqa: BLE001 - the worker and Caddy must still be stopped
             print(f"cleanup: the project could not be deleted: {exc!r}")
-    stop_group(worker)
+    harness.stop_process_group(worker)
     if caddy_pid:
         os.kill(caddy_pid, signal.SIGTERM)
 

@@ -93,7 +93,7 @@ def deploy_seconds(project, **kwargs) -> tuple[float, object]:
         build.refresh_from_db()
         if build.is_finished:
             break
-        time.sleep(0.1)
+        time.sleep(0.05)  # the same cadence as the manual way's wait for HTTP 200
     elapsed = time.monotonic() - started
     if build.state != Build.State.LIVE:
         raise RuntimeError(f"build #{build.pk} {build.state}: {build.failure_reason}")

@@ -146,23 +146,26 @@ def _build_image(
     build_args = project_services.build_arguments(project)
     if plan.kind == "dockerfile":
         own = plan.dockerfile_path or "Dockerfile"
+        # Built as is; Deployer's labels are one step appended at its end.
         text = (source / own).read_text(errors="replace")
+        text = f"{text.rstrip()}\n{dockerfile.label_line(image_labels(build))}\n"
         base_images = plan.base_images
         log(f"Building the repository's own {own} as is")
     else:
         base_image = settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version)
         text = dockerfile.generate_dockerfile(
-            plan, base_image=settings.DEPLOYER_BASE_IMAGE, build_arg_names=sorted(build_args)
-        )
+            plan, base_image=settings.DEPLOYER_BASE_IMAGE, build_arg_names=sorted(build_args),
+            labels=image_labels(build),
+        )  # fmt: skip
         if not (source / ".dockerignore").exists():
             (source / ".dockerignore").write_text(dockerfile.generate_dockerignore())
         base_images = [base_image]
         log(f"Generated Dockerfile (from {base_image}):")
         for line in text.splitlines():
             log(f"  {line}")
-    _write_build_dockerfile(source, text, labels_for(build, "image"))
+    _write_build_dockerfile(source, text)
     image.ensure_base_images(client.api, base_images, log=log)
-    tag = f"deployer/{project.slug}:{build.pk}"
+    tag = image_tag(project, build.pk)
     result = image.build_image(
         client.api, source, dockerfile=GENERATED_DOCKERFILE, tag=tag, labels={},
         buildargs=build_args, log=log, should_cancel=should_cancel,
@@ -174,15 +177,25 @@ def _build_image(
     log(f"Built {tag} ({result.size / 1_000_000:.1f} MB)")
 
 
-def _write_build_dockerfile(source: Path, text: str, labels: dict[str, str]) -> None:
-    """The Dockerfile the engine builds: `text` plus Deployer's labels as one last step.
+def image_tag(project, build_id: int) -> str:
+    """`deployer/<project>:<build>`: the tag names the build, so image labels need not."""
+    return f"deployer/{project.slug}:{build_id}"
 
-    One LABEL line costs one build step, where the engine's `labels` option costs one per
-    label. The file is listed in .dockerignore: the engine then reads it but drops it from
-    the context, so `COPY . .` never sees it and the build id in it never breaks the cache.
+
+def image_labels(build: Build) -> dict[str, str]:
+    """The same for every build of a project, so the step that sets them stays cached."""
+    labels = labels_for(build, "image")
+    del labels[docker_seam.LABEL_BUILD]
+    return labels
+
+
+def _write_build_dockerfile(source: Path, text: str) -> None:
+    """Write the Dockerfile the engine builds, and keep it out of the build context.
+
+    Listed in .dockerignore, the file is read by the engine but dropped from the context,
+    so `COPY . .` never sees it and a change to it never breaks the cache of the source.
     """
-    label_line = "LABEL " + " ".join(f'{key}="{value}"' for key, value in labels.items())
-    (source / GENERATED_DOCKERFILE).write_text(f"{text.rstrip()}\n{label_line}\n")
+    (source / GENERATED_DOCKERFILE).write_text(text)
     ignore = source / ".dockerignore"
     existing = ignore.read_text(errors="replace") if ignore.exists() else ""
     if GENERATED_DOCKERFILE not in existing.split():

@@ -27,7 +27,7 @@ def prune_project_images(
         filters={"label": [f"{LABEL_MANAGED}=1", f"{LABEL_PROJECT}={project}"]}
     )
     for image in images:
-        if image.labels.get(LABEL_BUILD) in keep:
+        if keep & {_build_of(tag) for tag in image.tags} or image.labels.get(LABEL_BUILD) in keep:
             continue
         try:
             client.images.remove(image.id, force=False, noprune=False)
@@ -54,3 +54,8 @@ def remove_leftover_containers(
             continue
         removed.append(container.name)
     return removed
+
+
+def _build_of(tag: str) -> str:
+    """The build id in a `deployer/<project>:<build>` tag."""
+    return tag.rpartition(":")[2]

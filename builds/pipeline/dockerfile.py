@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from builds.pipeline.detection.servers import is_simple
 from builds.pipeline.plan import Plan
@@ -62,13 +62,19 @@ htmlcov
 
 
 def generate_dockerfile(
-    plan: Plan, *, base_image: str = "python:{version}-slim", build_arg_names: Sequence[str] = ()
+    plan: Plan,
+    *,
+    base_image: str = "python:{version}-slim",
+    build_arg_names: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> str:
     """The Dockerfile for `plan`.
 
     `base_image` is formatted with `version` (the plan's major.minor).
     `build_arg_names` become `ARG` lines (names only, never values), declared
     before the dependency install so a private index token can be used there.
+    `labels` (the same for every build of the app) go with the cached setup steps,
+    so they cost no build step once the app has been built.
     Raises ValueError for a plan that builds the repository's own Dockerfile,
     or for a build argument name that is not a valid variable name.
     """
@@ -89,12 +95,16 @@ def generate_dockerfile(
         lines += _apt(plan.runtime_packages, "Shared libraries the dependencies load at run time.")
     lines += [f"RUN python3 -m venv {VENV}", "WORKDIR /app"]
     if not two_stage:
-        lines += _runtime_setup(plan)
+        lines += _runtime_setup(plan, labels or {})
     lines += [*_args(build_arg_names), *_install(plan)]
     if two_stage:
         lines += ["", f"FROM {image}", *_base_env(), ""]
         lines += _apt(plan.runtime_packages, "Shared libraries the dependencies load at run time.")
-        lines += ["WORKDIR /app", *_runtime_setup(plan), f"COPY --from=build {VENV} {VENV}"]
+        lines += [
+            "WORKDIR /app",
+            *_runtime_setup(plan, labels or {}),
+            f"COPY --from=build {VENV} {VENV}",
+        ]
     lines += ["", f"COPY --chown={APP_UID}:{APP_UID} . ."]
     if plan.install_needs_source and not two_stage:
         lines += [_run(plan.install_steps)]
@@ -109,7 +119,7 @@ def generate_dockerfile(
     return "\n".join(lines) + "\n"
 
 
-def _runtime_setup(plan: Plan) -> list[str]:
+def _runtime_setup(plan: Plan, labels: Mapping[str, str]) -> list[str]:
     """The user, environment, port and command: before the dependencies and the source, so
     that every build of the app after the first takes these steps from the cache."""
     return [
@@ -118,8 +128,14 @@ def _runtime_setup(plan: Plan) -> list[str]:
         *_env({"HOME": "/home/app", "PORT": str(plan.port), **plan.env}),
         f"EXPOSE {plan.port}",
         f"CMD {_cmd(plan.start_command)}",
+        *([label_line(labels)] if labels else []),
         "",
     ]
+
+
+def label_line(labels: Mapping[str, str]) -> str:
+    """One LABEL instruction for all `labels` (one build step, where one per label costs more)."""
+    return "LABEL " + " ".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
 
 
 def generate_dockerignore() -> str:

@@ -176,3 +176,13 @@ def test_user_port_and_command_come_before_the_dependencies_so_they_stay_cached(
     assert any(line.startswith("EXPOSE ") for line in lines[:first_copy])
     assert any("useradd" in line for line in lines[:first_copy])
     assert lines[-1].startswith("USER ")
+
+
+def test_labels_are_one_step_before_the_dependencies_so_they_stay_cached():
+    text = generate_dockerfile(pip_plan(), labels={"org.deployer.project": "shop", "a.b": "1"})
+    lines = instructions(text)
+    first_copy = next(i for i, line in enumerate(lines) if line.startswith("COPY "))
+
+    label_lines = [i for i, line in enumerate(lines) if line.startswith("LABEL ")]
+    assert label_lines and label_lines[0] < first_copy and len(label_lines) == 1
+    assert lines[label_lines[0]] == 'LABEL org.deployer.project="shop" a.b="1"'

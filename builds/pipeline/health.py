@@ -59,7 +59,7 @@ def wait_until_healthy(
     memory_mb: int,
     log: Callable[[str], None],
     deadline: float = 60.0,
-    interval: float = 0.1,
+    interval: float = 0.05,
     max_interval: float = 2.0,
     should_cancel: Callable[[], bool] = lambda: False,
 ) -> int:
@@ -97,7 +97,7 @@ def wait_until_healthy(
             )
         # Most apps boot in well under a second: poll fast at first, then back off.
         time.sleep(
-            min(interval * (1.3 ** (attempt - 1)), max_interval, max(0.0, deadline - elapsed))
+            min(interval * (1.15 ** (attempt - 1)), max_interval, max(0.0, deadline - elapsed))
         )
 
 

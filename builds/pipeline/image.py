@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,10 +12,12 @@ from pathlib import Path
 from docker import APIClient
 from docker import errors as docker_errors
 
-from builds.pipeline import streams
+from builds.pipeline import diagnose, streams
 from builds.pipeline.errors import StageError
 
 STEP = re.compile(r"^Step \d+/\d+ : (.*)$")
+# Lines of a failing step read for a known cause (pip prints its reason near the end).
+RECENT_LINES = 400
 DEPENDENCY_STEP = re.compile(r"\b(pip|uv|poetry|pipenv)\b.*\binstall\b|\buv\b.*\bsync\b")
 
 
@@ -110,6 +113,7 @@ class _StreamState:
         self.error = ""
         self._current_step = ""
         self._dependency_steps: list[bool] = []
+        self._recent: deque[str] = deque(maxlen=RECENT_LINES)
 
     def consume(self, chunk: dict, log: Callable[[str], None]) -> None:
         if "exception" in chunk:
@@ -122,6 +126,10 @@ class _StreamState:
             detail = chunk.get("errorDetail") or {}
             self.error = _explain(chunk["error"].strip(), detail)
             log(chunk["error"].strip())
+            reason = diagnose.explain_failure(self._recent)
+            if reason:
+                self.error = f"{self.error} {reason}"
+                log(f"Why: {reason}")
             return
         text = chunk.get("stream") or chunk.get("status") or ""
         for line in text.splitlines():
@@ -129,6 +137,9 @@ class _StreamState:
                 continue
             log(line)
             step = STEP.match(line)
+            if step:
+                self._recent.clear()  # a failure is explained from its own step's output
+            self._recent.append(line)
             if step:
                 self._current_step = step.group(1)
                 if DEPENDENCY_STEP.search(self._current_step):

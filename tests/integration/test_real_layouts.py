@@ -157,3 +157,17 @@ def test_an_app_one_level_down_is_found_and_the_app_root_setting_suggested(
     project.save()
     assert_live(deploy(project))
     assert answer(project) == (200, "hello from v1")
+
+
+def test_a_package_that_cannot_compile_fails_with_a_plain_reason(
+    celery_worker, git_repo, make_project
+):
+    dockerfile = "FROM python:3.11-slim\nRUN pip install --no-cache-dir psycopg2==2.9.10\n"
+    project = make_project(git_repo({**FLASK_APP, "Dockerfile": dockerfile}))
+
+    build = deploy(project, timeout=300)
+
+    assert build.state == Build.State.FAILED
+    assert build.failure_stage == Build.State.BUILDING
+    assert "psycopg2 needs pg_config to compile" in build.failure_reason
+    assert build_log(build).splitlines()[-2].startswith("Why: psycopg2 needs pg_config")

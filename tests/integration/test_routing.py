@@ -48,9 +48,8 @@ def start_caddy() -> None:
 
 
 def kill_caddy() -> None:
-    admin_port = settings.DEPLOYER_CADDY_ADMIN_URL.rstrip("/").rsplit(":", 1)[1]
-    pid = int((ROOT / "var" / "caddy" / admin_port / "caddy.pid").read_text())
-    os.kill(pid, signal.SIGKILL)
+    admin_port = int(settings.DEPLOYER_CADDY_ADMIN_URL.rstrip("/").rsplit(":", 1)[1])
+    os.kill(pid_listening_on(admin_port), signal.SIGKILL)
 
     def admin_gone():
         """Caddy's admin API stopped answering"""
@@ -61,6 +60,23 @@ def kill_caddy() -> None:
         return False
 
     wait_until(admin_gone, timeout=10)
+
+
+def pid_listening_on(port: int) -> int:
+    """The process that listens on 127.0.0.1:`port`, whichever checkout's script started it."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) in inodes for fd in fd_dir.iterdir()):
+                return int(fd_dir.parent.name)
+        except OSError:  # a process that ended meanwhile, or one we may not look into
+            continue
+    raise LookupError(f"nothing listens on port {port}")
 
 
 @pytest.fixture(scope="module")

@@ -212,7 +212,7 @@ DEPLOYER_DASHBOARD_HOST = _read("DEPLOYER_DASHBOARD_HOST", str, "").lower()
 DEPLOYER_DASHBOARD_UPSTREAM = _read("DEPLOYER_DASHBOARD_UPSTREAM", str, "127.0.0.1:8000")
 DEPLOYER_ROUTE_RECONCILE_INTERVAL = _read("DEPLOYER_ROUTE_RECONCILE_INTERVAL", float, 30.0)
 # Seconds between switching a route and stopping the previous container (see routing.services.drain).
-DEPLOYER_ROUTE_DRAIN_SECONDS = _read("DEPLOYER_ROUTE_DRAIN_SECONDS", float, 2.0)
+DEPLOYER_ROUTE_DRAIN_SECONDS = _read("DEPLOYER_ROUTE_DRAIN_SECONDS", float, 5.0)
 CELERY_BEAT_SCHEDULE["reconcile-routes"] = {
     "task": "routing.tasks.reconcile_routes",
     "schedule": DEPLOYER_ROUTE_RECONCILE_INTERVAL,

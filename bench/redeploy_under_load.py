@@ -88,7 +88,7 @@ def main() -> None:
         if first.state != "live":
             raise SystemExit(f"the first deploy failed: {first.failure_reason}")
         kills = watch_kills(project.slug)
-        load = Load(host=app_host(project), keep_alive=args.keep_alive, timeout=args.timeout)
+        load = Load(host=project.app_host, keep_alive=args.keep_alive, timeout=args.timeout)
         load.start(args.threads, max_seconds=args.max_seconds, max_requests=args.max_requests)
         builds = []
         for n in range(1, args.redeploys + 1):
@@ -374,12 +374,6 @@ def deploy(project, timeout: float = 600):
             return build
         time.sleep(0.5)
     raise SystemExit(f"build #{build.pk} did not finish within {timeout:.0f} s")
-
-
-def app_host(project) -> str:
-    from builds.runner import app_host as host
-
-    return host(project)
 
 
 def cleanup(project, worker: subprocess.Popen, caddy_pid: int | None) -> None:

@@ -59,7 +59,7 @@ def execute(build: Build) -> None:
                 health.wait_until_healthy(
                     client, deployment.container_id, port=deployment.host_port,
                     path=project.health_check_path or plan.health_path or "/",
-                    host=app_host(project), memory_mb=project.memory_limit_mb, log=log,
+                    host=project.app_host, memory_mb=project.memory_limit_mb, log=log,
                     deadline=settings.DEPLOYER_HEALTH_TIMEOUT, should_cancel=should_cancel,
                 )  # fmt: skip
                 build.seconds_to_healthy = (timezone.now() - deployment.started_at).total_seconds()
@@ -77,11 +77,6 @@ def execute(build: Build) -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         Build.objects.filter(pk=build.pk).update(log_complete=True)
-
-
-def app_host(project) -> str:
-    """The host name the app is reached by, sent as the Host header of health checks."""
-    return f"{project.slug}.{settings.DEPLOYER_BASE_DOMAIN}"
 
 
 def labels_for(build: Build, role: str) -> dict[str, str]:
@@ -266,7 +261,7 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
 
     try:
         port = routing.point_project(build.project, deployment)
-        log(f"Route: {routing.app_url(app_host(build.project))} -> 127.0.0.1:{port}")
+        log(f"Route: {routing.app_url(build.project.app_host)} -> 127.0.0.1:{port}")
         if previous:
             routing.drain()
     except routing.RoutingError as exc:

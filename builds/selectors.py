@@ -22,7 +22,6 @@ from builds.pipeline import clone, detect, dockerfile
 from builds.pipeline.errors import StageError
 from builds.pipeline.plan import Overrides, Plan
 from builds.pythons import available_pythons
-from builds.runner import app_host
 from monitoring import selectors as monitoring
 from projects.models import Project
 from routing import services as routing
@@ -118,7 +117,7 @@ class ProjectRow:
 
     @property
     def app_url(self) -> str:
-        return routing.app_url(app_host(self.project))
+        return routing.app_url(self.project.app_host)
 
     @property
     def local_address(self) -> str:

@@ -290,7 +290,6 @@ def _dispatch(ids: list[int]) -> None:
 
 
 def _app_url(project) -> str:
-    from builds.runner import app_host  # here, not at the top: builds.runner imports us back
     from routing.services import app_url
 
-    return app_url(app_host(project))
+    return app_url(project.app_host)

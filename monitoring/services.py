@@ -142,8 +142,6 @@ def health_of(deployment: Deployment) -> AppHealth:
 
 
 def target_of(deployment: Deployment, health: AppHealth) -> observe.Target:
-    from builds.runner import app_host  # here, not at the top: builds.runner imports us back
-
     project = deployment.project
     plan = deployment.build.plan or {}
     return observe.Target(
@@ -151,7 +149,7 @@ def target_of(deployment: Deployment, health: AppHealth) -> observe.Target:
         container_id=deployment.container_id,
         host_port=deployment.host_port,
         path=project.health_check_path or plan.get("health_path") or "/",
-        host=app_host(project),
+        host=project.app_host,
         known_restarts=health.restart_count,
         container_port=project.container_port,
     )

@@ -149,6 +149,11 @@ class Project(models.Model):
         return reverse("projects:detail", args=[self.slug])
 
     @property
+    def app_host(self) -> str:
+        """The host name the app is served at, and sent as the Host of its health checks."""
+        return f"{self.slug}.{settings.DEPLOYER_BASE_DOMAIN.lower()}"
+
+    @property
     def has_repo_credentials(self) -> bool:
         return bool(self.encrypted_repo_credentials)
 

@@ -206,7 +206,7 @@ def app_url(host: str) -> str:
 
 def addresses(project: Project) -> list[Address]:
     """The app's own address first, then its custom domains, each with the URL to open."""
-    own = f"{project.slug}.{settings.DEPLOYER_BASE_DOMAIN.lower()}"
+    own = project.app_host
     result = [Address(own, app_url(own))]
     result += [
         Address(domain.hostname, app_url(domain.hostname), domain_id=domain.pk)

@@ -20,7 +20,6 @@ import pytest
 from django.conf import settings
 
 from builds.models import Build, Deployment
-from builds.runner import app_host
 from projects import services as project_services
 from routing import caddy, config, services
 from routing.tasks import reconcile_routes
@@ -151,7 +150,7 @@ def test_redeploys_under_load_through_caddy_drop_no_request(
     project = make_project(repo)
     first = deploy(project)
     assert first.state == Build.State.LIVE, first.failure_reason
-    host = app_host(project)
+    host = project.app_host
     wait_for_answer(host, "hello from v1")
     assert "Route: http://" in build_log(first)
 
@@ -179,16 +178,16 @@ def test_restarted_caddy_gets_every_route_back_from_the_reconcile_task(
     custom = f"{shop.slug}.example.test"
     services.add_domain(shop, custom)
     wait_for_answer(custom, "hello from v1")
-    wait_for_answer(app_host(blog), "hello from v2")
+    wait_for_answer(blog.app_host, "hello from v2")
 
     kill_caddy()
     start_caddy()
 
-    assert through_caddy(app_host(shop))[0] == 404  # its initial config: no route yet
+    assert through_caddy(shop.app_host)[0] == 404  # its initial config: no route yet
     reconcile_routes.delay()
-    wait_for_answer(app_host(shop), "hello from v1", timeout=30)
+    wait_for_answer(shop.app_host, "hello from v1", timeout=30)
     wait_for_answer(custom, "hello from v1")
-    wait_for_answer(app_host(blog), "hello from v2")
+    wait_for_answer(blog.app_host, "hello from v2")
 
 
 def test_custom_domain_answers_with_the_app_until_removed(
@@ -205,13 +204,13 @@ def test_custom_domain_answers_with_the_app_until_removed(
     status, body = through_caddy(hostname)
     assert status == 404
     assert body == f"No app is deployed at {hostname}.\n"
-    assert through_caddy(app_host(project)) == (200, "hello from v1")
+    assert through_caddy(project.app_host) == (200, "hello from v1")
 
 
 def test_deleted_project_stops_answering(router, celery_worker, git_repo, make_project):
     project = make_project(git_repo(flask_app(1)))
     assert deploy(project).state == Build.State.LIVE
-    host = app_host(project)
+    host = project.app_host
     wait_for_answer(host, "hello from v1")
 
     project_services.delete_project(project)
@@ -226,7 +225,7 @@ def test_failed_build_leaves_the_route_on_the_old_container(
     repo = git_repo(flask_app(1))
     project = make_project(repo)
     assert deploy(project).state == Build.State.LIVE
-    host = app_host(project)
+    host = project.app_host
     wait_for_answer(host, "hello from v1")
     live = Deployment.objects.get(project=project, state=Deployment.State.LIVE)
     repo.commit({"app.py": "def broken(:\n"}, "syntax error")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.db import connection
 
 from builds.models import Build, BuildLogLine
 
 ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+logger = logging.getLogger(__name__)
 REDACTED = "********"
 # Values this short would redact ordinary words ("1", "on"); they are not secrets worth hiding.
 MIN_SECRET_LENGTH = 4
@@ -42,9 +45,17 @@ class Redactor:
 class BuildLog:
     """Appends lines to one build's log; safe to call from the stage's threads.
 
-    Every line is written at once (a viewer sees it within a poll), redacted before it
-    is stored, and numbered so a viewer can resume after the last line it saw. Past
-    `DEPLOYER_BUILD_LOG_MAX_LINES` one notice is written and further lines are dropped.
+    Lines are redacted before they are stored and numbered so a viewer can resume after
+    the last line it saw. Past `DEPLOYER_BUILD_LOG_MAX_LINES` one notice is written and
+    further lines are dropped.
+
+    A writer thread stores them, many lines per query, so a build never waits for the
+    database to log: one INSERT per line cost a code-only deploy about 0.3 s of its 1.5 s.
+    It writes as soon as a line arrives (no batching delay; lines that arrive while it
+    writes go in the next batch), so a viewer still sees a line within a poll. `flush()`
+    waits until everything logged so far is stored; `close()` also ends the thread.
+    Opened inside a transaction (tests, a caller's atomic block), the log writes in the
+    caller's thread, since another connection could not see the build yet.
     """
 
     def __init__(self, build: Build, secrets: Iterable[str] = (), max_lines: int | None = None):
@@ -52,17 +63,37 @@ class BuildLog:
         self.redact = Redactor(secrets)
         self.max_lines = max_lines or settings.DEPLOYER_BUILD_LOG_MAX_LINES
         self.stage = ""
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         last = build.log_lines.order_by("-seq").values_list("seq", flat=True).first()
-        self._seq = last or 0
+        self._seq = self._stored = last or 0
         self._truncated = build.log_truncated
+        self._pending: list[BuildLogLine] = []
+        self._in_background = not connection.in_atomic_block
+        self._writer: threading.Thread | None = None
+        self._closing = False
 
     def __call__(self, text: str, stage: str | None = None) -> None:
         for line in str(text).split("\n"):
             self._write(self.redact(clean(line)), stage or self.stage)
 
+    def flush(self) -> None:
+        """Return once every line logged so far is stored."""
+        with self._changed:
+            target = self._seq
+            while self._stored < target and self._writer is not None and self._writer.is_alive():
+                self._changed.wait(timeout=1)
+
+    def close(self) -> None:
+        """Store what is pending and end the writer thread."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+            writer = self._writer
+        if writer is not None:
+            writer.join()
+
     def _write(self, text: str, stage: str) -> None:
-        with self._lock:
+        with self._changed:
             if self._truncated:
                 return
             if self._seq >= self.max_lines:
@@ -72,7 +103,43 @@ class BuildLog:
                     "further output is not stored (DEPLOYER_BUILD_LOG_MAX_LINES)."
                 )
             self._seq += 1
-            BuildLogLine.objects.create(build=self.build, seq=self._seq, stage=stage, text=text)
-            Build.objects.filter(pk=self.build.pk).update(
-                log_line_count=self._seq, log_truncated=self._truncated
-            )
+            line = BuildLogLine(build_id=self.build.pk, seq=self._seq, stage=stage, text=text)
+            if not self._in_background or self._closing:
+                self._store([line], self._truncated)
+                self._stored = self._seq
+                return
+            self._pending.append(line)
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_in_background, name=f"buildlog-{self.build.pk}", daemon=True
+                )
+                self._writer.start()
+            self._changed.notify_all()
+
+    def _write_in_background(self) -> None:
+        try:
+            while True:
+                with self._changed:
+                    while not self._pending and not self._closing:
+                        self._changed.wait()
+                    if not self._pending:
+                        return
+                    batch, self._pending = self._pending, []
+                    truncated = self._truncated
+                try:
+                    self._store(batch, truncated)
+                except Exception:  # a lost batch must not stop the build, nor its flush
+                    logger.exception(
+                        "Could not store %d log lines of build %s", len(batch), self.build.pk
+                    )
+                with self._changed:
+                    self._stored = batch[-1].seq
+                    self._changed.notify_all()
+        finally:
+            connection.close()
+
+    def _store(self, lines: list[BuildLogLine], truncated: bool) -> None:
+        BuildLogLine.objects.bulk_create(lines)
+        Build.objects.filter(pk=self.build.pk).update(
+            log_line_count=lines[-1].seq, log_truncated=truncated
+        )

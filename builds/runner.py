@@ -69,6 +69,7 @@ def execute(build: Build) -> None:
         pass
     except docker_seam.DockerUnavailable as exc:
         _discard(deployment, log)
+        log.flush()
         Build.objects.filter(pk=build.pk).update(
             state=State.FAILED, failure_stage=build.state, failure_reason=str(exc),
             finished_at=timezone.now(),
@@ -76,6 +77,7 @@ def execute(build: Build) -> None:
         monitoring_tasks.announce_build(build.pk)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        log.close()
         Build.objects.filter(pk=build.pk).update(log_complete=True)
 
 
@@ -235,6 +237,7 @@ def _start(build: Build, client, environment, log: BuildLog) -> Deployment:
 
 def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> None:
     """Make the new deployment the live one, then retire the previous container."""
+    log.flush()
     now = timezone.now()
     with transaction.atomic():
         previous = list(

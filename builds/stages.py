@@ -95,6 +95,7 @@ def _record_timing(build: Build, state: str, started) -> None:
 
 def _finish(build: Build, outcome: str, stage_name: str, reason: str, log: BuildLog) -> None:
     log(f"==> {Build.State(outcome).label}: {reason}")
+    log.flush()  # whoever sees the build end finds the lines that explain it
     Build.objects.filter(pk=build.pk).update(
         state=outcome, failure_stage=stage_name, failure_reason=reason, finished_at=timezone.now()
     )

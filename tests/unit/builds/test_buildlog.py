@@ -74,3 +74,41 @@ def test_the_log_stops_at_its_cap_with_one_visible_notice(build):
     build.refresh_from_db()
     assert build.log_truncated is True
     assert build.log_line_count == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_writer_thread_stores_every_line_in_order(user):
+    from projects import services
+
+    project = services.create_project(user, slug="bg-logs", repo_url="https://example.com/a.git")
+    build = Build.objects.create(project=project)
+    log = BuildLog(build)
+    for number in range(300):
+        log(f"line {number}", stage="building")
+    log.flush()
+
+    assert [text for _, _, text in lines_of(build)] == [f"line {n}" for n in range(300)]
+    build.refresh_from_db()
+    assert build.log_line_count == 300
+    log.close()
+    log("after close")  # stored in place once the thread has ended
+    assert lines_of(build)[-1] == (301, "", "after close")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_callers_thread_never_waits_on_the_database_to_log(user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from projects import services
+
+    project = services.create_project(user, slug="bg-batch", repo_url="https://example.com/a.git")
+    build = Build.objects.create(project=project)
+    log = BuildLog(build)
+    with CaptureQueriesContext(connection) as in_caller:
+        for number in range(200):
+            log(f"line {number}")
+        log.close()
+
+    assert in_caller.captured_queries == []  # the caller's thread never waits on the database
+    assert build.log_lines.count() == 200

@@ -21,19 +21,20 @@ def run_release(
     labels: dict[str, str],
     memory_mb: int,
     log: Callable[[str], None],
+    user: str | None = None,
     timeout: float = 600,
     should_cancel: Callable[[], bool] = lambda: False,
 ) -> None:
     """Run `command` with the app's runtime environment before the switch, streaming its output.
 
-    The container is always removed. Raises StageError when the command exits
+    `user` ("uid:gid") overrides the image's own user. The container is always removed. Raises StageError when the command exits
     non-zero or exceeds `timeout`; BuildCancelled when the user cancels.
     """
     log(f"Running the release command: {command}")
     try:
         container = client.containers.run(
             image, ["sh", "-c", command], detach=True, environment=environment,
-            labels=labels, mem_limit=f"{memory_mb}m",
+            labels=labels, mem_limit=f"{memory_mb}m", **({"user": user} if user else {}),
         )  # fmt: skip
     except docker_errors.APIError as exc:
         raise StageError(

@@ -30,6 +30,7 @@ def start_container(
     labels: dict[str, str],
     container_port: int,
     memory_mb: int,
+    user: str | None = None,
 ) -> Started:
     """Run `image` detached, publishing `container_port` on a free port of 127.0.0.1 only.
 
@@ -37,7 +38,8 @@ def start_container(
     Docker, an ephemeral binding gets a new port each time the restart policy restarts a
     crashed container, which would move the app away from its route and health checks.
     The environment (the project's variables, decrypted, plus PORT) is given to the
-    container at run time and never enters the image. Raises StageError when the engine
+    container at run time and never enters the image. `user` ("uid:gid") overrides the
+    image's own user (generated images run as Deployer's app user). Raises StageError when the engine
     refuses to create or start the container.
     """
     for attempt in range(1, PORT_ATTEMPTS + 1):
@@ -53,6 +55,7 @@ def start_container(
                 memswap_limit=f"{memory_mb}m",
                 restart_policy={"Name": "unless-stopped"},
                 init=True,
+                **({"user": user} if user else {}),
             )
             container.reload()
             binding = container.attrs["NetworkSettings"]["Ports"][f"{container_port}/tcp"][0]

@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from builds.pipeline.detect import detect_plan
-from builds.pipeline.dockerfile import generate_dockerfile, generate_dockerignore
+from builds.pipeline.dockerfile import RUN_AS, generate_dockerfile, generate_dockerignore
 from tests.unit.builds import trees
 from tests.unit.builds.conftest import write_tree
 
@@ -256,6 +256,7 @@ def build_and_run(engine, root: Path, environment: dict[str, str]) -> tuple[obje
         labels=LABELS,
         environment={"PORT": "8000", **environment},
         ports={"8000/tcp": ("127.0.0.1", None)},
+        user=RUN_AS,  # as Deployer runs it
     )
     container.reload()
     port = int(container.ports["8000/tcp"][0]["HostPort"])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from builds.pipeline.dockerfile import generate_dockerfile, generate_dockerignore
+from builds.pipeline.dockerfile import RUN_AS, generate_dockerfile, generate_dockerignore
 from builds.pipeline.plan import Plan
 
 GUNICORN = "gunicorn app:app --bind 0.0.0.0:$PORT --workers ${WEB_CONCURRENCY:-2}"
@@ -51,19 +51,23 @@ def test_default_base_image_is_the_slim_official_name():
     assert "FROM python:3.12-slim\n" in generate_dockerfile(pip_plan())
 
 
-def test_app_runs_as_a_numeric_non_root_user_with_a_home():
+def test_the_image_has_the_numeric_app_user_with_a_home_and_no_user_step():
     text = generate_dockerfile(pip_plan())
 
-    assert "USER 10001:10001" in instructions(text)
+    # Deployer gives the user when it runs the container: a USER step after the source
+    # would cost a container on every build.
+    assert not any(line.startswith("USER ") for line in instructions(text))
+    assert RUN_AS == "10001:10001"
     assert "HOME=/home/app" in text
     assert "command -v useradd" in text
 
 
-def test_python_runs_from_a_virtualenv_made_with_python3():
+def test_python_runs_from_a_virtualenv_without_its_own_pip():
     text = generate_dockerfile(pip_plan())
 
-    assert "RUN python3 -m venv /opt/venv" in text
+    assert "python3 -m venv --without-pip /opt/venv" in text
     assert "PATH=/opt/venv/bin:$PATH" in text
+    assert "PIP_PYTHON=/opt/venv/bin/python" in text  # the base image's pip installs into it
 
 
 def test_output_is_unbuffered_without_bytecode_or_pip_cache():
@@ -151,7 +155,6 @@ def test_collectstatic_runs_after_the_source_with_its_throwaway_values():
     text = generate_dockerfile(pip_plan(static_command=static, env={"DJANGO_SETTINGS_MODULE": "x.settings"}))  # fmt: skip
 
     assert text.index("COPY --chown=10001:10001 . .") < text.index(f"RUN {static}")
-    assert text.index(f"RUN {static}") < text.index("USER 10001")
     assert "ENV SECRET_KEY" not in text
     assert "DJANGO_SETTINGS_MODULE=x.settings" in text
 
@@ -169,13 +172,15 @@ def test_dockerignore_keeps_vcs_virtualenvs_caches_and_secrets_out():
 
 
 def test_user_port_and_command_come_before_the_dependencies_so_they_stay_cached():
-    lines = instructions(generate_dockerfile(pip_plan()))
+    text = generate_dockerfile(pip_plan(), labels={"org.deployer.project": "shop"})
+    lines = instructions(text)
     first_copy = next(i for i, line in enumerate(lines) if line.startswith("COPY "))
 
     assert any(line.startswith("CMD ") for line in lines[:first_copy])
     assert any(line.startswith("EXPOSE ") for line in lines[:first_copy])
-    assert any("useradd" in line for line in lines[:first_copy])
-    assert lines[-1].startswith("USER ")
+    assert text.index("useradd") < text.index("COPY ")
+    assert any(line.startswith("LABEL ") for line in lines[:first_copy])
+    assert lines[-1] == "COPY --chown=10001:10001 . ."  # nothing to redo after the source
 
 
 def test_labels_are_one_step_before_the_dependencies_so_they_stay_cached():

@@ -68,6 +68,13 @@ class Build(models.Model):
     image_id = models.CharField(max_length=100, blank=True)
     image_size = models.BigIntegerField(null=True, blank=True)
     dependency_layer_cached = models.BooleanField(null=True, blank=True)
+    # Django's detected `migrate` is skipped when the live build's release ran with the same
+    # fingerprint (builds.pipeline.fingerprint). The digest covers the files it depends on and
+    # is kept so a rollback, which does not clone, can compute the fingerprint again.
+    migrations_digest = models.CharField(max_length=64, blank=True)
+    release_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="Set once the release succeeded or was skipped."
+    )
     # The ship report: from the container's start to its first healthy answer, and the
     # app's memory use DEPLOYER_MEMORY_SAMPLE_DELAY seconds after it went live.
     seconds_to_healthy = models.FloatField(null=True, blank=True)

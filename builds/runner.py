@@ -17,6 +17,7 @@ from builds.buildlog import BuildLog
 from builds.models import Build, Deployment
 from builds.pipeline import cleanup, clone, detect, dockerfile, health, image, release, run
 from builds.pipeline.errors import StageError
+from builds.pipeline.fingerprint import may_skip, migrations_digest, release_fingerprint
 from builds.pipeline.plan import Overrides, Plan
 from builds.pythons import available_pythons
 from builds.stages import BuildStopped, cancel_requested, stage
@@ -52,7 +53,10 @@ def execute(build: Build) -> None:
                     _build_image(build, plan, source, client, log, should_cancel)
             environment = project_services.runtime_environment(project)
             with stage(build, State.RELEASING, log):
-                _release(build, plan, client, environment, log, should_cancel)
+                _release(
+                    build, plan, None if build.rollback_of_id else source, client, environment,
+                    log, should_cancel,
+                )  # fmt: skip
             with stage(build, State.STARTING, log):
                 deployment = _start(build, client, environment, log)
             with stage(build, State.HEALTH_CHECKING, log), _discarded_on_failure(deployment, log):
@@ -209,16 +213,80 @@ def _check_image_exists(client, image_id: str) -> None:
         ) from exc
 
 
-def _release(build: Build, plan: Plan, client, environment, log: BuildLog, should_cancel) -> None:
+def _release(
+    build: Build, plan: Plan, source: Path | None, client, environment, log: BuildLog,
+    should_cancel,
+) -> None:  # fmt: skip
+    """Run the release command, unless it is Django's migrate and the live build ran it already.
+
+    `source` is the checkout, or None for a rollback (which reuses its target's digest).
+    """
     if not plan.release_command:
         log("No release command.")
         return
-    release.run_release(
-        client, build.image_id or build.image_tag, plan.release_command,
-        environment={**environment, "PORT": str(build.project.container_port)},
-        labels=labels_for(build, "release"), memory_mb=build.project.memory_limit_mb,
-        log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT, should_cancel=should_cancel,
+    release_environment = {**environment, "PORT": str(build.project.container_port)}
+    fingerprint = _fingerprint_of(build, plan, source, release_environment)
+    # A dependency layer installed afresh may hold newer packages, with migrations of their own.
+    packages_reused = source is None or build.dependency_layer_cached is True
+    ran_in = None
+    if fingerprint and packages_reused:
+        ran_in = _live_build_with_fingerprint(build, fingerprint)
+    if ran_in is not None:
+        log(
+            f"Release skipped: `{plan.release_command}` already ran for these migrations and "
+            f"variables in build #{ran_in}."
+        )
+    else:
+        release.run_release(
+            client, build.image_id or build.image_tag, plan.release_command,
+            environment=release_environment,
+            labels=labels_for(build, "release"), memory_mb=build.project.memory_limit_mb,
+            log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT, should_cancel=should_cancel,
+        )  # fmt: skip
+    if fingerprint:
+        build.release_fingerprint = fingerprint
+        build.save(update_fields=["release_fingerprint"])
+
+
+def _fingerprint_of(
+    build: Build, plan: Plan, source: Path | None, release_environment: dict[str, str]
+) -> str | None:
+    """The fingerprint of a release that may be skipped, or None when it must run regardless.
+
+    Saves the build's migrations digest: from its checkout, or for a rollback from its target.
+    """
+    if not may_skip(plan):
+        return None
+    # The environment inside the release container: the image's defaults, then the variables.
+    effective = {**plan.env, **release_environment}
+    if source is not None:
+        digest = migrations_digest(
+            source, dependency_files=plan.dependency_files,
+            settings_module=effective.get("DJANGO_SETTINGS_MODULE"),
+        )  # fmt: skip
+    else:
+        digest = build.rollback_of.migrations_digest if build.rollback_of else None
+    if not digest:
+        return None
+    build.migrations_digest = digest
+    build.save(update_fields=["migrations_digest"])
+    return release_fingerprint(
+        settings.SECRET_KEY, command=plan.release_command or "",
+        base_image=settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version),
+        migrations=digest, environment=effective,
     )  # fmt: skip
+
+
+def _live_build_with_fingerprint(build: Build, fingerprint: str) -> int | None:
+    """The id of the project's latest build to go live, when its release had `fingerprint`."""
+    latest = (
+        Deployment.objects.filter(project=build.project, live_at__isnull=False)
+        .exclude(build=build)
+        .order_by("-live_at", "-pk")
+        .values_list("build_id", "build__release_fingerprint")
+        .first()
+    )
+    return latest[0] if latest and latest[1] == fingerprint else None
 
 
 def _start(build: Build, client, environment, log: BuildLog) -> Deployment:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -178,6 +179,50 @@ def test_django_app_deploys_with_collectstatic_and_migrate(celery_worker, git_re
     log = build_log(build)
     assert "collectstatic" in log
     assert "Applying auth.0001_initial" in log
+
+
+def test_code_only_django_deploy_skips_migrate_until_a_migration_changes(
+    celery_worker, git_repo, make_project, docker_client
+):
+    repo = git_repo(DJANGO_APP)
+    project = make_project(repo, env={"SECRET_KEY": "x" * 40, "ALLOWED_HOSTS": ".localhost"})
+    since = int(time.time()) - 1
+    first = deploy(project)
+    assert first.state == Build.State.LIVE, first.failure_reason + "\n" + build_log(first)
+    urls = DJANGO_APP["site_conf/urls.py"]
+    repo.commit(
+        {"site_conf/urls.py": urls.replace("hello from django", "hello from django v2")},
+        "code only",
+    )
+
+    code_only = deploy(project)
+
+    assert code_only.state == Build.State.LIVE, code_only.failure_reason
+    assert (
+        http_get(live_port(project), host=f"{project.slug}.localhost")[1] == "hello from django v2"
+    )
+    assert (
+        "Release skipped: `python manage.py migrate --noinput` already ran for these migrations "
+        f"and variables in build #{first.pk}."
+    ) in build_log(code_only)
+    assert code_only.release_fingerprint == first.release_fingerprint != ""
+    migration = (
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    pass\n"
+    )
+    repo.commit({"notes/migrations/0001_initial.py": migration}, "a migration")
+
+    with_migration = deploy(project)
+
+    assert with_migration.state == Build.State.LIVE, with_migration.failure_reason
+    assert "Running the release command" in build_log(with_migration)
+    assert with_migration.release_fingerprint not in ("", first.release_fingerprint)
+    release_containers = docker_client.events(
+        since=since, until=int(time.time()) + 1, decode=True,
+        filters={"type": "container", "event": "create",
+                 "label": ["org.deployer.role=release", f"org.deployer.project={project.slug}"]},
+    )  # fmt: skip
+    released = {int(e["Actor"]["Attributes"]["org.deployer.build"]) for e in release_containers}
+    assert released == {first.pk, with_migration.pk}
 
 
 def test_ship_report_matches_what_the_docker_engine_reports(

@@ -53,7 +53,7 @@ def start_worker(log_path: Path, concurrency: int = 2) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "deployer", "worker", "--purge",
              f"--concurrency={concurrency}", "--loglevel=INFO", f"--hostname={name}@%h"],
-            cwd=ROOT, env={**os.environ, "DATABASE_CONN_MAX_AGE": "0"}, stdout=log,
+            cwd=ROOT, env=os.environ, stdout=log,  # production settings: connections kept 60 s
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     deadline = time.monotonic() + 60

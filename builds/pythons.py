@@ -17,8 +17,9 @@ def available_pythons(client) -> list[str]:
     template = settings.DEPLOYER_BASE_IMAGE
     repository = template.split(":")[0]
     found = set()
-    for image in client.images.list(name=repository):
-        for tag in image.tags:
+    # The low-level call is one request; images.list() inspects every image it lists.
+    for image in client.api.images(name=repository):
+        for tag in image.get("RepoTags") or ():
             for minor in range(6, 20):
                 version = f"3.{minor}"
                 if tag == template.format(version=version):

@@ -58,7 +58,7 @@ def execute(build: Build) -> None:
                     log, should_cancel,
                 )  # fmt: skip
             with stage(build, State.STARTING, log):
-                deployment = _start(build, client, environment, log)
+                deployment = _start(build, plan, client, environment, log)
             with stage(build, State.HEALTH_CHECKING, log), _discarded_on_failure(deployment, log):
                 health.wait_until_healthy(
                     client, deployment.container_id, port=deployment.host_port,
@@ -241,7 +241,8 @@ def _release(
             client, build.image_id or build.image_tag, plan.release_command,
             environment=release_environment,
             labels=labels_for(build, "release"), memory_mb=build.project.memory_limit_mb,
-            log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT, should_cancel=should_cancel,
+            user=run_as(plan), log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT,
+            should_cancel=should_cancel,
         )  # fmt: skip
     if fingerprint:
         build.release_fingerprint = fingerprint
@@ -289,12 +290,18 @@ def _live_build_with_fingerprint(build: Build, fingerprint: str) -> int | None:
     return latest[0] if latest and latest[1] == fingerprint else None
 
 
-def _start(build: Build, client, environment, log: BuildLog) -> Deployment:
+def run_as(plan: Plan) -> str | None:
+    """The user a generated image's containers run as; a repository's own Dockerfile decides its own."""
+    return None if plan.kind == "dockerfile" else dockerfile.RUN_AS
+
+
+def _start(build: Build, plan: Plan, client, environment, log: BuildLog) -> Deployment:
     project = build.project
     started = run.start_container(
         client, build.image_id or build.image_tag, name=f"deployer-{project.slug}-{build.pk}",
         environment=environment, labels=labels_for(build, "web"),
         container_port=project.container_port, memory_mb=project.memory_limit_mb,
+        user=run_as(plan),
     )  # fmt: skip
     log(f"Started container {started.name}, published on 127.0.0.1:{started.host_port}")
     return Deployment.objects.create(

@@ -166,6 +166,12 @@ def _build_image(
             log(f"  {line}")
     _write_build_dockerfile(source, text)
     image.ensure_base_images(client.api, base_images, log=log)
+    if plan.kind != "dockerfile":
+        image.ensure_setup_image(
+            client.api,
+            dockerfile.generate_setup_dockerfile(plan, base_image=settings.DEPLOYER_BASE_IMAGE),
+            base_image=base_images[0], labels=setup_labels(), log=log,
+        )  # fmt: skip
     tag = image_tag(project, build.pk)
     result = image.build_image(
         client.api, source, dockerfile=GENERATED_DOCKERFILE, tag=tag, labels={},
@@ -181,6 +187,11 @@ def _build_image(
 def image_tag(project, build_id: int) -> str:
     """`deployer/<project>:<build>`: the tag names the build, so image labels need not."""
     return f"deployer/{project.slug}:{build_id}"
+
+
+def setup_labels() -> dict[str, str]:
+    """Labels of the shared setup image: Deployer's, but no project's, so no project's removal takes it."""
+    return {docker_seam.LABEL_MANAGED: "1", docker_seam.LABEL_ROLE: "setup"}
 
 
 def image_labels(build: Build) -> dict[str, str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
+import tempfile
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from docker import errors as docker_errors
 from builds.pipeline import diagnose, streams
 from builds.pipeline.errors import StageError
 
+SETUP_REPOSITORY = "deployer/setup"
 STEP = re.compile(r"^Step \d+/\d+ : (.*)$")
 # Lines of a failing step read for a known cause (pip prints its reason near the end).
 RECENT_LINES = 400
@@ -54,6 +57,46 @@ def ensure_base_images(
                 f"The base image {image} is not on this Docker engine and could not be pulled "
                 f"({reason}). Use an image the engine has, or make its registry reachable."
             ) from exc
+
+
+def ensure_setup_image(
+    api: APIClient,
+    dockerfile_text: str,
+    *,
+    base_image: str,
+    labels: dict[str, str],
+    log: Callable[[str], None],
+) -> str:
+    """Build the setup steps shared by every generated Dockerfile once, and keep them tagged.
+
+    The classic builder's cache is the chain of parent images: when the last image built on
+    a chain is removed, its untagged parents go with it. Tagged `deployer/setup:<digest>`
+    (of the steps and the base image's id), the shared steps outlive the apps, so the
+    first build of every new app finds them in the cache instead of redoing them (about
+    1 s). Returns the tag. Raises StageError when the engine cannot build them.
+    """
+    base_id = api.inspect_image(base_image)["Id"]
+    digest = hashlib.sha256(f"{base_id}\n{dockerfile_text}".encode()).hexdigest()[:12]
+    tag = f"{SETUP_REPOSITORY}:{digest}"
+    try:
+        api.inspect_image(tag)
+        return tag
+    except docker_errors.ImageNotFound:
+        pass
+    with tempfile.TemporaryDirectory(prefix="deployer-setup-") as context:
+        Path(context, "Dockerfile").write_text(dockerfile_text)
+        try:
+            chunks = list(
+                api.build(path=context, tag=tag, labels=labels, rm=True, forcerm=True,
+                          pull=False, decode=True)
+            )  # fmt: skip
+        except docker_errors.APIError as exc:
+            raise StageError(f"The shared setup steps could not be built: {exc}") from exc
+    errors = [chunk["error"].strip() for chunk in chunks if "error" in chunk]
+    if errors:
+        raise StageError(f"The shared setup steps could not be built: {errors[0]}")
+    log(f"Prepared the setup steps every app on {base_image} shares ({tag})")
+    return tag
 
 
 def build_image(

@@ -5,6 +5,7 @@ Only ports published on 127.0.0.1 are contacted, never container addresses.
 
 from __future__ import annotations
 
+import random
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +15,13 @@ import docker
 import pytest
 
 from builds.pipeline.detect import detect_plan
-from builds.pipeline.dockerfile import RUN_AS, generate_dockerfile, generate_dockerignore
+from builds.pipeline.dockerfile import (
+    RUN_AS,
+    generate_dockerfile,
+    generate_dockerignore,
+    generate_setup_dockerfile,
+)
+from builds.pipeline.image import ensure_setup_image
 from tests.unit.builds import trees
 from tests.unit.builds.conftest import write_tree
 
@@ -330,3 +337,40 @@ def test_native_extension_builds_in_a_stage_of_its_own_and_runs_without_compiler
 
     assert get_status(port, "/", container) == 200
     assert container.exec_run(["sh", "-c", "command -v gcc"]).exit_code != 0
+
+
+def build_lines(engine, root: Path, plan) -> tuple[str, list[str]]:
+    """Build `root` with the plan's generated Dockerfile: (image id, the engine's output lines)."""
+    (root / DOCKERFILE).write_text(generate_dockerfile(plan, base_image=BASE_IMAGE))
+    (root / ".dockerignore").write_text(generate_dockerignore() + f"{DOCKERFILE}\n")
+    chunks = list(
+        engine.api.build(path=str(root), dockerfile=DOCKERFILE, labels=LABELS, rm=True,
+                         forcerm=True, pull=False, decode=True)
+    )  # fmt: skip
+    lines = "".join(chunk.get("stream", "") for chunk in chunks).splitlines()
+    image_id = next(line.split()[-1] for line in reversed(lines) if "Successfully built" in line)
+    return image_id, lines
+
+
+def test_shared_setup_steps_are_built_once_and_outlive_the_app_images_built_on_them(
+    engine, tmp_path
+):
+    # A port no other test uses makes a chain of setup steps of this test's own.
+    port = random.randint(20000, 60000)
+    first = write_tree(tmp_path / "first", FLASK_TREE)
+    plan = detect_plan(first, available_pythons=("3.11",))
+    plan.port = port
+    setup = generate_setup_dockerfile(plan, base_image=BASE_IMAGE)
+    base = BASE_IMAGE.format(version=plan.python_version)
+    logged: list[str] = []
+
+    tag = ensure_setup_image(engine.api, setup, base_image=base, labels=LABELS, log=logged.append)
+    again = ensure_setup_image(engine.api, setup, base_image=base, labels=LABELS, log=logged.append)
+    first_image, _ = build_lines(engine, first, plan)
+    engine.images.remove(first_image, force=True)  # the app goes, and its untagged parents
+    second = write_tree(tmp_path / "second", {**FLASK_TREE, "app.py": FLASK_TREE["app.py"] + "#\n"})
+    _, lines = build_lines(engine, second, plan)
+
+    assert again == tag and len(logged) == 1 and tag.startswith("deployer/setup:")
+    expose = lines.index(next(line for line in lines if line.endswith(f": EXPOSE {port}")))
+    assert "Using cache" in lines[expose + 1]

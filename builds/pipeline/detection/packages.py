@@ -103,8 +103,8 @@ def detect_dependencies(tree: Tree, plan: Plan, requirements_file: str | None) -
 
 def _tool_steps(tool: str, *commands: str) -> list[str]:
     return [
-        f"python3 -m venv --without-pip {TOOLS}",
-        f"PIP_PYTHON={TOOLS}/bin/python {PIP_INSTALL} {tool}",
+        f"python3 -m venv --without-pip --system-site-packages {TOOLS}",
+        f"{TOOLS}/bin/python -m {PIP_INSTALL} {tool}",
         *commands,
         f"{PIP_INSTALL} -r {EXPORTED}",
         f"rm -rf {TOOLS} {EXPORTED}",

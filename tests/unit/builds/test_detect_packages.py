@@ -139,8 +139,8 @@ def test_uv_exports_the_lock_with_a_throwaway_tool(detect):
     })  # fmt: skip
 
     assert plan.install_steps == [
-        "python3 -m venv --without-pip /opt/deployer-tools",
-        "PIP_PYTHON=/opt/deployer-tools/bin/python pip install --no-cache-dir uv",
+        "python3 -m venv --without-pip --system-site-packages /opt/deployer-tools",
+        "/opt/deployer-tools/bin/python -m pip install --no-cache-dir uv",
         "/opt/deployer-tools/bin/uv export --frozen --no-dev --no-hashes --no-emit-workspace "
         "--no-cache --output-file /opt/deployer-requirements.txt",
         "pip install --no-cache-dir -r /opt/deployer-requirements.txt",

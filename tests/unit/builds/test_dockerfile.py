@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from builds.pipeline.dockerfile import RUN_AS, generate_dockerfile, generate_dockerignore
+from builds.pipeline.dockerfile import (
+    RUN_AS,
+    generate_dockerfile,
+    generate_dockerignore,
+    generate_setup_dockerfile,
+)
 from builds.pipeline.plan import Plan
 
 GUNICORN = "gunicorn app:app --bind 0.0.0.0:$PORT --workers ${WEB_CONCURRENCY:-2}"
@@ -65,9 +70,10 @@ def test_the_image_has_the_numeric_app_user_with_a_home_and_no_user_step():
 def test_python_runs_from_a_virtualenv_without_its_own_pip():
     text = generate_dockerfile(pip_plan())
 
-    assert "python3 -m venv --without-pip /opt/venv" in text
+    assert "python3 -m venv --without-pip --system-site-packages /opt/venv" in text
     assert "PATH=/opt/venv/bin:$PATH" in text
-    assert "PIP_PYTHON=/opt/venv/bin/python" in text  # the base image's pip installs into it
+    # `pip` is the base image's pip run by the virtualenv's Python, so it installs there.
+    assert "exec /opt/venv/bin/python -m pip" in text
 
 
 def test_output_is_unbuffered_without_bytecode_or_pip_cache():
@@ -191,3 +197,24 @@ def test_labels_are_one_step_before_the_dependencies_so_they_stay_cached():
     label_lines = [i for i, line in enumerate(lines) if line.startswith("LABEL ")]
     assert label_lines and label_lines[0] < first_copy and len(label_lines) == 1
     assert lines[label_lines[0]] == 'LABEL org.deployer.project="shop" a.b="1"'
+
+
+def test_every_stage_begins_with_the_shared_setup_steps_so_their_cache_outlives_apps():
+    setup = generate_setup_dockerfile(pip_plan())
+    single = generate_dockerfile(pip_plan(env={"DJANGO_SETTINGS_MODULE": "x.settings"}))
+    two_stage = generate_dockerfile(pip_plan(build_packages=["gcc"], runtime_packages=["libpq5"]))
+
+    assert instructions(setup)[0] == "FROM python:3.12-slim"
+    assert instructions(setup)[-1] == "EXPOSE 8000"
+    assert "CMD" not in setup and "LABEL" not in setup and "COPY" not in setup
+    assert single.split("\n", 3)[3].startswith(setup)
+    build_stage, final_stage = two_stage.split("\nFROM python:3.12-slim\n")
+    assert build_stage.split("\n", 3)[3].startswith(setup.replace("-slim\n", "-slim AS build\n", 1))
+    assert ("FROM python:3.12-slim\n" + final_stage).startswith(setup)
+
+
+def test_the_setup_steps_differ_by_python_version_and_port():
+    assert generate_setup_dockerfile(pip_plan()) != generate_setup_dockerfile(pip_plan(port=5000))
+    assert generate_setup_dockerfile(pip_plan()) != generate_setup_dockerfile(
+        pip_plan(python_version="3.13")
+    )

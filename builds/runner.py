@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,10 +46,13 @@ def execute(build: Build) -> None:
                 with stage(build, State.BUILDING, log):
                     _check_image_exists(client, build.image_id)
             else:
-                with stage(build, State.CLONING, log):
-                    source = _clone(build, workdir, log)
-                with stage(build, State.DETECTING, log):
-                    plan = _detect(build, source, client, log)
+                with ThreadPoolExecutor(max_workers=1) as lookup:
+                    # The engine lists its Python images (about 20 ms) while git fetches.
+                    pythons = lookup.submit(available_pythons, client)
+                    with stage(build, State.CLONING, log):
+                        source = _clone(build, workdir, log)
+                    with stage(build, State.DETECTING, log):
+                        plan = _detect(build, source, pythons.result(), log)
                 with stage(build, State.BUILDING, log):
                     _build_image(build, plan, source, client, log, should_cancel)
             environment = project_services.runtime_environment(project)
@@ -113,7 +117,7 @@ def _clone(build: Build, workdir: Path, log: BuildLog) -> Path:
     return source
 
 
-def _detect(build: Build, source: Path, client, log: BuildLog) -> Plan:
+def _detect(build: Build, source: Path, pythons: list[str], log: BuildLog) -> Plan:
     project = build.project
     overrides = Overrides(
         framework=project.framework or "auto",
@@ -125,7 +129,7 @@ def _detect(build: Build, source: Path, client, log: BuildLog) -> Plan:
         system_packages=project.system_packages.split(),
     )
     try:
-        plan = detect.detect_plan(source, overrides, available_pythons=available_pythons(client))
+        plan = detect.detect_plan(source, overrides, available_pythons=pythons)
     except detect.DetectionError as exc:
         raise StageError(str(exc)) from exc
     for evidence in plan.evidence:

@@ -59,7 +59,7 @@ def wait_until_healthy(
     memory_mb: int,
     log: Callable[[str], None],
     deadline: float = 60.0,
-    interval: float = 0.05,
+    interval: float = 0.02,
     max_interval: float = 2.0,
     should_cancel: Callable[[], bool] = lambda: False,
 ) -> int:

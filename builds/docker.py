@@ -22,13 +22,22 @@ class DockerUnavailable(Exception):
     """The Docker engine cannot be reached."""
 
 
+# The API version the engine agreed to, asked once per process: "auto" costs a request
+# (10-15 ms) every time a client is made, and a build or a health round makes several.
+_api_version: str | None = None
+
+
 @contextmanager
 def client(timeout: int | None = None) -> Iterator[docker.DockerClient]:
     """A client for the engine named by DOCKER_HOST (default: the local socket), closed on exit."""
+    global _api_version
     try:
-        docker_client = docker.from_env(timeout=timeout or settings.DEPLOYER_DOCKER_TIMEOUT)
+        docker_client = docker.from_env(
+            timeout=timeout or settings.DEPLOYER_DOCKER_TIMEOUT, version=_api_version or "auto"
+        )
     except docker_errors.DockerException as exc:
         raise DockerUnavailable(describe_error(exc)) from exc
+    _api_version = docker_client.api.api_version
     try:
         yield docker_client
     finally:

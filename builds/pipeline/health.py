@@ -73,12 +73,7 @@ def wait_until_healthy(
     attempt = 0
     while True:
         attempt += 1
-        if should_cancel():
-            raise BuildCancelled()
-        failure = container_failure(client, container_id, memory_mb)
-        if failure:
-            _copy_logs(client, container_id, log)
-            raise StageError(failure)
+        # The probe goes first: once the app listens, nothing should delay the request.
         status, detail = probe(port, path, host)
         elapsed = time.monotonic() - started
         if status is not None and 200 <= status < 400:
@@ -89,6 +84,12 @@ def wait_until_healthy(
         log(
             f"Health check {attempt}: GET {path} (Host: {host}): {status or 'no answer'} {detail}".rstrip()
         )
+        if should_cancel():
+            raise BuildCancelled()
+        failure = container_failure(client, container_id, memory_mb)
+        if failure:
+            _copy_logs(client, container_id, log)
+            raise StageError(failure)
         if elapsed >= deadline:
             _copy_logs(client, container_id, log)
             answer = f"answered {status} {detail}" if status else f"did not answer ({detail})"

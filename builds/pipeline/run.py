@@ -42,23 +42,22 @@ def start_container(
     image's own user (generated images run as Deployer's app user). Raises StageError when the engine
     refuses to create or start the container.
     """
+    api = client.api
     for attempt in range(1, PORT_ATTEMPTS + 1):
+        host_port = free_port()
         try:
-            container = client.containers.run(
-                image,
-                detach=True,
-                name=name,
-                environment={**environment, "PORT": str(container_port)},
-                labels=labels,
-                ports={f"{container_port}/tcp": ("127.0.0.1", free_port())},
-                mem_limit=f"{memory_mb}m",
-                memswap_limit=f"{memory_mb}m",
-                restart_policy={"Name": "unless-stopped"},
-                init=True,
-                **({"user": user} if user else {}),
-            )
-            container.reload()
-            binding = container.attrs["NetworkSettings"]["Ports"][f"{container_port}/tcp"][0]
+            # The low-level calls: create and start, without the two inspections
+            # containers.run() adds (the published port is the one asked for, or start fails).
+            container_id = api.create_container(
+                image, name=name, environment={**environment, "PORT": str(container_port)},
+                labels=labels, ports=[container_port], user=user,
+                host_config=api.create_host_config(
+                    port_bindings={container_port: ("127.0.0.1", host_port)},
+                    mem_limit=f"{memory_mb}m", memswap_limit=f"{memory_mb}m",
+                    restart_policy={"Name": "unless-stopped"}, init=True,
+                ),
+            )["Id"]  # fmt: skip
+            api.start(container_id)
         except docker_errors.APIError as exc:
             if _port_taken(exc) and attempt < PORT_ATTEMPTS:
                 # Another process took the port in between: the created container goes too.
@@ -67,9 +66,7 @@ def start_container(
             raise StageError(
                 f"The container could not be started: {exc.explanation or exc}"
             ) from exc
-        except (KeyError, IndexError, TypeError) as exc:
-            raise StageError("The container started without a published port.") from exc
-        return Started(container.id, name, int(binding["HostPort"]))
+        return Started(container_id, name, host_port)
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 

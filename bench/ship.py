@@ -31,6 +31,8 @@ MANUAL_DOCKERFILES = {
 }
 STAGES: dict[str, list[dict[str, float]]] = {}
 GOAL_COLD, GOAL_CODE_ONLY = 1.10, 1.0
+# Code-only changes after each cold deploy (cheap, and the closest race: more samples).
+CODE_CHANGES = 3
 # How often both ways are watched: Deployer's build state, the manual way's first HTTP 200.
 POLL_SECONDS = 0.01
 CODE_FILE = {"flask": "app.py", "fastapi": "main.py", "django": "site_conf/urls.py"}
@@ -213,14 +215,15 @@ def warm_setup_image(client) -> None:
 
 
 def ship_with_deployer(client, owner, framework, files, run, r, rollbacks, sizes) -> None:
-    """Deployer: cold, then a code-only change, then a rollback to the first build."""
+    """Deployer: cold, then code-only changes, then a rollback to the first build."""
     repo = harness.make_repo(files)
     project = deployer_project(owner, framework, repo, run)
     seconds, first = deploy_seconds(project)
     r["cold"].append(seconds)
-    harness.commit(repo, touch_code(framework, files, 1), "code only")
-    seconds, _ = deploy_seconds(project)
-    r["warm"].append(seconds)
+    for change in range(1, CODE_CHANGES + 1):
+        harness.commit(repo, touch_code(framework, files, change), "code only")
+        seconds, _ = deploy_seconds(project)
+        r["warm"].append(seconds)
     seconds, _ = deploy_seconds(project, target=first)
     rollbacks.append(seconds)
     sizes.setdefault(framework, {})["deployer"] = first.image_size
@@ -228,7 +231,10 @@ def ship_with_deployer(client, owner, framework, files, run, r, rollbacks, sizes
 
 
 def ship_by_hand(client, owner, framework, files, run, r, rollbacks, sizes) -> None:
-    """The manual way: docker build, docker run, first 200; cold, then a code-only change."""
+    """The manual way: docker build, docker run, first 200; cold, then code-only changes.
+
+    As with Deployer, the running version keeps running while the next one starts; it is
+    removed once the next one answers, outside the measured time."""
     context = Path(tempfile.mkdtemp(prefix="deployer-bench-manual-"))
     for name, text in {**files, "Dockerfile": manual_dockerfile(framework)}.items():
         (context / name).parent.mkdir(parents=True, exist_ok=True)
@@ -237,8 +243,12 @@ def ship_by_hand(client, owner, framework, files, run, r, rollbacks, sizes) -> N
     r["manual_cold"].append(manual_ship(client, framework, context, tag))
     sizes.setdefault(framework, {})["manual"] = client.images.get(tag).attrs["Size"]
     code = CODE_FILE[framework]
-    (context / code).write_text(touch_code(framework, files, 1)[code])
-    r["manual_warm"].append(manual_ship(client, framework, context, tag + "-2"))
+    for change in range(1, CODE_CHANGES + 1):
+        running = client.containers.list(filters={"label": MANUAL_LABEL})
+        (context / code).write_text(touch_code(framework, files, change)[code])
+        r["manual_warm"].append(manual_ship(client, framework, context, f"{tag}-{change}"))
+        for container in running:
+            container.remove(force=True)
     remove_manual(client)
 
 

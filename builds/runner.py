@@ -103,7 +103,7 @@ def _clone(build: Build, workdir: Path, log: BuildLog) -> Path:
     commit = clone.clone_commit(
         project.authenticated_repo_url(), build.commit_sha or build.ref or project.branch,
         workdir / "src", log=log, timeout=settings.DEPLOYER_CLONE_TIMEOUT,
-        allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS,
+        allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS, branch=build.ref or project.branch,
     )  # fmt: skip
     build.commit_sha, build.commit_author, build.commit_message = (
         commit.sha,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,32 +81,34 @@ def clone_commit(
     log: Callable[[str], None],
     timeout: float = 120,
     allow_file: bool = False,
+    branch: str | None = None,
 ) -> Commit:
     """Fetch `ref` (a branch name or a 40-hex commit sha) of `url` into `dest`, depth 1.
 
+    A commit pushed to `branch` is usually still its head: then the branch is cloned in one
+    git process, and only when the head has moved on is the commit fetched by its sha.
     Raises StageError with git's last error line (credentials removed) when the
     repository, branch or commit cannot be fetched, or when git exceeds `timeout`.
     """
     dest.mkdir(parents=True, exist_ok=True)
     log(f"Fetching {ref} from {public_url(url)}")
+    if not SHA.match(ref):
+        _clone_branch(url, ref, dest, timeout, allow_file)
+        return _checked_out(dest, url, ref, timeout, allow_file, log)
+    if branch and not SHA.match(branch):
+        try:
+            _clone_branch(url, branch, dest, timeout, allow_file)
+            return _checked_out(dest, url, ref, timeout, allow_file, log)  # raises unless at ref
+        except StageError:
+            shutil.rmtree(dest)
+            dest.mkdir(parents=True)
     _git(["init", "--quiet", "."], dest, url, timeout, allow_file)
     _git(["remote", "add", "origin", "--", url], dest, url, timeout, allow_file)
-    is_sha = bool(SHA.match(ref))
     checkout = "FETCH_HEAD"
     try:
-        target = ref if is_sha else f"refs/heads/{ref}"
-        _git(
-            ["fetch", "--quiet", "--depth=1", "--no-tags", "origin", target],
-            dest,
-            url,
-            timeout,
-            allow_file,
-        )
-    except StageError as exc:
-        if not is_sha:
-            if "couldn't find remote ref" in str(exc):
-                raise StageError(f"Branch {ref!r} was not found in {public_url(url)}.") from None
-            raise
+        _git(["fetch", "--quiet", "--depth=1", "--no-tags", "origin", ref], dest, url, timeout,
+             allow_file)  # fmt: skip
+    except StageError:
         # Some servers refuse to fetch a commit by its sha: fetch the branches and look for it.
         _git(["fetch", "--quiet", "--no-tags", "origin"], dest, url, timeout, allow_file)
         checkout = ref
@@ -113,10 +116,31 @@ def clone_commit(
         _git(["checkout", "--quiet", "--detach", checkout], dest, url, timeout, allow_file)
     except StageError:
         raise StageError(f"Commit {ref} was not found in {public_url(url)}.") from None
+    return _checked_out(dest, url, ref, timeout, allow_file, log)
+
+
+def _clone_branch(url: str, branch: str, dest: Path, timeout: float, allow_file: bool) -> None:
+    """The branch head, depth 1, checked out: one git process where init, remote, fetch and
+    checkout take four (each costs 5-10 ms to start, on every deploy)."""
+    try:
+        _git(
+            ["clone", "--quiet", "--depth=1", "--no-tags", "--single-branch",
+             f"--branch={branch}", "--", url, "."],
+            dest, url, timeout, allow_file,
+        )  # fmt: skip
+    except StageError as exc:
+        if "not found in upstream" in str(exc):
+            raise StageError(f"Branch {branch!r} was not found in {public_url(url)}.") from None
+        raise
+
+
+def _checked_out(
+    dest: Path, url: str, ref: str, timeout: float, allow_file: bool, log: Callable[[str], None]
+) -> Commit:
     out = _git(["log", "-1", "--format=%H%n%an <%ae>%n%s"], dest, url, timeout, allow_file)
     sha, author, message = [*out.split("\n", 2), "", ""][:3]
     commit = Commit(sha=sha.strip(), author=author.strip(), message=message.strip())
-    if is_sha and commit.sha != ref:
+    if SHA.match(ref) and commit.sha != ref:
         raise StageError(f"Commit {ref} was not found in {public_url(url)}.")
     log(f"Checked out {commit.sha[:12]} by {commit.author}: {commit.message}")
     return commit

@@ -52,6 +52,22 @@ def test_clones_exactly_the_commit_asked_for(repo, tmp_path):
     assert (tmp_path / "b" / "app.py").read_text() == "v1"
 
 
+@pytest.mark.parametrize("which", ["head", "older"])
+def test_a_commit_pushed_to_a_branch_is_checked_out_whether_or_not_it_is_the_head(
+    repo, tmp_path, which
+):
+    path, first = repo
+    sha = _git(path, "rev-parse", "HEAD") if which == "head" else first
+
+    commit = clone_commit(
+        f"file://{path}", sha, tmp_path / which, log=lambda _: None, allow_file=True,
+        branch="main",
+    )  # fmt: skip
+
+    assert commit.sha == sha
+    assert (tmp_path / which / "app.py").read_text() == ("v2" if which == "head" else "v1")
+
+
 def test_a_missing_branch_is_named(repo, tmp_path):
     path, _ = repo
 

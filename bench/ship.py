@@ -214,7 +214,9 @@ def warm_setup_image(client) -> None:
         client.api,
         dockerfile.generate_setup_dockerfile(plan, base_image=settings.DEPLOYER_BASE_IMAGE),
         base_image=settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version),
-        labels=runner.setup_labels(),
+        labels=runner.setup_labels(
+            settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version), plan.port
+        ),
         log=print,
     )
 

@@ -16,6 +16,8 @@ LABEL_MANAGED = "org.deployer.managed"
 LABEL_PROJECT = "org.deployer.project"
 LABEL_BUILD = "org.deployer.build"
 LABEL_ROLE = "org.deployer.role"
+# On the shared setup images: the base image and port they are for.
+LABEL_SETUP_OF = "org.deployer.setup-of"
 
 
 class DockerUnavailable(Exception):

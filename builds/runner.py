@@ -174,7 +174,7 @@ def _build_image(
         image.ensure_setup_image(
             client.api,
             dockerfile.generate_setup_dockerfile(plan, base_image=settings.DEPLOYER_BASE_IMAGE),
-            base_image=base_images[0], labels=setup_labels(), log=log,
+            base_image=base_images[0], labels=setup_labels(base_images[0], plan.port), log=log,
         )  # fmt: skip
     tag = image_tag(project, build.pk)
     result = image.build_image(
@@ -193,9 +193,14 @@ def image_tag(project, build_id: int) -> str:
     return f"deployer/{project.slug}:{build_id}"
 
 
-def setup_labels() -> dict[str, str]:
-    """Labels of the shared setup image: Deployer's, but no project's, so no project's removal takes it."""
-    return {docker_seam.LABEL_MANAGED: "1", docker_seam.LABEL_ROLE: "setup"}
+def setup_labels(base_image: str, port: int) -> dict[str, str]:
+    """Labels of a shared setup image: Deployer's, but no project's, so no project's removal
+    takes it; the base image and port it is for, so a newer one replaces it."""
+    return {
+        docker_seam.LABEL_MANAGED: "1",
+        docker_seam.LABEL_ROLE: "setup",
+        docker_seam.LABEL_SETUP_OF: f"{base_image} port {port}",
+    }
 
 
 def image_labels(build: Build) -> dict[str, str]:

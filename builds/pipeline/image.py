@@ -14,6 +14,7 @@ from pathlib import Path
 from docker import APIClient
 from docker import errors as docker_errors
 
+from builds.docker import LABEL_SETUP_OF
 from builds.pipeline import diagnose, streams
 from builds.pipeline.errors import StageError
 
@@ -96,7 +97,23 @@ def ensure_setup_image(
     if errors:
         raise StageError(f"The shared setup steps could not be built: {errors[0]}")
     log(f"Prepared the setup steps every app on {base_image} shares ({tag})")
+    _untag_superseded(api, tag, labels)
     return tag
+
+
+def _untag_superseded(api: APIClient, tag: str, labels: dict[str, str]) -> None:
+    """Untag older setup images of the same kind (a new Deployer's steps, a rebuilt base
+    image): their layers go once no app image is built on them any more."""
+    kind = labels.get(LABEL_SETUP_OF)
+    if not kind:
+        return
+    for image in api.images(filters={"label": f"{LABEL_SETUP_OF}={kind}"}):
+        for old in image.get("RepoTags") or ():
+            if old != tag and old.startswith(f"{SETUP_REPOSITORY}:"):
+                try:
+                    api.remove_image(old)
+                except docker_errors.APIError:
+                    pass
 
 
 def build_image(

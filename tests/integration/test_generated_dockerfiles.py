@@ -14,6 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from builds.docker import LABEL_SETUP_OF
 from builds.pipeline.detect import detect_plan
 from builds.pipeline.dockerfile import (
     RUN_AS,
@@ -22,6 +23,7 @@ from builds.pipeline.dockerfile import (
     generate_setup_dockerfile,
 )
 from builds.pipeline.image import ensure_setup_image
+from builds.pipeline.plan import Plan
 from tests.unit.builds import trees
 from tests.unit.builds.conftest import write_tree
 
@@ -374,3 +376,26 @@ def test_shared_setup_steps_are_built_once_and_outlive_the_app_images_built_on_t
     assert again == tag and len(logged) == 1 and tag.startswith("deployer/setup:")
     expose = lines.index(next(line for line in lines if line.endswith(f": EXPOSE {port}")))
     assert "Using cache" in lines[expose + 1]
+
+
+def test_a_newer_setup_image_untags_the_one_it_replaces(engine):
+    port = random.randint(20000, 60000)
+    plan = Plan(port=port)
+    base = BASE_IMAGE.format(version=plan.python_version)
+    kind = f"{base} port {port}"
+    steps = generate_setup_dockerfile(plan, base_image=BASE_IMAGE)
+
+    def ensure(text: str) -> str:
+        labels = {**LABELS, LABEL_SETUP_OF: kind}
+        return ensure_setup_image(engine.api, text, base_image=base, labels=labels, log=print)
+
+    older = ensure(steps)
+    newer = ensure(steps + "# as a newer Deployer writes them\n")
+    tags = {
+        tag
+        for image in engine.api.images(filters={"label": f"{LABEL_SETUP_OF}={kind}"})
+        for tag in image.get("RepoTags") or ()
+    }
+
+    assert older != newer
+    assert tags == {newer}

@@ -732,7 +732,7 @@ def test_preview_of_an_unreachable_repository_says_why(auth_client, user, settin
     assert response.status_code == 200
     assert "<html" in html  # without JavaScript: the whole page
     assert "Detection failed" in html
-    assert "git fetch failed" in html
+    assert "does not appear to be a git repository" in html  # git's own reason
 
 
 # Runtime logs -------------------------------------------------------------------------------

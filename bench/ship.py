@@ -203,22 +203,10 @@ def main() -> None:
 def warm_setup_image(client) -> None:
     """Deployer's shared setup steps are platform state, like the base image both ways start
     from: made by the first deploy on a new engine, then kept. Make sure they are there."""
-    from django.conf import settings
-
     from builds import runner
-    from builds.pipeline import dockerfile, image
     from builds.pipeline.plan import Plan
 
-    plan = Plan()  # the apps here: the default Python and port
-    image.ensure_setup_image(
-        client.api,
-        dockerfile.generate_setup_dockerfile(plan, base_image=settings.DEPLOYER_BASE_IMAGE),
-        base_image=settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version),
-        labels=runner.setup_labels(
-            settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version), plan.port
-        ),
-        log=print,
-    )
+    runner.ensure_setup_image(client, Plan(), log=print)  # the apps here: default Python, port
 
 
 def ship_with_deployer(client, owner, framework, files, run, r, rollbacks, sizes) -> None:

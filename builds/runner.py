@@ -171,11 +171,7 @@ def _build_image(
     _write_build_dockerfile(source, text)
     image.ensure_base_images(client.api, base_images, log=log)
     if plan.kind != "dockerfile":
-        image.ensure_setup_image(
-            client.api,
-            dockerfile.generate_setup_dockerfile(plan, base_image=settings.DEPLOYER_BASE_IMAGE),
-            base_image=base_images[0], labels=setup_labels(base_images[0], plan.port), log=log,
-        )  # fmt: skip
+        ensure_setup_image(client, plan, log)
     tag = image_tag(project, build.pk)
     result = image.build_image(
         client.api, source, dockerfile=GENERATED_DOCKERFILE, tag=tag, labels={},
@@ -193,14 +189,24 @@ def image_tag(project, build_id: int) -> str:
     return f"deployer/{project.slug}:{build_id}"
 
 
-def setup_labels(base_image: str, port: int) -> dict[str, str]:
-    """Labels of a shared setup image: Deployer's, but no project's, so no project's removal
-    takes it; the base image and port it is for, so a newer one replaces it."""
-    return {
-        docker_seam.LABEL_MANAGED: "1",
-        docker_seam.LABEL_ROLE: "setup",
-        docker_seam.LABEL_SETUP_OF: f"{base_image} port {port}",
-    }
+def ensure_setup_image(client, plan: Plan, log) -> str:
+    """The shared setup steps of a generated plan's Python version and port, built once.
+
+    Labelled as Deployer's but no project's, so no project's removal takes them, and with
+    the base image and port they are for, so a newer one replaces them.
+    """
+    base_image = settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version)
+    return image.ensure_setup_image(
+        client.api,
+        dockerfile.generate_setup_dockerfile(plan, base_image=settings.DEPLOYER_BASE_IMAGE),
+        base_image=base_image,
+        labels={
+            docker_seam.LABEL_MANAGED: "1",
+            docker_seam.LABEL_ROLE: "setup",
+            docker_seam.LABEL_SETUP_OF: f"{base_image} port {plan.port}",
+        },
+        log=log,
+    )
 
 
 def image_labels(build: Build) -> dict[str, str]:

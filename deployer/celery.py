@@ -3,9 +3,20 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deployer.settings")
 
 app = Celery("deployer")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def drop_stale_connections(**kwargs) -> None:
+    """Before each task, what Django does before each request: close database connections
+    that are past CONN_MAX_AGE or broken, so the task opens a fresh one (tasks otherwise keep
+    their process's connection: CELERY_DB_REUSE_MAX)."""
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -13,9 +13,14 @@ from deployer.celery import app
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _before_task(task) -> None:
+    """The signal a worker sends before it runs a task."""
+    task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
+
+
 def _run_task_signals(task) -> None:
     """The signals a worker sends around a task, with Celery's own Django fixup installed."""
-    task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
+    _before_task(task)
     task_postrun.send(sender=task, task_id="t", task=task, args=(), kwargs={}, retval=None)
 
 
@@ -43,7 +48,7 @@ def test_a_connection_past_its_max_age_is_replaced_before_the_next_task(worker_f
     before = connection.connection
     connection.close_at = time.monotonic() - 1
 
-    task_prerun.send(sender=reap_lost_builds, task_id="t", task=reap_lost_builds, args=(), kwargs={})
+    _before_task(reap_lost_builds)
 
     assert before.closed
     assert reap_lost_builds.run() == 0  # the task's first query opens a new connection
@@ -55,7 +60,7 @@ def test_a_broken_connection_is_replaced_before_the_next_task(worker_fixup):
     before = connection.connection
     before.close()  # as when PostgreSQL restarted under a kept connection
 
-    task_prerun.send(sender=reap_lost_builds, task_id="t", task=reap_lost_builds, args=(), kwargs={})
+    _before_task(reap_lost_builds)
 
     assert reap_lost_builds.run() == 0
     assert connection.connection is not before

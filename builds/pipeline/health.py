@@ -12,6 +12,11 @@ from docker import errors as docker_errors
 from builds.pipeline.errors import BuildCancelled, StageError
 from builds.pipeline.run import tail_logs
 
+# Seconds between looks at the container's state (an engine request) while waiting.
+CHECK_EVERY = 0.25
+# Seconds between logged attempts: a slow boot is a few lines, not hundreds.
+LOG_EVERY = 1.0
+
 
 def probe(port: int, path: str, host: str, timeout: float = 5.0) -> tuple[int | None, str]:
     """One GET of http://127.0.0.1:<port><path> with the app's Host header: (status, detail)."""
@@ -59,18 +64,23 @@ def wait_until_healthy(
     memory_mb: int,
     log: Callable[[str], None],
     deadline: float = 60.0,
-    interval: float = 0.02,
+    interval: float = 0.01,
     max_interval: float = 2.0,
     should_cancel: Callable[[], bool] = lambda: False,
 ) -> int:
     """Poll until the app answers 2xx/3xx; return the number of attempts.
 
-    Every attempt is logged. Fails early when the container exits, is OOM-killed or
-    restarts; otherwise after `deadline` seconds. A failure's StageError carries the
-    reason, and the container's last log lines are written to the build log.
+    Probes go every `interval` at first, then after a twentieth of the time waited so far
+    (at most `max_interval`): the gate opens within a few percent of the moment the app
+    can answer, without a flood of probes for a slow one. The first attempt, one a second
+    and the answer are logged. Looks at the container (and at a cancel) every
+    `CHECK_EVERY` seconds: fails early when it exits, is OOM-killed or restarts; otherwise
+    after `deadline` seconds. A failure's StageError carries the reason, and the
+    container's last log lines are written to the build log.
     """
     started = time.monotonic()
     attempt = 0
+    logged_at = checked_at = None  # seconds into the wait of the last logged attempt, check
     while True:
         attempt += 1
         # The probe goes first: once the app listens, nothing should delay the request.
@@ -78,28 +88,29 @@ def wait_until_healthy(
         elapsed = time.monotonic() - started
         if status is not None and 200 <= status < 400:
             log(
-                f"Health check {attempt}: GET {path} (Host: {host}) answered {status} after {elapsed:.1f} s"
+                f"Health check {attempt}: GET {path} (Host: {host}) answered {status} after {elapsed:.2f} s"
             )
             return attempt
-        log(
-            f"Health check {attempt}: GET {path} (Host: {host}): {status or 'no answer'} {detail}".rstrip()
-        )
-        if should_cancel():
-            raise BuildCancelled()
-        failure = container_failure(client, container_id, memory_mb)
-        if failure:
-            _copy_logs(client, container_id, log)
-            raise StageError(failure)
+        if logged_at is None or elapsed - logged_at >= LOG_EVERY or elapsed >= deadline:
+            logged_at = elapsed
+            log(
+                f"Health check {attempt}: GET {path} (Host: {host}): {status or 'no answer'} {detail}".rstrip()
+            )
+        if checked_at is None or elapsed - checked_at >= CHECK_EVERY or elapsed >= deadline:
+            checked_at = elapsed
+            if should_cancel():
+                raise BuildCancelled()
+            failure = container_failure(client, container_id, memory_mb)
+            if failure:
+                _copy_logs(client, container_id, log)
+                raise StageError(failure)
         if elapsed >= deadline:
             _copy_logs(client, container_id, log)
             answer = f"answered {status} {detail}" if status else f"did not answer ({detail})"
             raise StageError(
                 f"The app did not pass its health check within {deadline:.0f} s: GET {path} {answer}."
             )
-        # Most apps boot in well under a second: poll fast at first, then back off.
-        time.sleep(
-            min(interval * (1.15 ** (attempt - 1)), max_interval, max(0.0, deadline - elapsed))
-        )
+        time.sleep(min(max(interval, elapsed / 20), max_interval, max(0.0, deadline - elapsed)))
 
 
 def _copy_logs(client: docker.DockerClient, container_id: str, log: Callable[[str], None]) -> None:

@@ -38,7 +38,12 @@ def real_services(django_db_setup, django_db_blocker):
 
 
 # Workers in tests beat every second and count a build lost after 10 s without one.
-WORKER_ENV = {"DEPLOYER_BUILD_HEARTBEAT_SECONDS": "1", "DEPLOYER_BUILD_HEARTBEAT_TIMEOUT": "10"}
+WORKER_ENV = {
+    "DEPLOYER_BUILD_HEARTBEAT_SECONDS": "1",
+    "DEPLOYER_BUILD_HEARTBEAT_TIMEOUT": "10",
+    # The test of an app that never passes its health check waits this long.
+    "DEPLOYER_HEALTH_TIMEOUT": "30",
+}
 
 
 def start_worker(database_url: str, log_path: Path, *, name: str, queue: str = "celery"):

@@ -13,10 +13,14 @@ app.autodiscover_tasks()
 
 
 @task_prerun.connect
-def drop_stale_connections(**kwargs) -> None:
+def drop_stale_connections(sender=None, **kwargs) -> None:
     """Before each task, what Django does before each request: close database connections
     that are past CONN_MAX_AGE or broken, so the task opens a fresh one (tasks otherwise keep
-    their process's connection: CELERY_DB_REUSE_MAX)."""
+    their process's connection: CELERY_DB_REUSE_MAX). A task run eagerly, in its caller's
+    process and maybe inside its transaction, leaves the caller's connection alone."""
     from django.db import close_old_connections
+
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
 
     close_old_connections()

@@ -51,11 +51,11 @@ def cancel_requested(build: Build) -> bool:
 @contextmanager
 def stage(build: Build, state: str, log: BuildLog) -> Iterator[None]:
     """Run one stage: record its state and timings; turn its failure into the build's outcome."""
-    if cancel_requested(build):
+    started = timezone.now()
+    # One query: the build moves to this stage unless a cancel was asked for (or it is gone).
+    if not Build.objects.filter(pk=build.pk, cancel_requested=False).update(state=state):
         _finish(build, Build.State.CANCELLED, state, "Cancelled by a user.", log)
         raise BuildStopped()
-    started = timezone.now()
-    Build.objects.filter(pk=build.pk).update(state=state)
     build.state = state
     log.stage = state
     log(f"==> {Build.State(state).label}")

@@ -33,8 +33,13 @@ STAGES: dict[str, list[dict[str, float]]] = {}
 GOAL_COLD, GOAL_CODE_ONLY = 1.10, 1.0
 # Code-only changes after each cold deploy (cheap, and the closest race: more samples).
 CODE_CHANGES = 3
-# How often both ways are watched: Deployer's build state, the manual way's first HTTP 200.
+# How often the manual way's container is asked for its first HTTP 200.
 POLL_SECONDS = 0.01
+# How often the bench looks whether a Deployer build has ended. Its time is taken from the
+# build's own record (the moment the worker made it live, after its health check's 200),
+# so this only needs to notice the end: a query every 10 ms from here competed with the
+# build it measured for the machine's two cores (start and health check 30-40 ms slower).
+WATCH_SECONDS = 0.1
 CODE_FILE = {"flask": "app.py", "fastapi": "main.py", "django": "site_conf/urls.py"}
 
 
@@ -89,7 +94,7 @@ def deploy_seconds(project, **kwargs) -> tuple[float, object]:
     from builds import services
     from builds.models import Build
 
-    started = time.monotonic()
+    requested = time.time()  # the worker's clock is this host's clock
     build = (
         services.request_build(project, **kwargs)
         if "target" not in kwargs
@@ -99,10 +104,10 @@ def deploy_seconds(project, **kwargs) -> tuple[float, object]:
         build.refresh_from_db()
         if build.is_finished:
             break
-        time.sleep(POLL_SECONDS)
-    elapsed = time.monotonic() - started
+        time.sleep(WATCH_SECONDS)
     if build.state != Build.State.LIVE:
         raise RuntimeError(f"build #{build.pk} {build.state}: {build.failure_reason}")
+    elapsed = build.finished_at.timestamp() - requested
     # After going live the worker stops the previous container and prunes old images. That is
     # not push-to-live, and left running it would slow the next deploy's measurement (the
     # manual way also retires its previous container outside the measured time).
@@ -342,8 +347,8 @@ def report(results, sizes, rollbacks, concurrency, memory) -> None:
     lines = [
         f"Machine: {harness.machine()}. Measured {time.strftime('%Y-%m-%d')}. Seconds, median (min to max, n runs).",
         "",
-        "Deployer: from the request to the build being live (queue, clone, detect, build, release, start, health check, switch).",
-        "Manual: `docker build` of the plain guide Dockerfile, `docker run`, first HTTP 200.",
+        "Deployer: from the request to the moment the worker records the build live (queue, clone, detect, build, release, start, health check with its first 200, switch); the bench reads that time from the build and looks only every 0.1 s whether it has ended, so watching costs the build nothing.",
+        "Manual: `docker build` of the plain guide Dockerfile, `docker run`, first HTTP 200 (asked every 10 ms).",
         "",
         "| app | Deployer cold | manual cold | ratio | Deployer code-only | manual code-only | ratio |",
         "|---|---|---|---|---|---|---|",

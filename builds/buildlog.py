@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import connection
 
+from builds.durability import asynchronous_commits
 from builds.models import Build, BuildLogLine
 
 ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07]*(?:\x07|\x1b\\)|[@-Z\\-_])")
@@ -118,25 +119,30 @@ class BuildLog:
 
     def _write_in_background(self) -> None:
         try:
-            while True:
-                with self._changed:
-                    while not self._pending and not self._closing:
-                        self._changed.wait()
-                    if not self._pending:
-                        return
-                    batch, self._pending = self._pending, []
-                    truncated = self._truncated
-                try:
-                    self._store(batch, truncated)
-                except Exception:  # a lost batch must not stop the build, nor its flush
-                    logger.exception(
-                        "Could not store %d log lines of build %s", len(batch), self.build.pk
-                    )
-                with self._changed:
-                    self._stored = batch[-1].seq
-                    self._changed.notify_all()
+            # Log lines need not wait for the disk (builds/durability.py); the connection is this thread's.
+            with asynchronous_commits():
+                self._write_batches()
         finally:
             connection.close()
+
+    def _write_batches(self) -> None:
+        while True:
+            with self._changed:
+                while not self._pending and not self._closing:
+                    self._changed.wait()
+                if not self._pending:
+                    return
+                batch, self._pending = self._pending, []
+                truncated = self._truncated
+            try:
+                self._store(batch, truncated)
+            except Exception:  # a lost batch must not stop the build, nor its flush
+                logger.exception(
+                    "Could not store %d log lines of build %s", len(batch), self.build.pk
+                )
+            with self._changed:
+                self._stored = batch[-1].seq
+                self._changed.notify_all()
 
     def _store(self, lines: list[BuildLogLine], truncated: bool) -> None:
         BuildLogLine.objects.bulk_create(lines)

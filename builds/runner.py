@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from builds import docker as docker_seam
 from builds.buildlog import BuildLog
+from builds.durability import asynchronous_commits, commit_durably
 from builds.models import Build, Deployment
 from builds.pipeline import cleanup, clone, detect, dockerfile, health, image, release, run
 from builds.pipeline.errors import StageError
@@ -37,7 +38,7 @@ def execute(build: Build) -> None:
     should_cancel = lambda: cancel_requested(build)  # noqa: E731
     deployment: Deployment | None = None
     try:
-        with docker_seam.client() as client:
+        with asynchronous_commits(), docker_seam.client() as client:
             if build.rollback_of_id:
                 log(
                     f"Rolling back to the image of build #{build.rollback_of_id} ({build.image_tag})"
@@ -341,6 +342,7 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
     log.flush()
     now = timezone.now()
     with transaction.atomic():
+        commit_durably()  # the switch survives a crash of the database server
         previous = list(
             Deployment.objects.select_for_update()
             .filter(project=build.project, state=Deployment.State.LIVE)

@@ -3,10 +3,11 @@
 Written for the classic builder (no BuildKit syntax such as `RUN --mount`)
 and for two kinds of base image: the official python:X-slim (Python in
 /usr/local/bin) and local Debian stand-ins (only `python3` in /usr/bin).
-So the app lives in a virtualenv made with `python3 -m venv --without-pip /opt/venv`,
-first on PATH, into which the base image's own pip installs (`PIP_PYTHON`): the
-virtualenv's copy of pip and setuptools would add 20 MB to every image and 2-3 s to the
-first build. Dependency manifests are copied and installed before the source, so a
+So the app lives in a virtualenv made with
+`python3 -m venv --without-pip --system-site-packages /opt/venv`, first on PATH, whose
+`pip` is a two-line script running the base image's own pip with the virtualenv's
+Python: the virtualenv's copy of pip and setuptools would add 20 MB to every image and
+2-3 s to the first build. Dependency manifests are copied and installed before the source, so a
 code-only change reuses the dependency layer, and the source is the last step: the
 classic builder makes even a metadata step such as `USER` after it cost a container
 (about 0.13 s on every build), so the app's user is given when the container runs

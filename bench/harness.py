@@ -134,7 +134,7 @@ def write_section(title: str, body: str) -> None:
     if heading in text:
         start = text.index(heading)
         following = text.find("\n## ", start + len(heading))
-        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
+        text = text[:start] + section + (f"\n{text[following + 1 :]}" if following != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     RESULTS.write_text(text)

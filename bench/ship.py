@@ -32,7 +32,7 @@ MANUAL_DOCKERFILES = {
 STAGES: dict[str, list[dict[str, float]]] = {}
 GOAL_COLD, GOAL_CODE_ONLY = 1.10, 1.0
 # Code-only changes after each cold deploy (cheap, and the closest race: more samples).
-CODE_CHANGES = 3
+CODE_CHANGES = 4
 # How often the manual way's container is asked for its first HTTP 200.
 POLL_SECONDS = 0.01
 # How often the bench looks whether a Deployer build has ended. Its time is taken from the
@@ -188,11 +188,7 @@ def main() -> None:
             r = results[framework] = {k: [] for k in ("cold", "warm", "manual_cold", "manual_warm")}
             for run in range(args.runs):
                 print(f"{framework} run {run + 1}/{args.runs}", flush=True)
-                files = app_files(framework)
-                # Whichever goes first fetches the packages first: alternate, to be fair.
-                ways = [ship_with_deployer, ship_by_hand]
-                for way in ways if run % 2 == 0 else reversed(ways):
-                    way(client, owner, framework, files, run, r, rollbacks, sizes)
+                race(client, owner, framework, run, r, rollbacks, sizes)
         concurrency = (
             measure_concurrency(client, owner)
             if "flask" in args.frameworks and "fastapi" in args.frameworks
@@ -214,42 +210,83 @@ def warm_setup_image(client) -> None:
     runner.ensure_setup_image(client, Plan(), log=print)  # the apps here: default Python, port
 
 
-def ship_with_deployer(client, owner, framework, files, run, r, rollbacks, sizes) -> None:
-    """Deployer: cold, then code-only changes, then a rollback to the first build."""
-    repo = harness.make_repo(files)
-    project = deployer_project(owner, framework, repo, run)
-    seconds, first = deploy_seconds(project)
-    r["cold"].append(seconds)
+def race(client, owner, framework, run, r, rollbacks, sizes) -> None:
+    """One cold deploy each way, then code-only changes taken in turn, so a slow spell of the
+    machine falls on both ways alike. Whichever goes first fetches the packages first and
+    answers first: the order alternates per run and per change, to be fair."""
+    files = app_files(framework)
+    ways = [
+        DeployerWay(client, owner, framework, files, run),
+        ManualWay(client, framework, files, run),
+    ]
+    for way in ways if run % 2 == 0 else reversed(ways):
+        r[way.cold_key].append(way.cold())
     for change in range(1, CODE_CHANGES + 1):
-        harness.commit(repo, touch_code(framework, files, change), "code only")
-        seconds, _ = deploy_seconds(project)
-        r["warm"].append(seconds)
-    seconds, _ = deploy_seconds(project, target=first)
-    rollbacks.append(seconds)
-    sizes.setdefault(framework, {})["deployer"] = first.image_size
-    remove_project(client, project)
+        for way in ways if (run + change) % 2 == 0 else reversed(ways):
+            r[way.warm_key].append(way.code_only(change))
+    for way in ways:
+        way.finish(rollbacks, sizes)
 
 
-def ship_by_hand(client, owner, framework, files, run, r, rollbacks, sizes) -> None:
+class DeployerWay:
+    """Deployer: cold, code-only changes, then a rollback to the first build."""
+
+    cold_key, warm_key = "cold", "warm"
+
+    def __init__(self, client, owner, framework: str, files: dict[str, str], run: int):
+        self.client, self.framework, self.files = client, framework, files
+        self.repo = harness.make_repo(files)
+        self.project = deployer_project(owner, framework, self.repo, run)
+        self.first = None
+
+    def cold(self) -> float:
+        seconds, self.first = deploy_seconds(self.project)
+        return seconds
+
+    def code_only(self, change: int) -> float:
+        harness.commit(self.repo, touch_code(self.framework, self.files, change), "code only")
+        return deploy_seconds(self.project)[0]
+
+    def finish(self, rollbacks: list[float], sizes) -> None:
+        rollbacks.append(deploy_seconds(self.project, target=self.first)[0])
+        sizes.setdefault(self.framework, {})["deployer"] = self.first.image_size
+        remove_project(self.client, self.project)
+
+
+class ManualWay:
     """The manual way: docker build, docker run, first 200; cold, then code-only changes.
 
     As with Deployer, the running version keeps running while the next one starts; it is
     removed once the next one answers, outside the measured time."""
-    context = Path(tempfile.mkdtemp(prefix="deployer-bench-manual-"))
-    for name, text in {**files, "Dockerfile": manual_dockerfile(framework)}.items():
-        (context / name).parent.mkdir(parents=True, exist_ok=True)
-        (context / name).write_text(text)
-    tag = f"deployer-bench/manual-{framework}:{run}"
-    r["manual_cold"].append(manual_ship(client, framework, context, tag))
-    sizes.setdefault(framework, {})["manual"] = client.images.get(tag).attrs["Size"]
-    code = CODE_FILE[framework]
-    for change in range(1, CODE_CHANGES + 1):
-        running = client.containers.list(filters={"label": MANUAL_LABEL})
-        (context / code).write_text(touch_code(framework, files, change)[code])
-        r["manual_warm"].append(manual_ship(client, framework, context, f"{tag}-{change}"))
+
+    cold_key, warm_key = "manual_cold", "manual_warm"
+
+    def __init__(self, client, framework: str, files: dict[str, str], run: int):
+        self.client, self.framework, self.files = client, framework, files
+        self.context = Path(tempfile.mkdtemp(prefix="deployer-bench-manual-"))
+        for name, text in {**files, "Dockerfile": manual_dockerfile(framework)}.items():
+            (self.context / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.context / name).write_text(text)
+        self.tag = f"deployer-bench/manual-{framework}:{run}"
+        self.size = 0
+
+    def cold(self) -> float:
+        seconds = manual_ship(self.client, self.framework, self.context, self.tag)
+        self.size = self.client.images.get(self.tag).attrs["Size"]
+        return seconds
+
+    def code_only(self, change: int) -> float:
+        running = self.client.containers.list(filters={"label": MANUAL_LABEL})
+        code = CODE_FILE[self.framework]
+        (self.context / code).write_text(touch_code(self.framework, self.files, change)[code])
+        seconds = manual_ship(self.client, self.framework, self.context, f"{self.tag}-{change}")
         for container in running:
             container.remove(force=True)
-    remove_manual(client)
+        return seconds
+
+    def finish(self, rollbacks: list[float], sizes) -> None:
+        sizes.setdefault(self.framework, {})["manual"] = self.size
+        remove_manual(self.client)
 
 
 def measure_concurrency(client, owner) -> tuple[float, float]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import http.client
 import multiprocessing
 import os
-import platform
 import re
 import signal
 import socket
@@ -327,16 +326,6 @@ def write_lines(build_id: int, seconds: float) -> int:
 # Report -------------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    memory_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-    return (
-        f"{os.cpu_count()} CPUs (nproc) {cpu.group(1).strip() if cpu else platform.machine()}, "
-        f"{memory_kb / 1024 / 1024:.1f} GiB memory, Python {platform.python_version()}, "
-        "PostgreSQL and the benchmark's own clients on the same host"
-    )
-
-
 def cpu_seconds(match) -> float:
     """User + system CPU seconds used so far by the processes `match(pid, stat_fields)` picks."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -380,7 +369,7 @@ def write_report(rows: list[tuple[str, str]]) -> Path:
         "`/builds/<id>/log/?after=<cursor>` at the browser's cadence while a writer appends "
         f"lines for {FOLLOW_SECONDS:.0f} s; another process loads the projects list back to "
         "back, alone and then under that load.",
-        f"Machine: {machine()}.",
+        f"Machine: {harness.machine()}; PostgreSQL and the benchmark's own clients on the same host.",
         "",
         "| Measure | Value |",
         "| --- | --- |",

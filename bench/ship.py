@@ -140,6 +140,13 @@ def manual_dockerfile(framework: str) -> str:
     )
 
 
+def write_manual_context(folder: Path, framework: str, files: dict[str, str]) -> None:
+    """The app's files and the guide's Dockerfile: what the manual way builds."""
+    for name, text in {**files, "Dockerfile": manual_dockerfile(framework)}.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
 def manual_ship(client, framework: str, context: Path, tag: str) -> float:
     """docker build, docker run, first 200: seconds."""
     started = time.monotonic()
@@ -218,12 +225,7 @@ def warm_package_index(client, framework: str) -> None:
     whichever way went first in a run paid for both, and with an odd number of runs one
     way went first more often."""
     with tempfile.TemporaryDirectory(prefix="deployer-bench-warm-") as context:
-        for name, text in {
-            **app_files(framework),
-            "Dockerfile": manual_dockerfile(framework),
-        }.items():
-            (Path(context) / name).parent.mkdir(parents=True, exist_ok=True)
-            (Path(context) / name).write_text(text)
+        write_manual_context(Path(context), framework, app_files(framework))
         for _ in client.api.build(path=context, labels={MANUAL_LABEL: "1"}, rm=True, forcerm=True,
                                   decode=True):  # fmt: skip
             pass
@@ -284,9 +286,7 @@ class ManualWay:
     def __init__(self, client, framework: str, files: dict[str, str], run: int):
         self.client, self.framework, self.files = client, framework, files
         self.context = Path(tempfile.mkdtemp(prefix="deployer-bench-manual-"))
-        for name, text in {**files, "Dockerfile": manual_dockerfile(framework)}.items():
-            (self.context / name).parent.mkdir(parents=True, exist_ok=True)
-            (self.context / name).write_text(text)
+        write_manual_context(self.context, framework, files)
         self.tag = f"deployer-bench/manual-{framework}:{run}"
         self.size = 0
 

@@ -71,7 +71,8 @@ def repository(image: str) -> tuple[str, str] | None:
     if not match:
         return None
     first, _, rest = match["name"].partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
+    # The engine's rule: a first part with a dot, a colon or upper case, or `localhost`, is a host.
+    if rest and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
         domain, path = first, rest
     else:
         domain, path = "docker.io", match["name"]

@@ -18,18 +18,7 @@ from builds import images as image_rules
 from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
 from builds.models import Build, Deployment
-from builds.pipeline import (
-    cleanup,
-    clone,
-    detect,
-    dockerfile,
-    health,
-    image,
-    image_guard,
-    release,
-    run,
-)
-from builds.pipeline.detection import own_dockerfile
+from builds.pipeline import cleanup, clone, detect, dockerfile, health, image, release, run
 from builds.pipeline.errors import StageError
 from builds.pipeline.fingerprint import may_skip, migrations_digest, release_fingerprint
 from builds.pipeline.plan import Overrides, Plan
@@ -189,7 +178,7 @@ def _build_image(
             log(f"  {line}")
     _write_build_dockerfile(source, text)
     image.ensure_base_images(client.api, base_images, log=log)
-    _check_images(plan, text, build_args, client)
+    image_rules.check_before_build(client.api, plan, text, build_args)
     if plan.kind != "dockerfile":
         ensure_setup_image(client, plan, log)
     tag = image_tag(project, build.pk)
@@ -207,25 +196,6 @@ def _build_image(
 def image_tag(project, build_id: int) -> str:
     """The tag names the build, so image labels need not; see `builds.images.image_tag`."""
     return image_rules.image_tag(project.slug, build_id)
-
-
-def _check_images(plan: Plan, text: str, build_args: dict[str, str], client) -> None:
-    """The image guard once more just before the engine builds: with the very arguments the
-    build gets, and against what the engine holds (Deployer's label, ONBUILD triggers of
-    the base images just pulled). Raises StageError naming the file, line and image."""
-    policy = image_rules.image_policy()
-    if plan.kind != "dockerfile":
-        refused = image_guard.first_refusal(
-            own_dockerfile.ParsedDockerfile(), "", policy, build_args
-        )
-    else:
-        file = plan.dockerfile_path or "Dockerfile"
-        parsed = own_dockerfile.parse(text, build_args)
-        refused = image_guard.first_refusal(
-            parsed, file, policy, build_args
-        ) or image_guard.engine_refusal(client.api, parsed, file, policy)
-    if refused:
-        raise StageError(refused)
 
 
 def ensure_setup_image(client, plan: Plan, log) -> str:

@@ -202,3 +202,26 @@ def test_image_tag_names_the_build_with_a_part_no_one_else_can_compute(settings)
     assert image_tag("shop", 43).rpartition("-")[2] != tag.rpartition("-")[2]
     assert build_of(tag) == "42"
     assert build_of("deployer/shop:41") == "41"
+
+
+def test_build_stage_check_refuses_a_frontend_argument_for_a_generated_dockerfile_too():
+    from builds.images import check_before_build
+    from builds.pipeline.errors import StageError
+
+    plan = Plan(kind="inferred")
+
+    with pytest.raises(StageError, match="BUILDKIT_SYNTAX=example/frontend:1 is refused"):
+        check_before_build(FakeEngine({}), plan, "", {"BUILDKIT_SYNTAX": "example/frontend:1"})
+    check_before_build(FakeEngine({}), plan, "", {"GREETING": "hi"})
+
+
+def test_build_stage_check_resolves_with_the_arguments_the_engine_gets():
+    from builds.images import check_before_build
+    from builds.pipeline.errors import StageError
+
+    plan = Plan(kind="dockerfile", dockerfile_path="Dockerfile")
+    text = "ARG B=python:3.11-slim\nFROM $B\n"
+
+    check_before_build(FakeEngine({}), plan, text, {})
+    with pytest.raises(StageError, match="Dockerfile line 2: FROM \\$B"):
+        check_before_build(FakeEngine({}), plan, text, {"B": "deployer/a:1"})

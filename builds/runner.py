@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from builds import docker as docker_seam
+from builds import images as image_rules
 from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
 from builds.models import Build, Deployment
@@ -130,7 +131,13 @@ def _detect(build: Build, source: Path, pythons: list[str], log: BuildLog) -> Pl
         system_packages=project.system_packages.split(),
     )
     try:
-        plan = detect.detect_plan(source, overrides, available_pythons=pythons)
+        plan = detect.detect_plan(
+            source,
+            overrides,
+            available_pythons=pythons,
+            build_args=project_services.build_arguments(project),
+            image_policy=image_rules.image_policy(),
+        )
     except detect.DetectionError as exc:
         raise StageError(str(exc)) from exc
     for evidence in plan.evidence:
@@ -171,6 +178,7 @@ def _build_image(
             log(f"  {line}")
     _write_build_dockerfile(source, text)
     image.ensure_base_images(client.api, base_images, log=log)
+    image_rules.check_before_build(client.api, plan, text, build_args)
     if plan.kind != "dockerfile":
         ensure_setup_image(client, plan, log)
     tag = image_tag(project, build.pk)
@@ -186,8 +194,8 @@ def _build_image(
 
 
 def image_tag(project, build_id: int) -> str:
-    """`deployer/<project>:<build>`: the tag names the build, so image labels need not."""
-    return f"deployer/{project.slug}:{build_id}"
+    """The tag names the build, so image labels need not; see `builds.images.image_tag`."""
+    return image_rules.image_tag(project.slug, build_id)
 
 
 def ensure_setup_image(client, plan: Plan, log) -> str:

@@ -17,6 +17,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from builds import docker as docker_seam
+from builds.images import image_policy
 from builds.models import Build, Deployment
 from builds.pipeline import clone, detect, dockerfile
 from builds.pipeline.errors import StageError
@@ -310,7 +311,10 @@ def preview_detection(project) -> Detection:
         )
         try:
             detection.plan = detect.detect_plan(
-                root, overrides, available_pythons=_pythons(detection)
+                root,
+                overrides,
+                available_pythons=_pythons(detection),
+                image_policy=image_policy(),
             )
         except detect.DetectionError as exc:
             detection.error = str(exc)

@@ -189,6 +189,11 @@ CELERY_BEAT_SCHEDULE = {
 # Deployer's own settings.
 DEPLOYER_DOCKER_TIMEOUT = _read("DEPLOYER_DOCKER_TIMEOUT", int, 60)
 DEPLOYER_BASE_IMAGE = _read("DEPLOYER_BASE_IMAGE", str, "python:{version}-slim")
+# Issue 18, "builds see only what is theirs": an own Dockerfile may name registry images
+# outside deployer/, its own stages, the base image and these glob patterns; `# syntax=`
+# may name only these BuildKit frontend repositories.
+DEPLOYER_ALLOWED_IMAGES = _read("DEPLOYER_ALLOWED_IMAGES", list, [])
+DEPLOYER_DOCKERFILE_FRONTENDS = _read("DEPLOYER_DOCKERFILE_FRONTENDS", list, ["docker/dockerfile"])
 DEPLOYER_PYTHON_VERSIONS = _read("DEPLOYER_PYTHON_VERSIONS", list, ["auto"])
 DEPLOYER_BASE_DOMAIN = _read("DEPLOYER_BASE_DOMAIN", str, "localhost")
 DEPLOYER_BUILD_TIMEOUT = _read("DEPLOYER_BUILD_TIMEOUT", int, 900)

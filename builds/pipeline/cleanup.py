@@ -27,7 +27,7 @@ def prune_project_images(
         filters={"label": [f"{LABEL_MANAGED}=1", f"{LABEL_PROJECT}={project}"]}
     )
     for image in images:
-        if keep & {_build_of(tag) for tag in image.tags} or image.labels.get(LABEL_BUILD) in keep:
+        if keep & {build_of(tag) for tag in image.tags} or image.labels.get(LABEL_BUILD) in keep:
             continue
         try:
             client.images.remove(image.id, force=False, noprune=False)
@@ -56,6 +56,6 @@ def remove_leftover_containers(
     return removed
 
 
-def _build_of(tag: str) -> str:
-    """The build id in a `deployer/<project>:<build>` tag."""
-    return tag.rpartition(":")[2]
+def build_of(tag: str) -> str:
+    """The build id in a `deployer/<project>:<build>-<secret>` tag (or an older `:<build>`)."""
+    return tag.rpartition(":")[2].partition("-")[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from builds.pipeline.detection import flask_fastapi, readiness, servers
@@ -20,7 +20,7 @@ from builds.pipeline.detection.gunicorn_conf import read_gunicorn_conf
 from builds.pipeline.detection.health import find_health_path
 from builds.pipeline.detection.layout import nothing_found
 from builds.pipeline.detection.native import add_system_packages
-from builds.pipeline.detection.own_dockerfile import base_images, exposed_port
+from builds.pipeline.detection.own_dockerfile import parse as parse_dockerfile
 from builds.pipeline.detection.packages import PIP_INSTALL, Dependencies, detect_dependencies
 from builds.pipeline.detection.procfile import read_procfile
 from builds.pipeline.detection.python_version import (
@@ -31,6 +31,7 @@ from builds.pipeline.detection.python_version import (
 from builds.pipeline.detection.requirements import normalize
 from builds.pipeline.detection.tree import Tree
 from builds.pipeline.detection.webapp import App
+from builds.pipeline.image_guard import ImagePolicy, first_refusal
 from builds.pipeline.plan import FRAMEWORK_CHOICES, Evidence, Overrides, Plan
 
 __all__ = ["DetectionError", "detect_plan"]
@@ -38,10 +39,16 @@ ASGI_FRAMEWORKS = ("fastapi", "starlette", "quart", "litestar")
 
 
 def detect_plan(
-    root: Path, overrides: Overrides | None = None, *, available_pythons: Sequence[str] = ("3.11",)
+    root: Path,
+    overrides: Overrides | None = None,
+    *,
+    available_pythons: Sequence[str] = ("3.11",),
+    build_args: Mapping[str, str] | None = None,
+    image_policy: ImagePolicy | None = None,
 ) -> Plan:
     """The plan for the app at `root`; raises DetectionError when nothing deployable is found,
-    an override names something absent, or the requested Python is not available."""
+    an override names something absent, the requested Python is not available, or an own
+    Dockerfile names an image it may not (resolved with `build_args`, see image_guard)."""
     overrides = overrides or Overrides()
     if overrides.framework not in FRAMEWORK_CHOICES:
         raise DetectionError(
@@ -58,7 +65,7 @@ def detect_plan(
     if overrides.framework == "dockerfile" or (
         overrides.framework == "auto" and tree.is_file("Dockerfile")
     ):
-        return _own_dockerfile(tree, plan)
+        return _own_dockerfile(tree, plan, build_args or {}, image_policy or ImagePolicy())
     _choose_python(tree, plan, overrides, available_pythons)
     deps = detect_dependencies(tree, plan, overrides.requirements_file)
     plan.package_manager, plan.dependency_files = deps.manager, list(deps.files)
@@ -77,7 +84,9 @@ def detect_plan(
     return plan
 
 
-def _own_dockerfile(tree: Tree, plan: Plan) -> Plan:
+def _own_dockerfile(
+    tree: Tree, plan: Plan, build_args: Mapping[str, str], policy: ImagePolicy
+) -> Plan:
     text = tree.read_text("Dockerfile")
     if text is None:
         raise DetectionError(
@@ -86,15 +95,21 @@ def _own_dockerfile(tree: Tree, plan: Plan) -> Plan:
         )
     plan.kind, plan.framework, plan.dockerfile_path = "dockerfile", "dockerfile", "Dockerfile"
     plan.note("Dockerfile", None, "the repository's own Dockerfile is built as is")
-    images = base_images(text)
-    if not images:
+    parsed = parse_dockerfile(text, build_args)
+    refused = first_refusal(parsed, "Dockerfile", policy, build_args)
+    if refused:
+        raise DetectionError(refused)
+    if not parsed.base_images:
         raise DetectionError(
             "The Dockerfile has no FROM line naming a base image. Fix the Dockerfile."
         )
-    for image, line in images:
+    for image, line in parsed.base_images:
         plan.base_images.append(image)
         plan.note("Dockerfile", line, f"base image {image}")
-    port = exposed_port(text)
+    plan.image_user = parsed.user
+    if parsed.user:
+        plan.note("Dockerfile", None, f"the final stage runs as USER {parsed.user}")
+    port = parsed.exposed_port
     if port:
         plan.port = port
         plan.note("Dockerfile", None, f"EXPOSE {port}: the container is expected to listen there")

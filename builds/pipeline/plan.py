@@ -93,6 +93,8 @@ class Plan:
     warnings: list[PlanWarning] = field(default_factory=list)
     dockerfile_path: str | None = None
     base_images: list[str] = field(default_factory=list)
+    # The USER the final stage of an own Dockerfile sets (None: the base image's own).
+    image_user: str | None = None
     has_dockerignore: bool = False
 
     def note(self, file: str | None, line: int | None, message: str) -> None:

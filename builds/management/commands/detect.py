@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from builds.images import image_policy
 from builds.pipeline import detect, dockerfile
 from builds.pipeline.plan import FRAMEWORK_CHOICES, Overrides, Plan
 
@@ -42,7 +43,10 @@ class Command(BaseCommand):
         )
         try:
             plan = detect.detect_plan(
-                path, overrides, available_pythons=_pythons(options["pythons"])
+                path,
+                overrides,
+                available_pythons=_pythons(options["pythons"]),
+                image_policy=image_policy(),
             )
         except detect.DetectionError as exc:
             raise CommandError(str(exc)) from exc

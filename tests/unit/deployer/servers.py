@@ -7,6 +7,30 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from deployer import outbound
+
+PUBLIC = "93.184.215.14"  # a global address: nothing connects to it in unit tests
+
+
+def fake_dns(monkeypatch, names: dict[str, list[list[str]]] | None = None):
+    """Replace the resolver (DNS leaves the machine): each name in `names` answers its lists
+    in turn (the last repeats); other names go to the real resolver. Returns the resolver,
+    with `.names` to add to and `.calls` listing the names looked up."""
+    real = outbound.resolve
+    names = dict(names or {})
+    calls: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        calls.append(host)
+        if host in names:
+            answers = names[host]
+            return answers.pop(0) if len(answers) > 1 else answers[0]
+        return real(host, port)
+
+    monkeypatch.setattr(outbound, "resolve", resolve)
+    resolve.names, resolve.calls = names, calls
+    return resolve
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True

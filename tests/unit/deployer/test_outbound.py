@@ -7,30 +7,15 @@ import urllib3
 
 from deployer import outbound
 from monitoring import notify
-from tests.unit.deployer.servers import HitServer
+from tests.unit.deployer.servers import PUBLIC, HitServer, fake_dns
+from tests.unit.deployer.test_settings import _load_settings
 
 pytestmark = pytest.mark.django_db
-
-PUBLIC = "93.184.215.14"  # any global address: nothing connects to it in these tests
 
 
 @pytest.fixture
 def dns(monkeypatch):
-    """A resolver seam (DNS leaves the machine): names in the dict, the real resolver otherwise."""
-    real = outbound.resolve
-    names: dict[str, list[list[str]]] = {}
-    calls: list[str] = []
-
-    def resolve(host: str, port: int) -> list[str]:
-        calls.append(host)
-        if host in names:
-            answers = names[host]
-            return answers.pop(0) if len(answers) > 1 else answers[0]
-        return real(host, port)
-
-    monkeypatch.setattr(outbound, "resolve", resolve)
-    resolve.names, resolve.calls = names, calls
-    return resolve
+    return fake_dns(monkeypatch)
 
 
 @pytest.fixture
@@ -276,3 +261,11 @@ def test_a_repository_on_a_local_or_private_host_is_refused(url, message):
 
     assert message in str(caught.value)
     assert url in str(caught.value)
+
+
+def test_a_malformed_allowed_network_stops_start_up_naming_the_setting():
+    result = _load_settings(DEPLOYER_OUTBOUND_ALLOW_NETWORKS="10.0.0.0/8,not-a-network")
+
+    assert result.returncode != 0
+    assert "DEPLOYER_OUTBOUND_ALLOW_NETWORKS" in result.stderr
+    assert "not-a-network" in result.stderr

@@ -18,6 +18,7 @@ import functools
 import http
 import http.client
 import ipaddress
+import logging
 import os
 import socket
 import ssl
@@ -38,6 +39,17 @@ NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 METADATA = ipaddress.ip_address("169.254.169.254")
+
+
+class _NoHeaderDefects(logging.Filter):
+    """urllib3 logs a receiver's malformed headers with the request path: the path of a
+    webhook URL is its token (Slack, Discord) and the headers are the receiver's words."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Failed to parse headers")
+
+
+logging.getLogger("urllib3.connection").addFilter(_NoHeaderDefects())
 
 
 class Refused(Exception):

@@ -131,6 +131,21 @@ def check_repository_url(url: str) -> tuple[str, ...]:
     return check_host(host, port or DEFAULT_PORTS.get(scheme, 443), url=url)
 
 
+def git_pin_options(url: str, addresses: tuple[str, ...]) -> list[str]:
+    """git options that make an http(s) clone of `url` connect only to `addresses` (the ones
+    check_repository_url returned) instead of resolving the name again; [] for other schemes.
+
+    `git -c http.curloptResolve=host:port:addr,...` (git 2.37+) fills curl's DNS cache, so the
+    name still goes in Host and TLS verification.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return []
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
+    pinned = ",".join(f"[{a}]" if ":" in a else a for a in addresses)
+    return ["-c", f"http.curloptResolve={parts.hostname}:{port}:{pinned}"]
+
+
 def check_host(host: str, port: int, *, url: str = "") -> tuple[str, ...]:
     """Resolve `host` once and return all its addresses, or raise Refused naming the bad one."""
     what = url or f"{host}:{port}"

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import subprocess
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 import urllib3
 
@@ -270,3 +275,46 @@ def test_a_malformed_allowed_network_stops_start_up_naming_the_setting():
     assert result.returncode != 0
     assert "DEPLOYER_OUTBOUND_ALLOW_NETWORKS" in result.stderr
     assert "not-a-network" in result.stderr
+
+
+def test_git_connects_to_the_pinned_address_not_to_a_new_look_up(tmp_path, dns, settings):
+    # A bare repository served over git's dumb HTTP protocol by a loopback server; its name
+    # resolves nowhere, so only the pinned, checked address can reach it.
+    settings.DEPLOYER_OUTBOUND_ALLOW_NETWORKS = ["127.0.0.0/8"]
+    work, bare = tmp_path / "work", tmp_path / "site" / "shop.git"
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(work)], check=True)
+    (work / "app.py").write_text("print('hi')\n")
+    subprocess.run([*git, "-C", str(work), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(work), "commit", "-qm", "one"], check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    subprocess.run(["git", "-C", str(bare), "update-server-info"], check=True)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    url = f"http://git.pinned.invalid:{server.server_address[1]}/shop.git"
+    dns.names["git.pinned.invalid"] = [["127.0.0.1"]]
+    try:
+        addresses = outbound.check_repository_url(url)
+        pin = outbound.git_pin_options(url, addresses)
+        plain = subprocess.run(["git", "ls-remote", url], capture_output=True, text=True)
+        pinned = subprocess.run(["git", *pin, "ls-remote", url], capture_output=True, text=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert pin == [
+        "-c",
+        f"http.curloptResolve=git.pinned.invalid:{server.server_address[1]}:127.0.0.1",
+    ]
+    assert plain.returncode != 0  # the name itself resolves nowhere
+    assert pinned.returncode == 0 and "refs/heads/main" in pinned.stdout
+
+
+def test_git_pin_options_bracket_ipv6_and_skip_ssh():
+    assert outbound.git_pin_options("https://git.example.com/a.git", ("2001:db8::1", PUBLIC)) == [
+        "-c",
+        f"http.curloptResolve=git.example.com:443:[2001:db8::1],{PUBLIC}",
+    ]
+    assert outbound.git_pin_options("git@git.example.com:a/b.git", (PUBLIC,)) == []

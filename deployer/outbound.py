@@ -176,7 +176,8 @@ def refusal(address: str, port: int) -> str:
     embedded = _embedded_ipv4(ip)
     if _is_platform_service(ip, port) or (embedded and _is_platform_service(embedded, port)):
         return f"one of Deployer's own services (port {port})"
-    if all(_allowed_by_operator(each) for each in filter(None, (ip, embedded))):
+    # An IPv4-mapped form reaches its IPv4 address: allowed when that one is.
+    if _allowed_by_operator(ip) or (embedded is not None and _allowed_by_operator(embedded)):
         return ""
     if embedded and _kind(embedded):
         return f"an IPv6 form of {embedded}, {_kind(embedded)}"

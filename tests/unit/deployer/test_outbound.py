@@ -138,6 +138,14 @@ def test_an_allowed_range_is_reached_and_others_stay_refused(loopback_allowed, c
     assert connects == [("127.0.0.1", server.port)]
 
 
+def test_an_allowed_range_covers_the_ipv6_forms_of_its_addresses(settings):
+    settings.DEPLOYER_OUTBOUND_ALLOW_NETWORKS = ["10.20.0.0/16"]
+
+    assert outbound.check_url("http://[::ffff:10.20.0.5]:8000/").addresses == ("::ffff:10.20.0.5",)
+    with pytest.raises(outbound.Refused, match=r"an IPv6 form of 10\.21\.0\.5, a private network"):
+        outbound.check_url("http://[::ffff:10.21.0.5]:8000/")
+
+
 def test_the_request_goes_to_the_checked_address_with_the_name_as_host(
     loopback_allowed, dns, connects
 ):

@@ -268,6 +268,22 @@ for _name in (
         raise ImproperlyConfigured(f"{_name} must be greater than zero.")
 if DEPLOYER_NOTIFY_BACKOFF < 0:
     raise ImproperlyConfigured("DEPLOYER_NOTIFY_BACKOFF cannot be negative.")
+# Outbound requests to URLs users give (deployer/outbound.py, issue 18 part 6 "outbound"):
+# loopback, link-local, private, shared, multicast and reserved addresses are refused unless
+# inside one of DEPLOYER_OUTBOUND_ALLOW_NETWORKS (comma-separated CIDRs, default none);
+# Deployer's own services are refused always. Connecting gets at most
+# DEPLOYER_OUTBOUND_CONNECT_TIMEOUT seconds of the request's whole time-out.
+import ipaddress  # noqa: E402 - only this block needs it
+
+DEPLOYER_OUTBOUND_ALLOW_NETWORKS = _read("DEPLOYER_OUTBOUND_ALLOW_NETWORKS", list, [])
+for _cidr in DEPLOYER_OUTBOUND_ALLOW_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DEPLOYER_OUTBOUND_ALLOW_NETWORKS: {exc}") from None
+DEPLOYER_OUTBOUND_CONNECT_TIMEOUT = _read("DEPLOYER_OUTBOUND_CONNECT_TIMEOUT", float, 5.0)
+if DEPLOYER_OUTBOUND_CONNECT_TIMEOUT <= 0:
+    raise ImproperlyConfigured("DEPLOYER_OUTBOUND_CONNECT_TIMEOUT must be greater than zero.")
 try:
     _email = env.email_url_config(
         _read("EMAIL_URL", str, "smtp://localhost:25" if PRODUCTION else "consolemail://")

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
+
+from deployer import outbound
 
 SIGNATURE_HEADER = "X-Deployer-Signature"
 MAX_URL_LENGTH = 2000
@@ -132,7 +133,8 @@ def email_text(message: Message) -> tuple[str, str]:
 
 
 def validate_webhook_url(url: str) -> None:
-    """Accept an absolute http or https URL with a host; raise ValidationError otherwise."""
+    """Accept an absolute http or https URL whose host resolves only to addresses Deployer
+    may send to (deployer.outbound); raise ValidationError saying what is wrong otherwise."""
     if len(url) > MAX_URL_LENGTH:
         raise ValidationError(f"Use at most {MAX_URL_LENGTH} characters.")
     if any(char.isspace() or ord(char) < 32 for char in url):
@@ -148,6 +150,10 @@ def validate_webhook_url(url: str) -> None:
         raise ValidationError("The URL needs a host name.")
     if parts.username or parts.password:
         raise ValidationError("Put no user name or password in the URL.")
+    try:
+        outbound.check_url(url)
+    except outbound.Refused as exc:
+        raise ValidationError(_masked_reason(exc, url)) from None
 
 
 def masked_url(url: str) -> str:
@@ -161,8 +167,11 @@ def masked_url(url: str) -> str:
 def post_webhook(url: str, body: bytes, *, secret: str, event: str, delivery: int) -> int:
     """POST the signed body; return the status. Raises DeliveryError unless it is 2xx.
 
-    Redirects are not followed: a signed body goes only where it was configured to go.
-    4xx answers other than 408 and 429 will not change on a retry.
+    The URL is checked again here, since its DNS may have changed since it was saved, and the
+    request goes to the address just checked (deployer.outbound). Redirects are not followed:
+    a signed body goes only where it was configured to go. Nothing the receiver writes is
+    kept or shown: only its status. 4xx answers other than 408 and 429 will not change on a
+    retry.
     """
     headers = {
         "Content-Type": "application/json",
@@ -172,25 +181,19 @@ def post_webhook(url: str, body: bytes, *, secret: str, event: str, delivery: in
         "X-Deployer-Delivery": str(delivery),
     }
     try:
-        response = requests.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=settings.DEPLOYER_NOTIFY_TIMEOUT,
-            allow_redirects=False,
+        target = outbound.check_url(url)
+        answer = outbound.request(
+            target, "POST", body=body, headers=headers, timeout=settings.DEPLOYER_NOTIFY_TIMEOUT
         )
-    except requests.RequestException as exc:
-        raise DeliveryError(f"The request failed: {_request_error(exc)}") from exc
-    if 200 <= response.status_code < 300:
-        return response.status_code
-    retry = response.status_code >= 500 or response.status_code in (408, 429)
-    detail = response.text[:200].strip()
-    raise DeliveryError(
-        f"The receiver answered {response.status_code} {response.reason or ''}".rstrip()
-        + (f": {detail}" if detail else "."),
-        retry=retry,
-        status=response.status_code,
-    )
+    except outbound.Refused as exc:
+        raise DeliveryError(f"Refused: {_masked_reason(exc, url)}", retry=False) from exc
+    except outbound.Failed as exc:
+        raise DeliveryError(f"The request failed: {exc}") from exc
+    if 200 <= answer.status < 300:
+        return answer.status
+    retry = answer.status >= 500 or answer.status in (408, 429)
+    note = " (a redirect: not followed)" if answer.is_redirect else ""
+    raise DeliveryError(f"The receiver answered {answer}{note}.", retry=retry, status=answer.status)
 
 
 def send_email(recipients: list[str], subject: str, text: str) -> None:
@@ -206,9 +209,6 @@ def _slack(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _request_error(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {settings.DEPLOYER_NOTIFY_TIMEOUT:.0f} s"
-    if isinstance(exc, requests.ConnectionError):
-        return "could not connect"
-    return type(exc).__name__
+def _masked_reason(exc: outbound.Refused, url: str) -> str:
+    """The refusal with the URL's path hidden: stored and shown, it must not carry a token."""
+    return str(exc).replace(url, masked_url(url))

@@ -43,6 +43,8 @@ WORKER_ENV = {
     "DEPLOYER_BUILD_HEARTBEAT_TIMEOUT": "10",
     # The test of an app that never passes its health check waits this long.
     "DEPLOYER_HEALTH_TIMEOUT": "30",
+    # Test webhook receivers listen on loopback (Deployer's own services stay refused).
+    "DEPLOYER_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8",
 }
 
 

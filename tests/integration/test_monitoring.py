@@ -270,8 +270,9 @@ def test_one_hanging_app_does_not_delay_the_checks_of_the_others(monitored, sett
 
 
 def test_notifications_reach_a_local_receiver_signed_through_the_worker(
-    celery_worker, git_repo, make_project, docker_client
+    celery_worker, git_repo, make_project, docker_client, settings
 ):
+    settings.DEPLOYER_OUTBOUND_ALLOW_NETWORKS = ["127.0.0.0/8"]  # as WORKER_ENV: the receiver
     project = make_project(git_repo(MONITORED_APP), health_check_path="/healthz")
     with Receiver() as receiver:
         alerts.update_notification_settings(
@@ -299,7 +300,10 @@ def test_notifications_reach_a_local_receiver_signed_through_the_worker(
     assert set(project.notification_deliveries.values_list("status", flat=True)) == {"sent"}
 
 
-def test_failed_deploy_is_announced_through_the_worker(celery_worker, git_repo, make_project):
+def test_failed_deploy_is_announced_through_the_worker(
+    celery_worker, git_repo, make_project, settings
+):
+    settings.DEPLOYER_OUTBOUND_ALLOW_NETWORKS = ["127.0.0.0/8"]  # as WORKER_ENV: the receiver
     broken = {**MONITORED_APP, "app.py": "import sys\nprint('no server here')\nsys.exit(1)\n"}
     project = make_project(git_repo(broken), health_check_path="/healthz")
     with Receiver() as receiver:

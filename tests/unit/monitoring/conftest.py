@@ -7,6 +7,16 @@ from builds.models import Build, Deployment
 from monitoring import observe
 from monitoring.checks import ContainerState, Probe
 from projects import services as project_services
+from tests.unit.deployer.servers import PUBLIC, fake_dns
+
+
+@pytest.fixture(autouse=True)
+def outbound_reaches_test_receivers(settings, monkeypatch):
+    """The test receivers listen on loopback, which Deployer refuses unless the operator allows
+    it; the names the tests use resolve to a public address without asking DNS."""
+    settings.DEPLOYER_OUTBOUND_ALLOW_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    names = ["example.com", "hooks.slack.com", "discord.com", "hooks.example.com"]
+    return fake_dns(monkeypatch, {name: [[PUBLIC]] for name in names})
 
 
 @pytest.fixture

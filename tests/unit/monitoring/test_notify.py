@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from monitoring import notify
+from tests.unit.deployer.servers import PUBLIC, HitServer
 from tests.unit.monitoring.receiver import Receiver
 
 MESSAGE = notify.Message(
@@ -92,7 +93,7 @@ def test_long_text_is_cut_to_what_chat_services_accept():
     [
         "https://hooks.slack.com/services/T000/B000/XXXX",
         "https://discord.com/api/webhooks/1/abc",
-        "http://127.0.0.1:8080/hook",
+        "http://127.0.0.1:18080/hook",  # loopback is allowed in these tests (conftest)
         "http://[::1]:9000/",
     ],
 )
@@ -113,6 +114,10 @@ def test_http_and_https_urls_are_accepted(url):
         ("https://example.com/\nX-Injected: 1", "spaces or control"),
         ("https://example.com:notaport/", "not a valid URL"),
         ("https://example.com/" + "a" * 2000, "at most 2000"),
+        ("http://10.0.0.7/hook", "http://10.0.0.7/… points at 10.0.0.7, a private network"),
+        ("http://169.254.169.254/", "points at 169.254.169.254, the cloud metadata service"),
+        ("http://127.0.0.1:2019/stop", "points at 127.0.0.1, one of Deployer's own services"),
+        ("https://nosuch.invalid/x", "https://nosuch.invalid/…: the host name nosuch.invalid"),
     ],
 )
 def test_other_urls_are_refused_with_a_reason(url, message):
@@ -189,3 +194,31 @@ def test_nothing_listening_is_a_retryable_failure():
 
     assert caught.value.retry
     assert "could not connect" in str(caught.value)
+
+
+def test_a_name_that_turned_private_since_it_was_saved_is_refused_at_send_time(
+    outbound_reaches_test_receivers, settings
+):
+    settings.DEPLOYER_OUTBOUND_ALLOW_NETWORKS = []
+    with Receiver() as receiver:
+        # DNS rebinding: public when the URL was checked, the receiver on loopback when sent.
+        outbound_reaches_test_receivers.names["rebind.example.com"] = [[PUBLIC], ["127.0.0.1"]]
+        url = f"http://rebind.example.com:{receiver.server.server_port}/hooks/deployer"
+        notify.validate_webhook_url(url)
+        with pytest.raises(notify.DeliveryError) as caught:
+            notify.post_webhook(url, b"{}", secret="s", event="test", delivery=1)
+
+    assert receiver.received == []
+    assert str(caught.value) == (
+        f"Refused: http://rebind.example.com:{receiver.server.server_port}/… resolves to "
+        "127.0.0.1, a loopback address (this machine): Deployer sends no requests there."
+    )
+    assert not caught.value.retry
+
+
+def test_the_receiver_answer_text_is_never_part_of_the_error():
+    with HitServer(status=404, body=b"internal: token=abc123") as server:
+        with pytest.raises(notify.DeliveryError) as caught:
+            notify.post_webhook(server.url(), b"{}", secret="s", event="test", delivery=1)
+
+    assert str(caught.value) == "The receiver answered 404 Not Found."

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from monitoring import alerts
 from monitoring.models import AppHealth, HealthEvent, NotificationSettings
+from tests.unit.deployer.servers import HitServer
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +112,43 @@ def test_an_invalid_webhook_url_is_shown_next_to_its_field(auth_client, project)
 
     assert "Only http:// and https://" in response.content.decode()
     assert not NotificationSettings.objects.get(project=project).has_webhook
+
+
+def test_a_webhook_to_caddy_admin_is_refused_naming_the_url_and_its_address(
+    auth_client, project, settings
+):
+    settings.DEPLOYER_OUTBOUND_ALLOW_NETWORKS = []
+
+    response = auth_client.post(
+        NOTIFICATIONS, form_data(webhook_url="http://localhost:2019/stop"), headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert "http://localhost:2019/… resolves to 127.0.0.1, one of Deployer&#x27;s own" in html
+    assert not NotificationSettings.objects.get(project=project).has_webhook
+
+
+def test_the_test_send_shows_the_status_and_never_what_the_receiver_wrote(
+    auth_client, project, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.DEPLOYER_NOTIFY_ATTEMPTS = 1
+    secret = "SECRET-FROM-THE-RECEIVER-7f3a"
+    with HitServer(status=500, body=secret.encode()) as server:
+        auth_client.post(
+            NOTIFICATIONS, form_data(email_owner="", webhook_url=server.url("", "/hook"))
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            auth_client.post(NOTIFICATIONS + "test/", headers=HTMX)
+        html = auth_client.get(NOTIFICATIONS, headers=HTMX).content.decode()
+        page = auth_client.get(NOTIFICATIONS).content.decode()
+
+    assert len(server.hits) == 1
+    assert "The receiver answered 500 Internal Server Error." in html
+    assert secret not in html and secret not in page
+    delivery = project.notification_deliveries.get()
+    assert delivery.response_code == 500
+    assert secret not in delivery.error and secret not in delivery.body
 
 
 def test_saving_without_javascript_redirects_back(auth_client, project):

@@ -7,6 +7,7 @@ broker. A malformed value stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -165,6 +166,13 @@ DEPLOYER_BEHIND_PROXY = _read("DEPLOYER_BEHIND_PROXY", bool, False)
 # The proxy's own addresses: a request from one of them that carries forwarding headers is
 # a proxied request (deployer/clientip.py), never "from loopback".
 DEPLOYER_PROXY_ADDRESSES = _read("DEPLOYER_PROXY_ADDRESSES", list, ["127.0.0.1", "::1"])
+for _address in DEPLOYER_PROXY_ADDRESSES:
+    try:
+        ipaddress.ip_address(_address)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"DEPLOYER_PROXY_ADDRESSES must list IP addresses; {_address!r} is not one."
+        ) from None
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if DEPLOYER_BEHIND_PROXY else None
 if SECURE_SSL_REDIRECT and not DEPLOYER_BEHIND_PROXY and PRODUCTION:
     # Behind Caddy every request reaches gunicorn over plain HTTP: without the proxy's

@@ -382,7 +382,7 @@ def redact_logs(project, lines: list[str]) -> str:
         redact = Redactor(project_services.secret_values(project))
     except crypto.InvalidToken:
         return "(The app's last lines are not kept: its secrets cannot be decrypted to hide them.)"
-    return "\n".join(redact(line) for line in lines)
+    return "\n".join(redact.lines(lines))
 
 
 def prune_history(now: datetime | None = None) -> dict[str, int]:

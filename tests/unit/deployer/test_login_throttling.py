@@ -128,3 +128,14 @@ def test_the_admin_login_is_throttled_too(client, django_user_model):
 
 def test_force_login_still_signs_in_test_clients(auth_client):
     assert auth_client.get("/").status_code == 200
+
+
+def test_operators_see_the_attempts_in_the_admin(client, user, django_user_model):
+    _fail(client, 3)
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
+    client.force_login(admin)
+
+    page = client.get("/admin/axes/accessattempt/")
+
+    assert page.status_code == 200
+    assert b"ada" in page.content

@@ -119,3 +119,23 @@ def test_a_direct_request_from_loopback_is_local(rf, peer):
 
 def test_a_request_from_another_host_is_not_local(rf):
     assert clientip.is_local(rf.get("/", REMOTE_ADDR="192.0.2.10")) is False
+
+
+def test_a_proxy_address_that_is_no_ip_address_names_the_variable():
+    clean = {k: v for k, v in os.environ.items() if k != "DEPLOYER_PROXY_ADDRESSES"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "deployer.settings",
+            "DEPLOYER_PROXY_ADDRESSES": "127.0.0.1,caddy.local",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "DEPLOYER_PROXY_ADDRESSES" in result.stderr
+    assert "'caddy.local'" in result.stderr

@@ -139,3 +139,14 @@ def test_operators_see_the_attempts_in_the_admin(client, user, django_user_model
 
     assert page.status_code == 200
     assert b"ada" in page.content
+
+
+def test_client_login_needs_a_request_under_axes(client, user):
+    # For test writers: axes must see a request; force_login, or pass one to client.login.
+    from axes.exceptions import AxesBackendRequestParameterRequired
+    from django.http import HttpRequest
+
+    with pytest.raises(AxesBackendRequestParameterRequired):
+        client.login(username="ada", password=PASSWORD)
+
+    assert client.login(request=HttpRequest(), username="ada", password=PASSWORD) is True

@@ -59,3 +59,27 @@ def test_a_multi_line_secret_printed_by_the_app_is_hidden_in_build_and_runtime_l
     assert "key is ********" in html
     for line in PEM_LINES:
         assert line not in html
+
+
+def test_a_secret_in_the_apps_health_answer_is_redacted_from_the_failure_reason(
+    celery_worker, git_repo, make_project
+):
+    token = "tok-health-0123456789abcdef"
+    leaky = FLASK_APP["app.py"].replace(
+        "    return 'ok'\n",
+        "    from flask import Response\n"
+        "    return Response('down', status='503 ' + os.environ['API_TOKEN'])\n",
+    )
+    project = make_project(
+        git_repo({**FLASK_APP, "app.py": leaky}),
+        env={"API_TOKEN": token},
+        health_check_path="/healthz",
+    )
+
+    build = deploy(project)
+
+    assert build.state == Build.State.FAILED
+    assert "did not pass its health check" in build.failure_reason
+    assert "answered 503 ********" in build.failure_reason
+    assert token not in build.failure_reason
+    assert token not in build_log(build)

@@ -28,11 +28,33 @@ def clean(text: str) -> str:
     return text.rstrip("\n")
 
 
+def redaction_values(secrets: Iterable[str]) -> set[str]:
+    """The strings to hide for these secrets.
+
+    A multi-line secret (a PEM private key, a service account file) is hidden as a whole,
+    with either line ending, as JSON or `repr` prints it (`\\n`), and line by line: output
+    reaches logs one line at a time, so each line of the key must be hidden on its own.
+    """
+    values: set[str] = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        lines = secret.strip().splitlines()
+        if len(lines) <= 1:
+            values.add(secret)
+            continue
+        # Without the surrounding line breaks, so the text around the secret keeps its lines.
+        for separator in ("\n", "\r\n", "\\n", "\\r\\n"):
+            values.add(separator.join(lines))
+        values.update(line.strip() for line in lines)
+    return {value for value in values if len(value) >= MIN_SECRET_LENGTH}
+
+
 class Redactor:
     """Replaces every secret value (longest first, so overlapping values are hidden whole)."""
 
     def __init__(self, secrets: Iterable[str]):
-        values = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
+        values = redaction_values(secrets)
         self._pattern = (
             re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
             if values
@@ -41,6 +63,11 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         return self._pattern.sub(REDACTED, text) if self._pattern else text
+
+    def lines(self, lines: Iterable[str]) -> list[str]:
+        """Redact output read as lines: as one text first (a secret spanning lines), then each line."""
+        joined = self("\n".join(lines))
+        return [self(line) for line in joined.split("\n")] if joined else []
 
 
 class BuildLog:
@@ -74,7 +101,8 @@ class BuildLog:
         self._closing = False
 
     def __call__(self, text: str, stage: str | None = None) -> None:
-        for line in str(text).split("\n"):
+        # The whole text first: a secret printed at once spanning lines is one mark, not many.
+        for line in self.redact(str(text)).split("\n"):
             self._write(self.redact(clean(line)), stage or self.stage)
 
     def flush(self) -> None:

@@ -81,7 +81,7 @@ def execute(build: Build) -> None:
         _discard(deployment, log)
         log.flush()
         Build.objects.filter(pk=build.pk).update(
-            state=State.FAILED, failure_stage=build.state, failure_reason=str(exc),
+            state=State.FAILED, failure_stage=build.state, failure_reason=log.redact(str(exc)),
             finished_at=timezone.now(),
         )  # fmt: skip
         monitoring_tasks.announce_build(build.pk)

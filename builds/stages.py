@@ -78,7 +78,7 @@ def stage(build: Build, state: str, log: BuildLog) -> Iterator[None]:
         _record_timing(build, state, started)
         log(traceback.format_exc())
         reason = f"Deployer hit an internal error ({type(exc).__name__}: {exc})."
-        _finish(build, Build.State.FAILED, state, log.redact(reason), log)
+        _finish(build, Build.State.FAILED, state, reason, log)
         raise BuildStopped() from None
     _record_timing(build, state, started)
 
@@ -94,6 +94,9 @@ def _record_timing(build: Build, state: str, started) -> None:
 
 
 def _finish(build: Build, outcome: str, stage_name: str, reason: str, log: BuildLog) -> None:
+    # A reason quotes what failed (git's error, the engine's, the app's last words): it is
+    # stored, shown on pages and sent in notifications, so the project's secrets go first.
+    reason = log.redact(reason)
     log(f"==> {Build.State(outcome).label}: {reason}")
     log.flush()  # whoever sees the build end finds the lines that explain it
     Build.objects.filter(pk=build.pk).update(

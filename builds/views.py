@@ -21,8 +21,11 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from builds import docker as docker_seam
 from builds import selectors, services
+from builds.buildlog import Redactor
 from builds.models import Build
 from builds.pipeline import run
+from projects import crypto
+from projects import services as project_services
 from projects.models import Project
 from projects.services import get_project_for_user
 
@@ -164,12 +167,25 @@ def runtime_logs(request: HttpRequest, slug: str) -> HttpResponse:
     context = {"project": project, "live": live, "lines": [], "error": ""}
     if live is not None:
         try:
+            # The app prints what it likes, its secrets too: hidden before anything is shown.
+            redact = Redactor(project_services.secret_values(project))
+        except crypto.InvalidToken:
+            context["error"] = (
+                "its secrets cannot be decrypted with DEPLOYER_SECRETS_KEY, so they could not "
+                "be hidden from it."
+            )
+            return render(request, _runtime_logs_template(request), context)
+        try:
             with docker_seam.client(timeout=5) as client:
-                context["lines"] = run.tail_logs(client, live.container_id, RUNTIME_LOG_LINES)
+                lines = run.tail_logs(client, live.container_id, RUNTIME_LOG_LINES)
+            context["lines"] = redact.lines(lines)
         except Exception as exc:  # noqa: BLE001 - shown as a sentence in place of the logs
             context["error"] = docker_seam.describe_error(exc)
-    template = "builds/_runtime_logs.html" if request.htmx else "builds/runtime_logs.html"
-    return render(request, template, context)
+    return render(request, _runtime_logs_template(request), context)
+
+
+def _runtime_logs_template(request: HttpRequest) -> str:
+    return "builds/_runtime_logs.html" if request.htmx else "builds/runtime_logs.html"
 
 
 @login_required

@@ -185,6 +185,9 @@ def record_observation(
             known_restarts=health.restart_count,
             slow_ms=settings.DEPLOYER_MONITOR_SLOW_MS,
         )
+    if observation.probe and observation.probe.detail and not verdict.ok:
+        # The detail is the app's own reason phrase ("503 <anything>"): its secrets go first.
+        verdict = checks.Verdict(verdict.state, _redact_reason(project, verdict))
     logs = redact_logs(project, observation.logs)
     if container is not None and container.restart_count > health.restart_count:
         verdict = _note_restarts(health, deployment, container, verdict, logs, now)
@@ -374,6 +377,13 @@ def record_engine(error: str) -> None:
         logger.error("Docker engine unreachable: %s. App states are kept as last seen.", error)
 
 
+def _redact_reason(project, verdict: checks.Verdict) -> str:
+    try:
+        return Redactor(project_services.secret_values(project))(verdict.reason)
+    except crypto.InvalidToken:
+        return "The app answers its health check with an error (the details are not shown: its secrets cannot be decrypted to hide them)."
+
+
 def redact_logs(project, lines: list[str]) -> str:
     """The app's last lines with the project's secret values hidden."""
     if not lines:
@@ -382,7 +392,7 @@ def redact_logs(project, lines: list[str]) -> str:
         redact = Redactor(project_services.secret_values(project))
     except crypto.InvalidToken:
         return "(The app's last lines are not kept: its secrets cannot be decrypted to hide them.)"
-    return "\n".join(redact(line) for line in lines)
+    return "\n".join(redact.lines(lines))
 
 
 def prune_history(now: datetime | None = None) -> dict[str, int]:

@@ -45,6 +45,7 @@ class Delivery(models.Model):
         DUPLICATE = "duplicate", "Duplicate"
         REJECTED = "rejected", "Rejected"
         RATE_LIMITED = "rate_limited", "Rate limited"
+        STALE = "stale", "Older than live"
 
     # A delivery id may be recorded once with these verdicts: a provider's redelivery of it
     # then finds the row (or hits the constraint when both arrive at the same moment).

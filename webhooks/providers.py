@@ -14,7 +14,10 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from django.utils.dateparse import parse_datetime
 
 SHA = re.compile(r"[0-9a-f]{40}")
 ZERO_SHA = "0" * 40
@@ -28,6 +31,9 @@ class MalformedPayload(ValueError):
 class RefUpdate:
     ref: str  # a full ref: refs/heads/main, refs/tags/v1
     sha: str  # the ref's new commit; "" when the ref was deleted
+    # When that commit was made, as the host reports it (None when it does not say). Author
+    # controlled and kept by rebases: shown in verdicts, never the sole reason to refuse.
+    committed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,8 +123,33 @@ def _name(*candidates: Any) -> str:
     return next((value for value in candidates if isinstance(value, str) and value), "")
 
 
-def _push(event: str, delivery_id: str, ref: Any, sha: Any, pusher: str) -> Notification:
-    update = RefUpdate(_text(ref, "ref"), _sha(sha))
+def _timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 time with its offset, or None: a missing or odd timestamp is no error."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def _commit_time(payload: Any, sha: str) -> datetime | None:
+    """The pushed commit's timestamp from `head_commit` or `commits[]` (GitHub, GitLab, Gitea)."""
+    commits = payload.get("commits")
+    candidates = [payload.get("head_commit"), *(commits[-20:] if isinstance(commits, list) else [])]
+    for commit in candidates:
+        if isinstance(commit, dict) and str(commit.get("id", "")).lower() == sha:
+            return _timestamp(commit.get("timestamp"))
+    return None
+
+
+def _push(
+    event: str, delivery_id: str, ref: Any, sha: Any, pusher: str, payload: Any = None
+) -> Notification:
+    commit = _sha(sha)
+    committed_at = _commit_time(payload, commit) if commit and isinstance(payload, dict) else None
+    update = RefUpdate(_text(ref, "ref"), commit, committed_at)
     return Notification(event, delivery_id, True, (update,), pusher)
 
 
@@ -133,7 +164,7 @@ def _github(payload: Any, headers: Mapping[str, str]) -> Notification:
     pusher = _name(
         (payload.get("pusher") or {}).get("name"), (payload.get("sender") or {}).get("login")
     )
-    return _push(event, delivery_id, payload.get("ref"), sha, pusher)
+    return _push(event, delivery_id, payload.get("ref"), sha, pusher, payload)
 
 
 def _gitlab(payload: Any, headers: Mapping[str, str]) -> Notification:
@@ -144,7 +175,7 @@ def _gitlab(payload: Any, headers: Mapping[str, str]) -> Notification:
         return Notification(event, delivery_id, is_push=False)
     sha = payload.get("after", payload.get("checkout_sha"))
     pusher = _name(payload.get("user_username"), payload.get("user_name"))
-    return _push(event, delivery_id, payload.get("ref"), sha, pusher)
+    return _push(event, delivery_id, payload.get("ref"), sha, pusher, payload)
 
 
 def _gitea_like(prefix: str) -> Callable[[Any, Mapping[str, str]], Notification]:
@@ -155,7 +186,8 @@ def _gitea_like(prefix: str) -> Callable[[Any, Mapping[str, str]], Notification]
             return Notification(event, delivery_id, is_push=False)
         pusher_info = payload.get("pusher") or {}
         pusher = _name(pusher_info.get("login"), pusher_info.get("username"))
-        return _push(event, delivery_id, payload.get("ref"), payload.get("after"), pusher)
+        after = payload.get("after")
+        return _push(event, delivery_id, payload.get("ref"), after, pusher, payload)
 
     return parse_gitea
 
@@ -177,7 +209,8 @@ def _bitbucket(payload: Any, headers: Mapping[str, str]) -> Notification:
             continue  # Mercurial bookmarks and named branches: nothing git can build
         name = _text(side.get("name"), "push.changes[].name")
         sha = _sha(new["target"]["hash"], "push.changes[].new.target.hash") if new else ""
-        updates.append(RefUpdate(prefix + name, sha))
+        committed_at = _timestamp(new["target"].get("date")) if new else None
+        updates.append(RefUpdate(prefix + name, sha, committed_at))
     actor = payload.get("actor") or {}
     pusher = _name(actor.get("display_name"), actor.get("nickname"))
     return Notification(event, delivery_id, True, tuple(updates), pusher)
@@ -185,9 +218,8 @@ def _bitbucket(payload: Any, headers: Mapping[str, str]) -> Notification:
 
 def _generic(payload: Any, headers: Mapping[str, str]) -> Notification:
     delivery_id = headers.get("X-Deployer-Delivery", "")
-    return _push(
-        "push", delivery_id, payload.get("ref"), payload.get("after"), _name(payload.get("pusher"))
-    )
+    pusher = _name(payload.get("pusher"))
+    return _push("push", delivery_id, payload.get("ref"), payload.get("after"), pusher, payload)
 
 
 # Gitea and Forgejo also send X-GitHub-* and X-Gogs-* headers for compatibility, and Forgejo

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from builds.models import Build
+from builds.models import Build, Deployment
 from builds.services import live_deployment, request_build
 from projects import crypto
 from projects.models import Project
@@ -204,6 +204,9 @@ def _decide(project: Project, provider: str, notification: providers.Notificatio
             f"Commit {update.sha[:8]} is already {state} (build #{existing.pk}).",
             existing,
         )
+    stale = _stale(project, update)
+    if stale:
+        return stale
     who = _clean(notification.pusher, 100)
     build = request_build(
         project,
@@ -249,6 +252,36 @@ def _build_of_commit(project: Project, sha: str) -> Build | None:
         return active
     live = live_deployment(project)
     return live.build if live and live.build.commit_sha == sha else None
+
+
+def _stale(project: Project, update: providers.RefUpdate) -> Outcome | None:
+    """Refuse a commit this project built before its live build: an old delivery replayed.
+
+    A delivery id is a header, outside the signature, so a captured delivery can be sent again
+    under new ids. The rule is the project's own history: the newest build of this commit is
+    older than the live build (it went live and was replaced, or was cancelled, superseded or
+    failed before the live build came). A commit built after the live one (a retry) or never
+    built deploys as usual. The payload's commit time is shown, never trusted alone: authors
+    set it, and a rebase keeps it.
+    """
+    live = live_deployment(project)
+    if live is None:
+        return None
+    newest = project.builds.filter(commit_sha=update.sha).order_by("-pk").first()
+    if newest is None or newest.pk >= live.build_id:
+        return None
+    went_live = Deployment.objects.filter(
+        project=project, build__commit_sha=update.sha, live_at__isnull=False
+    ).exists()
+    when = f" (committed {update.committed_at:%Y-%m-%d %H:%M %Z})" if update.committed_at else ""
+    advice = "use Rollback to go back to it" if went_live else "use Deploy to build it again"
+    return Outcome(
+        200,
+        Delivery.Verdict.STALE,
+        f"Commit {update.sha[:8]}{when} is older than the live commit "
+        f"{live.build.commit_sha[:8]} (build #{live.build_id}); not redeployed — {advice}.",
+        newest,
+    )
 
 
 def _record(

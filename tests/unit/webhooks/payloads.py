@@ -14,6 +14,8 @@ SHA = "bffeb74224043ba2feb48d137756c8a9331c449a"
 BEFORE = "28e1879d029cb852e4844d9c718537df08844e03"
 ZERO = "0" * 40
 EVIL_URL = "https://evil.example/attacker/backdoor.git"
+# When the pushed commit was made, in each host's own format.
+COMMITTED_AT = "2026-11-30T10:15:00+01:00"
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -33,8 +35,17 @@ def github(secret, *, ref="refs/heads/main", after=SHA, event="push", delivery=N
         "deleted": after == ZERO,
         "forced": False,
         "compare": f"https://github.com/acme/shop/compare/{BEFORE[:12]}...{after[:12]}",
-        "commits": [{"id": after, "message": "Fix checkout", "author": {"name": "Ada"}}],
-        "head_commit": None if after == ZERO else {"id": after, "message": "Fix checkout"},
+        "commits": [
+            {
+                "id": after,
+                "message": "Fix checkout",
+                "timestamp": COMMITTED_AT,
+                "author": {"name": "Ada"},
+            }
+        ],
+        "head_commit": None
+        if after == ZERO
+        else {"id": after, "message": "Fix checkout", "timestamp": COMMITTED_AT},
         "repository": {"full_name": "acme/shop", "clone_url": EVIL_URL},
         "pusher": {"name": "octocat", "email": "octocat@example.com"},
         "sender": {"login": "octocat"},
@@ -66,7 +77,7 @@ def gitlab(secret, *, ref="refs/heads/main", after=SHA, event="Push Hook", deliv
         "user_username": "jsmith",
         "project_id": 15,
         "project": {"path_with_namespace": "acme/shop", "git_http_url": EVIL_URL},
-        "commits": [{"id": after, "message": "Fix checkout"}],
+        "commits": [{"id": after, "message": "Fix checkout", "timestamp": COMMITTED_AT}],
         "total_commits_count": 1,
         "repository": {"name": "shop", "git_http_url": EVIL_URL},
     }
@@ -87,8 +98,8 @@ def gitea(secret, *, ref="refs/heads/main", after=SHA, event="push", delivery=No
         "before": BEFORE,
         "after": after,
         "compare_url": f"https://gitea.example.com/acme/shop/compare/{BEFORE}...{after}",
-        "commits": [{"id": after, "message": "Fix checkout\n"}],
-        "head_commit": {"id": after, "message": "Fix checkout\n"},
+        "commits": [{"id": after, "message": "Fix checkout\n", "timestamp": COMMITTED_AT}],
+        "head_commit": {"id": after, "message": "Fix checkout\n", "timestamp": COMMITTED_AT},
         "repository": {"full_name": "acme/shop", "clone_url": EVIL_URL},
         "pusher": {"id": 1, "login": "gitea", "username": "gitea"},
         "sender": {"id": 1, "login": "gitea", "username": "gitea"},
@@ -125,7 +136,12 @@ def bitbucket_change(name="main", hash_=SHA, *, kind="branch", deleted=False):
     new = {
         "type": kind,
         "name": name,
-        "target": {"type": "commit", "hash": hash_, "message": "Fix checkout\n"},
+        "target": {
+            "type": "commit",
+            "hash": hash_,
+            "message": "Fix checkout\n",
+            "date": COMMITTED_AT,
+        },
         "links": {"html": {"href": EVIL_URL}},
     }
     return {

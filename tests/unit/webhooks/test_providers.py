@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.http.request import HttpHeaders
 
@@ -9,6 +11,7 @@ from webhooks import providers
 from webhooks.providers import MalformedPayload, RefUpdate
 
 SECRET = "s3cr3t"
+COMMITTED = datetime.fromisoformat(payloads.COMMITTED_AT)
 
 
 def headers_of(raw: dict) -> HttpHeaders:
@@ -95,7 +98,7 @@ def test_github_push_becomes_one_update_of_the_branch():
     assert notification.event == "push"
     assert notification.delivery_id == "abc"
     assert notification.is_push
-    assert notification.updates == (RefUpdate("refs/heads/main", SHA),)
+    assert notification.updates == (RefUpdate("refs/heads/main", SHA, COMMITTED),)
     assert notification.pusher == "octocat"
 
 
@@ -118,7 +121,7 @@ def test_gitlab_prefers_the_idempotency_key_that_survives_retries():
 def test_gitlab_push_hook_uses_after_and_the_username():
     notification = parsed(payloads.gitlab, delivery="uuid-1")
 
-    assert notification.updates == (RefUpdate("refs/heads/main", SHA),)
+    assert notification.updates == (RefUpdate("refs/heads/main", SHA, COMMITTED),)
     assert (notification.delivery_id, notification.pusher) == ("uuid-1", "jsmith")
 
 

@@ -57,13 +57,23 @@ class FakeCaddy:
         node[last] = value
         self.writes.append(path)
 
+    def challenges(self) -> dict[str, tuple[str, str]]:
+        """Host: (challenge path, body) of every static challenge route."""
+        answer = {}
+        for route in (self.server() or {}).get("routes", []):
+            if route.get("@id", "").startswith("deployer.challenge."):
+                match = route["match"][0]
+                answer[match["host"][0]] = (match["path"][0], route["handle"][0]["body"])
+        return answer
+
     def server(self) -> dict | None:
         return self.get("apps/http/servers/deployer")
 
     def hosts_to_ports(self) -> dict[str, int]:
         answer = {}
         for route in (self.server() or {}).get("routes", []):
-            if not route.get("match"):
+            handler = route["handle"][0]
+            if not route.get("match") or handler["handler"] != "reverse_proxy":
                 continue
             dial = route["handle"][0]["upstreams"][0]["dial"]
             for host in route["match"][0]["host"]:

@@ -30,7 +30,9 @@ def test_admin_adds_a_domain_under_the_same_rules(admin_client, project, fake_ca
 
 
 def test_admin_lists_and_deletes_domains(admin_client, project, fake_caddy):
-    domain = Domain.objects.create(project=project, hostname="www.shop.com")
+    domain = Domain.objects.create(
+        project=project, hostname="www.shop.com", state=Domain.State.VERIFIED
+    )
 
     listing = admin_client.get(reverse("admin:routing_domain_changelist"))
     deleted = admin_client.post(
@@ -44,7 +46,9 @@ def test_admin_lists_and_deletes_domains(admin_client, project, fake_caddy):
 
 def test_admin_action_reconciles_routes(admin_client, project, make_live, fake_caddy):
     make_live(project, 32801)
-    domain = Domain.objects.create(project=project, hostname="www.shop.com")
+    domain = Domain.objects.create(
+        project=project, hostname="www.shop.com", state=Domain.State.VERIFIED
+    )
 
     response = admin_client.post(
         reverse("admin:routing_domain_changelist"),

@@ -16,8 +16,8 @@ def _live(project_id: int, port: int | None):
     return Row(project_id=project_id, host_port=port)
 
 
-def _domain(project_id: int, hostname: str):
-    return Row(project_id=project_id, hostname=hostname)
+def _domain(project_id: int, hostname: str, state: str = "verified", token: str = "t0k3n"):
+    return Row(project_id=project_id, hostname=hostname, state=state, token=token)
 
 
 def _sites(projects, live, domains=()):

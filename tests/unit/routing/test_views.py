@@ -53,7 +53,7 @@ def test_a_domain_of_another_project_cannot_be_deleted_through_mine(
 
 def test_fragment_lists_the_addresses_as_links_once_live(auth_client, project, make_live):
     make_live(project, 32801)
-    Domain.objects.create(project=project, hostname="www.shop.com")
+    Domain.objects.create(project=project, hostname="www.shop.com", state=Domain.State.VERIFIED)
 
     response = auth_client.get(reverse("routing:project", args=[project.slug]), **HTMX)
 
@@ -87,7 +87,8 @@ def test_htmx_add_answers_the_fragment_with_the_new_domain(auth_client, project,
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="domains"' in html and "<html" not in html
-    assert "www.shop.com now leads to shop." in html
+    assert "www.shop.com added, pending: prove it is yours" in html
+    assert "_deployer-challenge.www.shop.com" in html
     assert Domain.objects.get().hostname == "www.shop.com"
 
 
@@ -123,7 +124,7 @@ def test_domain_taken_by_another_project_is_refused_without_naming_it(
     )
 
     html = response.content.decode()
-    assert "This domain is already in use." in html
+    assert "This domain is already claimed by another project (pending or verified)." in html
     assert "secret" not in html
 
 

@@ -5,6 +5,7 @@ import pytest
 from builds.models import Build, Deployment
 from projects import services as project_services
 from routing import caddy
+from tests.dnsserver import LocalDNS
 
 
 @pytest.fixture
@@ -102,3 +103,13 @@ def _routing_settings(settings):
     settings.DEPLOYER_HTTP_BIND = "127.0.0.1"
     settings.DEPLOYER_HTTPS = False
     settings.DEPLOYER_DASHBOARD_HOST = ""
+
+
+@pytest.fixture
+def local_dns(settings):
+    """A DNS server on 127.0.0.1 that Deployer's resolver asks instead of the system's."""
+    with LocalDNS() as server:
+        settings.DEPLOYER_DNS_NAMESERVERS = ["127.0.0.1"]
+        settings.DEPLOYER_DNS_PORT = server.port
+        settings.DEPLOYER_DOMAIN_CHECK_TIMEOUT = 2.0
+        yield server

@@ -310,13 +310,17 @@ def app_url(host: str) -> str:
     return f"http://{host}/" if port == 80 else f"http://{host}:{port}/"
 
 
-def addresses(project: Project) -> list[Address]:
-    """The app's own address first, then its custom domains, each with the URL to open."""
+def addresses(project: Project, *, routed_only: bool = False) -> list[Address]:
+    """The app's own address first, then its custom domains, each with the URL to open.
+
+    `routed_only` leaves out pending domains, which do not lead to the app yet.
+    """
     own = project.app_host
     result = [Address(own, app_url(own))]
     result += [
         Address(domain.hostname, app_url(domain.hostname), domain_id=domain.pk, domain=domain)
         for domain in sorted(project.domains.all(), key=lambda d: d.hostname)
+        if domain.verified or not routed_only
     ]
     return result
 

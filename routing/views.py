@@ -85,6 +85,9 @@ def panel_context(project: Project, form: DomainForm | None = None, notice: str 
         "form": form or DomainForm(),
         "notice": notice,
         "https": settings.DEPLOYER_HTTPS,
+        # The HTTP proof is offered only where it can pass (see routing.proof.check_http).
+        "http_proof": not settings.DEPLOYER_HTTPS and bool(settings.DEPLOYER_ROUTER_ADDRESSES),
+        "router_addresses": ", ".join(settings.DEPLOYER_ROUTER_ADDRESSES),
     }
 
 

@@ -103,6 +103,7 @@ def _routing_settings(settings):
     settings.DEPLOYER_HTTP_BIND = "127.0.0.1"
     settings.DEPLOYER_HTTPS = False
     settings.DEPLOYER_DASHBOARD_HOST = ""
+    settings.DEPLOYER_ROUTER_ADDRESSES = ["127.0.0.1"]
 
 
 @pytest.fixture

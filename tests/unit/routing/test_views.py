@@ -230,3 +230,26 @@ def test_adding_the_dashboard_host_is_refused_on_the_page(auth_client, project, 
 
     assert "deploy.example.net is the dashboard&#x27;s own address" in response.content.decode()
     assert not Domain.objects.exists()
+
+
+def test_app_links_leave_out_pending_domains(project, make_live):
+    make_live(project, 32801)
+    Domain.objects.create(project=project, hostname="www.shop.com")
+    Domain.objects.create(project=project, hostname="shop.com", state=Domain.State.VERIFIED)
+
+    html = Template("{% load routing %}{% app_links project True %}").render(
+        Context({"project": project})
+    )
+
+    assert '<a href="http://shop.com:8080/">' in html
+    assert "www.shop.com" not in html
+
+
+def test_the_http_proof_is_not_offered_without_router_addresses(auth_client, project, settings):
+    settings.DEPLOYER_ROUTER_ADDRESSES = []
+    Domain.objects.create(project=project, hostname="www.shop.com")
+
+    html = auth_client.get(reverse("routing:project", args=[project.slug]), **HTMX).content.decode()
+
+    assert 'value="dns">Check DNS record' in html
+    assert "Check HTTP token" not in html

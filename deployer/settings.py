@@ -291,6 +291,45 @@ CELERY_BEAT_SCHEDULE["reconcile-routes"] = {
     "task": "routing.tasks.reconcile_routes",
     "schedule": DEPLOYER_ROUTE_RECONCILE_INTERVAL,
 }
+# Domain proofs (issue 18, deliverable 8; routing/proof.py): a custom domain is routed only once
+# a TXT record _deployer-challenge.<domain> holds its token, or http://<domain>/.well-known/
+# deployer-challenge/<token> answers it. Lookups use DEPLOYER_DNS_NAMESERVERS (empty: the system
+# resolver) on DEPLOYER_DNS_PORT. The HTTP proof needs the name to resolve only to
+# DEPLOYER_ROUTER_ADDRESSES (default: DEPLOYER_HTTP_BIND unless that is a wildcard) and fetches
+# from those addresses only, on DEPLOYER_ROUTER_HTTP_PORT. Pending domains are checked again every
+# DEPLOYER_DOMAIN_CHECK_INTERVAL seconds and dropped after DEPLOYER_DOMAIN_PENDING_DAYS days.
+import ipaddress  # noqa: E402 - only this block needs it
+
+
+def _unspecified(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_unspecified
+    except ValueError:  # a host name: not an address to compare resolved names with
+        return True
+
+
+DEPLOYER_DNS_NAMESERVERS = _read("DEPLOYER_DNS_NAMESERVERS", list, [])
+DEPLOYER_DNS_PORT = _read("DEPLOYER_DNS_PORT", int, 53)
+DEPLOYER_ROUTER_ADDRESSES = _read(
+    "DEPLOYER_ROUTER_ADDRESSES",
+    list,
+    [_bind] if (_bind := DEPLOYER_HTTP_BIND.strip("[]")) and not _unspecified(_bind) else [],
+)
+DEPLOYER_ROUTER_HTTP_PORT = _read("DEPLOYER_ROUTER_HTTP_PORT", int, DEPLOYER_HTTP_PORT)
+DEPLOYER_DOMAIN_CHECK_TIMEOUT = _read("DEPLOYER_DOMAIN_CHECK_TIMEOUT", float, 5.0)
+DEPLOYER_DOMAIN_CHECK_INTERVAL = _read("DEPLOYER_DOMAIN_CHECK_INTERVAL", float, 300.0)
+DEPLOYER_DOMAIN_PENDING_DAYS = _read("DEPLOYER_DOMAIN_PENDING_DAYS", int, 7)
+for _address in [*DEPLOYER_DNS_NAMESERVERS, *DEPLOYER_ROUTER_ADDRESSES]:
+    try:
+        ipaddress.ip_address(_address)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"DEPLOYER_DNS_NAMESERVERS / DEPLOYER_ROUTER_ADDRESSES: {_address!r} is not an IP address."
+        ) from None
+CELERY_BEAT_SCHEDULE["check-pending-domains"] = {
+    "task": "routing.tasks.check_pending_domains",
+    "schedule": DEPLOYER_DOMAIN_CHECK_INTERVAL,
+}
 # Push webhooks (POST /hooks/<project>/): bodies above this size get 413; a project accepts at
 # most this many deliveries a minute (429 beyond; 0 turns the limit off).
 DEPLOYER_WEBHOOK_MAX_BODY_BYTES = _read("DEPLOYER_WEBHOOK_MAX_BODY_BYTES", int, 1024 * 1024)

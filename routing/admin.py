@@ -31,14 +31,33 @@ class DomainAdminForm(forms.ModelForm):
 @admin.register(Domain)
 class DomainAdmin(admin.ModelAdmin):
     form = DomainAdminForm
-    list_display = ["hostname", "project", "created_at"]
+    list_display = ["hostname", "project", "state", "method", "last_checked_at", "created_at"]
+    list_filter = ["state", "method"]
     search_fields = ["hostname", "project__slug"]
     list_select_related = ["project"]
-    actions = ["reconcile_routes"]
+    actions = ["check_now", "reconcile_routes"]
+    PROOF_FIELDS = [
+        "state",
+        "method",
+        "token",
+        "verified_at",
+        "last_checked_at",
+        "last_check_reason",
+    ]
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
-        # A domain moves by removing it, then adding it to the other project under the rules.
-        return ["project", "hostname", "created_at"] if obj else ["created_at"]
+        # A domain moves by removing it, then adding it to the other project under the rules;
+        # it becomes verified only through a proof, never by editing its state.
+        if obj:
+            return ["project", "hostname", *self.PROOF_FIELDS, "created_at"]
+        return [*self.PROOF_FIELDS, "created_at"]
+
+    @admin.action(description="Check the proof of the selected pending domains now")
+    def check_now(self, request, queryset) -> None:
+        for domain in queryset.select_related("project"):
+            result = services.check_domain(domain)
+            level = messages.SUCCESS if result.ok else messages.WARNING
+            self.message_user(request, f"{domain.hostname}: {result.reason}", level)
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:

@@ -1,8 +1,11 @@
 """Caddy's config for Deployer's server, as a pure function of what should be served.
 
-One route per project with a live deployment, matching its own address and its custom
-domains, proxying to the container's port published on 127.0.0.1. A last route answers 404
-for every other host, rather than Caddy's default empty 200.
+One route per project with a live deployment, matching its own address and its verified
+custom domains, proxying to the container's port published on 127.0.0.1. A pending custom
+domain is never routed to the app: it gets only a route answering its challenge token at
+/.well-known/deployer-challenge/<token> (plain HTTP only: with HTTPS on, Caddy would request
+a certificate for every host in the config, so pending names stay out of it). A last route
+answers 404 for every other host and path, rather than Caddy's default empty 200.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ ROUTE_ID_PREFIX = "deployer-"
 # Dots never appear in project names, so these ids cannot collide with a project's.
 DASHBOARD_ROUTE_ID = "deployer.dashboard"
 NOT_FOUND_ROUTE_ID = "deployer.not-found"
+CHALLENGE_ROUTE_ID_PREFIX = "deployer.challenge."
+CHALLENGE_PATH = "/.well-known/deployer-challenge/"
+VERIFIED = "verified"  # routing.models.Domain.State.VERIFIED
 # A request that reaches an upstream which refuses the connection (a container starting or
 # stopping) is retried for this long instead of failing at once.
 TRY_DURATION = "5s"
@@ -29,6 +35,14 @@ class Site:
     slug: str
     hosts: tuple[str, ...]
     port: int
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A pending custom domain: the host, and the token its challenge path answers."""
+
+    host: str
+    token: str
 
 
 @dataclass(frozen=True)
@@ -50,11 +64,13 @@ def sites_from(projects, live_deployments, domains, *, base_domain: str) -> list
     """Join what the database holds: projects, their live deployments, their custom domains.
 
     Projects without a live deployment (or whose container has no published port) get no
-    route: their hosts fall through to the 404 route.
+    route: their hosts fall through to the 404 route. Only verified custom domains are routed.
     """
     ports = {d.project_id: d.host_port for d in live_deployments if d.host_port}
     extra_hosts: dict[int, list[str]] = {}
     for domain in domains:
+        if domain.state != VERIFIED:
+            continue
         extra_hosts.setdefault(domain.project_id, []).append(domain.hostname)
     sites = [
         Site(
@@ -68,9 +84,21 @@ def sites_from(projects, live_deployments, domains, *, base_domain: str) -> list
     return sorted(sites, key=lambda site: site.slug)
 
 
-def server_config(sites: Iterable[Site], listener: Listener) -> dict:
+def challenges_from(domains) -> list[Challenge]:
+    """The pending custom domains, each with the token its challenge path answers."""
+    return sorted(
+        (Challenge(d.hostname, d.token) for d in domains if d.state != VERIFIED),
+        key=lambda challenge: challenge.host,
+    )
+
+
+def server_config(
+    sites: Iterable[Site], listener: Listener, challenges: Iterable[Challenge] = ()
+) -> dict:
     """The whole `apps/http/servers/deployer` object: listen addresses, routes, HTTPS policy."""
     routes = []
+    if not listener.https:
+        routes += [_challenge_route(challenge) for challenge in challenges]
     if listener.dashboard_host and listener.dashboard_upstream:
         routes.append(
             _proxy_route(DASHBOARD_ROUTE_ID, [listener.dashboard_host], listener.dashboard_upstream)
@@ -100,6 +128,22 @@ def _proxy_route(route_id: str, hosts: list[str], upstream: str) -> dict:
                 "handler": "reverse_proxy",
                 "upstreams": [{"dial": upstream}],
                 "load_balancing": {"try_duration": TRY_DURATION, "try_interval": TRY_INTERVAL},
+            }
+        ],
+        "terminal": True,
+    }
+
+
+def _challenge_route(challenge: Challenge) -> dict:
+    return {
+        "@id": f"{CHALLENGE_ROUTE_ID_PREFIX}{challenge.host}",
+        "match": [{"host": [challenge.host], "path": [f"{CHALLENGE_PATH}{challenge.token}"]}],
+        "handle": [
+            {
+                "handler": "static_response",
+                "status_code": 200,
+                "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
+                "body": challenge.token,
             }
         ],
         "terminal": True,

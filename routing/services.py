@@ -13,16 +13,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from builds.models import Deployment
 from projects.models import Project
-from routing import caddy, config
+from routing import caddy, config, proof
 from routing.models import Domain
-from routing.validators import normalise_hostname, validate_custom_domain
+from routing.validators import is_under_own_address, normalise_hostname, validate_custom_domain
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +43,13 @@ class SyncResult:
 
     @property
     def routes(self) -> int:
-        """Projects and dashboard routes served (the closing 404 route not counted)."""
-        return len(self.server["routes"]) - 1
+        """Projects and dashboard routes served (challenge routes and the 404 route not counted)."""
+        return sum(
+            1
+            for route in self.server["routes"]
+            if route.get("match")
+            and not route.get("@id", "").startswith(config.CHALLENGE_ROUTE_ID_PREFIX)
+        )
 
     def as_dict(self) -> dict:
         return {"changed": self.changed, "routes": self.routes}
@@ -53,6 +60,7 @@ class Address:
     host: str
     url: str
     domain_id: int | None = None  # set for custom domains, which can be removed
+    domain: Domain | None = None
 
     @property
     def custom(self) -> bool:
@@ -74,13 +82,14 @@ def listener() -> config.Listener:
 
 def desired_server() -> dict:
     """Deployer's Caddy server as the database says it should be now."""
+    domains = list(Domain.objects.only("project_id", "hostname", "state", "token"))
     sites = config.sites_from(
         Project.objects.only("pk", "slug"),
         Deployment.objects.filter(state=Deployment.State.LIVE).only("project_id", "host_port"),
-        Domain.objects.only("project_id", "hostname"),
+        domains,
         base_domain=settings.DEPLOYER_BASE_DOMAIN.lower(),
     )
-    return config.server_config(sites, listener())
+    return config.server_config(sites, listener(), config.challenges_from(domains))
 
 
 def sync_routes() -> SyncResult:
@@ -164,21 +173,118 @@ def _routes_lock() -> Iterator[None]:
 def add_domain(project: Project, hostname: str) -> Domain:
     """Claim `hostname` for the project; raises ValidationError keyed "hostname".
 
-    The route follows once the row commits.
+    The domain starts pending, with a token to prove it by (see `check_domain`), and is not
+    routed until proven. A name under the project's own <slug>.<base domain> needs no proof:
+    the operator's DNS holds it, and no other project can have a name there.
     """
     domain = Domain(project=project, hostname=normalise_hostname(hostname))
     try:
         validate_custom_domain(domain.hostname, project.slug)
+        _refuse_taken(domain.hostname, project)
         domain.full_clean()
     except ValidationError as exc:
         raise ValidationError({"hostname": _messages(exc)}) from None
+    if is_under_own_address(domain.hostname, project.slug):
+        domain.state = Domain.State.VERIFIED
+        domain.method = Domain.Method.OWN_ADDRESS
+        domain.verified_at = timezone.now()
+        domain.last_check_reason = "Under the app's own address: no proof needed."
+    elif _verified_parent_of_other_project(domain.hostname, project):
+        domain.last_check_reason = (
+            "A domain above it belongs to another project: prove this one with the DNS TXT record."
+        )
     try:
         with transaction.atomic():
             domain.save()
     except IntegrityError:  # claimed by someone else between the check and the insert
-        raise ValidationError({"hostname": "This domain is already in use."}) from None
+        raise ValidationError({"hostname": TAKEN}) from None
     _sync_after_commit(f"domain {domain.hostname} added")
     return domain
+
+
+TAKEN = "This domain is already claimed by another project (pending or verified)."
+
+
+def _refuse_taken(hostname: str, project: Project) -> None:
+    existing = Domain.objects.filter(hostname=hostname).only("project_id").first()
+    if existing is None:
+        return
+    if existing.project_id == project.pk:
+        raise ValidationError(f"{hostname} is already one of this project's domains.")
+    raise ValidationError(TAKEN)
+
+
+def _verified_parent_of_other_project(hostname: str, project: Project) -> str | None:
+    """The verified domain of another project that `hostname` sits under, if any.
+
+    Someone holding example.com may point *.example.com at this router; an HTTP token would
+    then "prove" any name under it for whoever asks first. So a name under another
+    project's verified domain is proven only by DNS, which only the zone's holder can edit.
+    """
+    labels = hostname.split(".")
+    parents = [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
+    parent = (
+        Domain.objects.filter(hostname__in=parents, state=Domain.State.VERIFIED)
+        .exclude(project=project)
+        .order_by("-hostname")
+        .values_list("hostname", flat=True)
+        .first()
+    )
+    return parent
+
+
+def check_domain(domain: Domain, method: str | None = None) -> proof.Proof:
+    """Try the domain's proof (`method`, else the one last chosen); record the outcome.
+
+    A pass marks the domain verified and routes it once that commits; a failure keeps it
+    pending with the reason in words. A verified domain is left as it is.
+    """
+    if domain.verified:
+        return proof.Proof(True, domain.last_check_reason or "Verified.")
+    if method in (Domain.Method.DNS, Domain.Method.HTTP):
+        domain.method = method
+    if domain.method == Domain.Method.HTTP and _verified_parent_of_other_project(
+        domain.hostname, domain.project
+    ):
+        result = proof.Proof(
+            False,
+            f"{domain.hostname} is under a domain another project verified: prove it with the "
+            f"DNS TXT record {domain.challenge_name}.",
+        )
+    elif domain.method == Domain.Method.HTTP:
+        result = proof.check_http(domain.hostname, domain.token)
+    else:
+        result = proof.check_dns(domain.hostname, domain.token)
+    now = timezone.now()
+    fields = {"method": domain.method, "last_checked_at": now, "last_check_reason": result.reason}
+    if result.ok:
+        # Conditional: a domain removed or already verified meanwhile is left alone.
+        changed = Domain.objects.filter(pk=domain.pk, state=Domain.State.PENDING).update(
+            state=Domain.State.VERIFIED, verified_at=now, **fields
+        )
+        if changed:
+            domain.state, domain.verified_at = Domain.State.VERIFIED, now
+            _sync_after_commit(f"domain {domain.hostname} verified")
+    else:
+        Domain.objects.filter(pk=domain.pk, state=Domain.State.PENDING).update(**fields)
+    for name, value in fields.items():
+        setattr(domain, name, value)
+    return result
+
+
+def check_pending_domains() -> dict:
+    """The periodic retry: check every pending domain; drop those pending for too long."""
+    cutoff = timezone.now() - timedelta(days=settings.DEPLOYER_DOMAIN_PENDING_DAYS)
+    expired, _ = Domain.objects.filter(state=Domain.State.PENDING, created_at__lt=cutoff).delete()
+    if expired:
+        _sync_after_commit("expired pending domains dropped")
+    verified = failed = 0
+    for domain in Domain.objects.filter(state=Domain.State.PENDING).select_related("project"):
+        if check_domain(domain).ok:
+            verified += 1
+        else:
+            failed += 1
+    return {"verified": verified, "pending": failed, "expired": expired}
 
 
 def remove_domain(domain: Domain) -> None:
@@ -204,13 +310,17 @@ def app_url(host: str) -> str:
     return f"http://{host}/" if port == 80 else f"http://{host}:{port}/"
 
 
-def addresses(project: Project) -> list[Address]:
-    """The app's own address first, then its custom domains, each with the URL to open."""
+def addresses(project: Project, *, routed_only: bool = False) -> list[Address]:
+    """The app's own address first, then its custom domains, each with the URL to open.
+
+    `routed_only` leaves out pending domains, which do not lead to the app yet.
+    """
     own = project.app_host
     result = [Address(own, app_url(own))]
     result += [
-        Address(domain.hostname, app_url(domain.hostname), domain_id=domain.pk)
+        Address(domain.hostname, app_url(domain.hostname), domain_id=domain.pk, domain=domain)
         for domain in sorted(project.domains.all(), key=lambda d: d.hostname)
+        if domain.verified or not routed_only
     ]
     return result
 

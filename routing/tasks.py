@@ -1,4 +1,5 @@
-"""Celery tasks: the periodic reconcile of Caddy's routes with the database, and one at worker start."""
+"""Celery tasks: the periodic reconcile of Caddy's routes with the database, and one at worker start;
+the periodic check of pending custom domains."""
 
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ def reconcile_routes() -> dict:
     if result.changed:
         logger.info("Routes reconciled: Caddy now serves %d route(s)", result.routes)
     return result.as_dict()
+
+
+@shared_task
+def check_pending_domains() -> dict:
+    """Retry the proof of every pending custom domain (DEPLOYER_DOMAIN_CHECK_INTERVAL)."""
+    result = services.check_pending_domains()
+    if result["verified"] or result["expired"]:
+        logger.info("Domains after their periodic check: %s", result)
+    return result
 
 
 @worker_ready.connect

@@ -51,8 +51,12 @@ def validate_custom_domain(hostname: str, project_slug: str) -> None:
     validate_hostname(hostname)
     base = settings.DEPLOYER_BASE_DOMAIN.lower()
     own = f"{project_slug}.{base}"
-    if settings.DEPLOYER_DASHBOARD_HOST and hostname == settings.DEPLOYER_DASHBOARD_HOST:
-        raise ValidationError("This is the dashboard's address.", code="reserved")
+    if is_dashboard_host(hostname):
+        raise ValidationError(
+            f"{hostname} is the dashboard's own address (DEPLOYER_DASHBOARD_HOST / ALLOWED_HOSTS); "
+            "a project cannot claim it.",
+            code="reserved",
+        )
     if hostname == own:
         raise ValidationError("This is already the app's own address.", code="own_address")
     if hostname == base or (hostname.endswith(f".{base}") and not hostname.endswith(f".{own}")):
@@ -61,6 +65,35 @@ def validate_custom_domain(hostname: str, project_slug: str) -> None:
             f"add e.g. www.{own}.",
             code="reserved",
         )
+
+
+def is_under_own_address(hostname: str, project_slug: str) -> bool:
+    """A name below the project's own <slug>.<base domain>: only that project can hold it."""
+    return hostname.endswith(f".{project_slug}.{settings.DEPLOYER_BASE_DOMAIN.lower()}")
+
+
+def dashboard_hosts() -> list[str]:
+    """The dashboard's host names: DEPLOYER_DASHBOARD_HOST and every ALLOWED_HOSTS entry.
+
+    An entry ".example.com" is Django's pattern for example.com and every name under it;
+    "*" names no host of its own.
+    """
+    names = [settings.DEPLOYER_DASHBOARD_HOST, *settings.ALLOWED_HOSTS]
+    return [name.lower().rstrip(".") for name in names if name and name != "*"]
+
+
+def is_dashboard_host(hostname: str) -> bool:
+    for name in dashboard_hosts():
+        if name.startswith("."):
+            if hostname == name[1:] or hostname.endswith(name):
+                return True
+        elif hostname == name:
+            return True
+    return False
+
+
+def is_under(hostname: str, parent: str) -> bool:
+    return hostname.endswith(f".{parent}")
 
 
 def _is_ip_address(value: str) -> bool:

@@ -35,8 +35,29 @@ def domain_add(request: HttpRequest, slug: str) -> HttpResponse:
             for message in exc.message_dict.get("hostname", exc.messages):
                 form.add_error("hostname", message)
         else:
-            return _done(request, project, f"{domain.hostname} now leads to {project.slug}.")
+            if domain.verified:
+                return _done(request, project, f"{domain.hostname} now leads to {project.slug}.")
+            return _done(
+                request,
+                project,
+                f"{domain.hostname} added, pending: prove it is yours (below) and it is routed.",
+            )
     return _render(request, project, form)
+
+
+@login_required
+@require_POST
+def domain_check(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Try the chosen proof now; the page says verified, or why not (never what was fetched)."""
+    project = get_project_for_user(request.user, slug)
+    domain = get_object_or_404(project.domains.select_related("project"), pk=pk)
+    method = request.POST.get("method")
+    result = services.check_domain(domain, method)
+    if result.ok:
+        return _done(request, project, f"{domain.hostname} is verified and now leads to {slug}.")
+    return _done(
+        request, project, f"{domain.hostname} is not verified yet: {result.reason}", ok=False
+    )
 
 
 @login_required
@@ -48,10 +69,10 @@ def domain_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _done(request, project, f"{domain.hostname} removed.")
 
 
-def _done(request: HttpRequest, project: Project, message: str) -> HttpResponse:
+def _done(request: HttpRequest, project: Project, message: str, *, ok: bool = True) -> HttpResponse:
     if request.htmx:
         return _render(request, project, DomainForm(), notice=message)
-    messages.success(request, message)
+    (messages.success if ok else messages.warning)(request, message)
     return redirect(f"{project.get_absolute_url()}#domains")
 
 
@@ -64,6 +85,9 @@ def panel_context(project: Project, form: DomainForm | None = None, notice: str 
         "form": form or DomainForm(),
         "notice": notice,
         "https": settings.DEPLOYER_HTTPS,
+        # The HTTP proof is offered only where it can pass (see routing.proof.check_http).
+        "http_proof": not settings.DEPLOYER_HTTPS and bool(settings.DEPLOYER_ROUTER_ADDRESSES),
+        "router_addresses": ", ".join(settings.DEPLOYER_ROUTER_ADDRESSES),
     }
 
 

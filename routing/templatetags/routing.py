@@ -18,5 +18,5 @@ def domains_panel(context, project) -> dict:
 
 @register.inclusion_tag("routing/_app_links.html")
 def app_links(project, live=True) -> dict:
-    """`{% app_links project live %}`: the app's addresses, as links when `live` is truthy."""
-    return {"addresses": services.addresses(project), "live": bool(live)}
+    """`{% app_links project live %}`: the app's routed addresses, as links when `live` is truthy."""
+    return {"addresses": services.addresses(project, routed_only=True), "live": bool(live)}

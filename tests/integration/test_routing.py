@@ -23,6 +23,7 @@ from django.conf import settings
 from builds.models import Build, Deployment
 from projects import services as project_services
 from routing import caddy, config, services
+from routing.models import Domain
 from routing.tasks import reconcile_routes
 from tests.integration.apps import FLASK_APP
 from tests.integration.conftest import build_log, deploy, http_get, wait_until
@@ -98,6 +99,14 @@ def wait_for_answer(host: str, body: str, timeout: float = 30) -> None:
 
     answers.__doc__ = f"{host} answers {body!r} through Caddy"  # wait_until's failure message
     wait_until(answers, timeout=timeout)
+
+
+def add_verified_domain(project, hostname: str) -> Domain:
+    """A custom domain as it is once proven (tests/integration/test_domain_proofs.py proves them)."""
+    domain = services.add_domain(project, hostname)
+    Domain.objects.filter(pk=domain.pk).update(state=Domain.State.VERIFIED)
+    services.sync_routes()
+    return domain
 
 
 def flask_app(version: int) -> dict[str, str]:
@@ -207,7 +216,7 @@ def test_restarted_caddy_gets_every_route_back_from_the_reconcile_task(
     assert deploy(shop).state == Build.State.LIVE
     assert deploy(blog).state == Build.State.LIVE
     custom = f"{shop.slug}.example.test"
-    services.add_domain(shop, custom)
+    add_verified_domain(shop, custom)
     wait_for_answer(custom, "hello from v1")
     wait_for_answer(blog.app_host, "hello from v2")
 
@@ -228,7 +237,7 @@ def test_custom_domain_answers_with_the_app_until_removed(
     assert deploy(project).state == Build.State.LIVE
     hostname = f"www.{project.slug}.example.test"
 
-    domain = services.add_domain(project, hostname.upper())
+    domain = add_verified_domain(project, hostname.upper())
 
     wait_for_answer(hostname, "hello from v1")
     services.remove_domain(domain)

@@ -5,6 +5,7 @@ import pytest
 from builds.models import Build, Deployment
 from projects import services as project_services
 from routing import caddy
+from tests.dnsserver import LocalDNS
 
 
 @pytest.fixture
@@ -57,13 +58,23 @@ class FakeCaddy:
         node[last] = value
         self.writes.append(path)
 
+    def challenges(self) -> dict[str, tuple[str, str]]:
+        """Host: (challenge path, body) of every static challenge route."""
+        answer = {}
+        for route in (self.server() or {}).get("routes", []):
+            if route.get("@id", "").startswith("deployer.challenge."):
+                match = route["match"][0]
+                answer[match["host"][0]] = (match["path"][0], route["handle"][0]["body"])
+        return answer
+
     def server(self) -> dict | None:
         return self.get("apps/http/servers/deployer")
 
     def hosts_to_ports(self) -> dict[str, int]:
         answer = {}
         for route in (self.server() or {}).get("routes", []):
-            if not route.get("match"):
+            handler = route["handle"][0]
+            if not route.get("match") or handler["handler"] != "reverse_proxy":
                 continue
             dial = route["handle"][0]["upstreams"][0]["dial"]
             for host in route["match"][0]["host"]:
@@ -92,3 +103,14 @@ def _routing_settings(settings):
     settings.DEPLOYER_HTTP_BIND = "127.0.0.1"
     settings.DEPLOYER_HTTPS = False
     settings.DEPLOYER_DASHBOARD_HOST = ""
+    settings.DEPLOYER_ROUTER_ADDRESSES = ["127.0.0.1"]
+
+
+@pytest.fixture
+def local_dns(settings):
+    """A DNS server on 127.0.0.1 that Deployer's resolver asks instead of the system's."""
+    with LocalDNS() as server:
+        settings.DEPLOYER_DNS_NAMESERVERS = ["127.0.0.1"]
+        settings.DEPLOYER_DNS_PORT = server.port
+        settings.DEPLOYER_DOMAIN_CHECK_TIMEOUT = 2.0
+        yield server

@@ -16,8 +16,8 @@ def _live(project_id: int, port: int | None):
     return Row(project_id=project_id, host_port=port)
 
 
-def _domain(project_id: int, hostname: str):
-    return Row(project_id=project_id, hostname=hostname)
+def _domain(project_id: int, hostname: str, state: str = "verified", token: str = "t0k3n"):
+    return Row(project_id=project_id, hostname=hostname, state=state, token=token)
 
 
 def _sites(projects, live, domains=()):
@@ -113,3 +113,42 @@ def test_upstream_port_reads_a_projects_route_back():
     assert config.upstream_port(server, "shop") == 32801
     assert config.upstream_port(server, "blog") is None
     assert config.upstream_port(None, "shop") is None
+
+
+def test_pending_domain_is_not_routed_to_the_app():
+    sites = _sites(
+        [_project(1, "shop")],
+        [_live(1, 32801)],
+        [_domain(1, "www.shop.com", state="pending"), _domain(1, "shop.com")],
+    )
+
+    assert sites == [Site("shop", ("shop.apps.example.net", "shop.com"), 32801)]
+
+
+def test_pending_domain_gets_only_its_challenge_route_answering_the_token():
+    domains = [_domain(1, "www.shop.com", state="pending", token="abc123"), _domain(1, "shop.com")]
+    server = config.server_config([], Listener(), config.challenges_from(domains))
+
+    challenge, not_found = server["routes"]
+    assert challenge == {
+        "@id": "deployer.challenge.www.shop.com",
+        "match": [{"host": ["www.shop.com"], "path": ["/.well-known/deployer-challenge/abc123"]}],
+        "handle": [
+            {
+                "handler": "static_response",
+                "status_code": 200,
+                "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
+                "body": "abc123",
+            }
+        ],
+        "terminal": True,
+    }
+    assert not_found["@id"] == config.NOT_FOUND_ROUTE_ID
+
+
+def test_with_https_pending_domains_stay_out_of_the_config():
+    """Caddy requests a certificate for every host it is given: not for unproven names."""
+    domains = [_domain(1, "www.shop.com", state="pending")]
+    server = config.server_config([], Listener(https=True), config.challenges_from(domains))
+
+    assert [route["@id"] for route in server["routes"]] == [config.NOT_FOUND_ROUTE_ID]

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_sync_writes_the_routes_the_database_says(project, make_live, fake_caddy):
     make_live(project, 32801)
-    Domain.objects.create(project=project, hostname="shop.example.com")
+    Domain.objects.create(project=project, hostname="shop.example.com", state=Domain.State.VERIFIED)
 
     result = services.sync_routes()
 
@@ -76,7 +76,7 @@ def test_point_project_routes_to_the_new_deployment(project, make_live, fake_cad
     assert fake_caddy.hosts_to_ports() == {"shop.apps.example.net": 32802}
 
 
-def test_added_domain_is_stored_normalised_and_routed_after_commit(
+def test_added_domain_is_stored_normalised_pending_and_not_routed(
     project, make_live, fake_caddy, django_capture_on_commit_callbacks
 ):
     make_live(project, 32801)
@@ -85,7 +85,9 @@ def test_added_domain_is_stored_normalised_and_routed_after_commit(
         domain = services.add_domain(project, "  WWW.Shop.COM. ")
 
     assert domain.hostname == "www.shop.com"
-    assert fake_caddy.hosts_to_ports()["www.shop.com"] == 32801
+    assert domain.state == Domain.State.PENDING
+    assert "www.shop.com" not in fake_caddy.hosts_to_ports()
+    assert fake_caddy.challenges()["www.shop.com"] == (domain.challenge_path, domain.token)
 
 
 def test_removed_domain_stops_being_routed_after_commit(
@@ -109,7 +111,7 @@ def test_a_domain_belongs_to_one_project_whatever_its_case(project, user, fake_c
     with pytest.raises(ValidationError) as caught:
         services.add_domain(other, "WWW.SHOP.COM")
 
-    assert caught.value.message_dict == {"hostname": ["This domain is already in use."]}
+    assert caught.value.message_dict == {"hostname": [services.TAKEN]}
 
 
 def test_invalid_domain_is_refused_keyed_by_field(project, fake_caddy):
@@ -138,7 +140,7 @@ def test_deleting_a_project_removes_its_route(
 ):
     monkeypatch.setattr(project_services, "remove_docker_resources", lambda slug: [])
     make_live(project, 32801)
-    Domain.objects.create(project=project, hostname="www.shop.com")
+    Domain.objects.create(project=project, hostname="www.shop.com", state=Domain.State.VERIFIED)
     services.sync_routes()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -149,7 +151,7 @@ def test_deleting_a_project_removes_its_route(
 
 
 def test_addresses_link_with_the_http_port_unless_it_is_80(project, settings):
-    Domain.objects.create(project=project, hostname="www.shop.com")
+    Domain.objects.create(project=project, hostname="www.shop.com", state=Domain.State.VERIFIED)
 
     assert [a.url for a in services.addresses(project)] == [
         "http://shop.apps.example.net:8080/",

@@ -86,3 +86,18 @@ def test_the_dashboards_host_cannot_be_claimed(settings):
         validate_custom_domain("deploy.example.net", "shop")
 
     assert caught.value.code == "reserved"
+
+
+def test_the_dashboards_allowed_hosts_cannot_be_claimed(settings):
+    settings.DEPLOYER_DASHBOARD_HOST = ""
+    settings.ALLOWED_HOSTS = ["deployer.example.org", ".ops.example.org", "*"]
+
+    for hostname in ("deployer.example.org", "ops.example.org", "x.ops.example.org"):
+        with pytest.raises(ValidationError) as caught:
+            validate_custom_domain(hostname, "shop")
+        assert caught.value.code == "reserved"
+        assert caught.value.messages == [
+            f"{hostname} is the dashboard's own address (DEPLOYER_DASHBOARD_HOST / ALLOWED_HOSTS); "
+            "a project cannot claim it."
+        ]
+    validate_custom_domain("www.example.org", "shop")  # "*" reserves no name of its own

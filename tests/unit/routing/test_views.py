@@ -25,10 +25,10 @@ def test_domains_page_needs_a_login(client, project):
     assert response["Location"].startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("name", ["project", "add", "delete"])
+@pytest.mark.parametrize("name", ["project", "add", "check", "delete"])
 def test_someone_elses_project_is_404_for_every_view(auth_client, others_project, name):
     domain = Domain.objects.create(project=others_project, hostname="www.secret.com")
-    args = [others_project.slug] + ([domain.pk] if name == "delete" else [])
+    args = [others_project.slug] + ([domain.pk] if name in ("check", "delete") else [])
     url = reverse(f"routing:{name}", args=args)
 
     response = (
@@ -53,7 +53,7 @@ def test_a_domain_of_another_project_cannot_be_deleted_through_mine(
 
 def test_fragment_lists_the_addresses_as_links_once_live(auth_client, project, make_live):
     make_live(project, 32801)
-    Domain.objects.create(project=project, hostname="www.shop.com")
+    Domain.objects.create(project=project, hostname="www.shop.com", state=Domain.State.VERIFIED)
 
     response = auth_client.get(reverse("routing:project", args=[project.slug]), **HTMX)
 
@@ -87,7 +87,8 @@ def test_htmx_add_answers_the_fragment_with_the_new_domain(auth_client, project,
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="domains"' in html and "<html" not in html
-    assert "www.shop.com now leads to shop." in html
+    assert "www.shop.com added, pending: prove it is yours" in html
+    assert "_deployer-challenge.www.shop.com" in html
     assert Domain.objects.get().hostname == "www.shop.com"
 
 
@@ -123,7 +124,7 @@ def test_domain_taken_by_another_project_is_refused_without_naming_it(
     )
 
     html = response.content.decode()
-    assert "This domain is already in use." in html
+    assert "This domain is already claimed by another project (pending or verified)." in html
     assert "secret" not in html
 
 
@@ -159,3 +160,96 @@ def test_template_tags_render_the_panel_and_the_links(user, project, make_live):
         links.strip()
         == '<a href="http://shop.apps.example.net:8080/">http://shop.apps.example.net:8080/</a>'
     )
+
+
+def test_a_member_may_add_a_domain_and_it_waits_for_its_proof(
+    client, project, other_user, fake_caddy
+):
+    """Members may add and prove domains: a claim routes nothing until proven, so it gives a
+    member no reach beyond what deploying the project already gives."""
+    project.members.add(other_user)
+    client.force_login(other_user)
+
+    response = client.post(
+        reverse("routing:add", args=[project.slug]), {"hostname": "www.shop.com"}, **HTMX
+    )
+
+    domain = Domain.objects.get()
+    html = response.content.decode()
+    assert domain.state == Domain.State.PENDING and domain.project == project
+    assert f"<code>{domain.token}</code>" in html
+    assert f"http://www.shop.com/.well-known/deployer-challenge/{domain.token}" in html
+    assert "pending" in html
+
+
+def test_htmx_check_answers_the_fragment_with_the_reason(
+    auth_client, project, fake_caddy, local_dns
+):
+    domain = Domain.objects.create(project=project, hostname="www.shop.com")
+
+    response = auth_client.post(
+        reverse("routing:check", args=[project.slug, domain.pk]), {"method": "dns"}, **HTMX
+    )
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="card" id="domains">')
+    assert (
+        "www.shop.com is not verified yet: There is no DNS record _deployer-challenge.www.shop.com."
+        in html
+    )
+    domain.refresh_from_db()
+    assert domain.state == Domain.State.PENDING
+
+
+def test_check_without_javascript_verifies_and_redirects(
+    auth_client, project, make_live, fake_caddy, local_dns, django_capture_on_commit_callbacks
+):
+    make_live(project, 32801)
+    domain = Domain.objects.create(project=project, hostname="www.shop.com")
+    local_dns.add("_deployer-challenge.www.shop.com", "TXT", domain.token)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(
+            reverse("routing:check", args=[project.slug, domain.pk]), {"method": "dns"}
+        )
+
+    assert response.status_code == 302
+    domain.refresh_from_db()
+    assert domain.state == Domain.State.VERIFIED
+    assert fake_caddy.hosts_to_ports()["www.shop.com"] == 32801
+    page = auth_client.get(response["Location"]).content.decode()
+    assert "www.shop.com is verified and now leads to shop." in page
+
+
+def test_adding_the_dashboard_host_is_refused_on_the_page(auth_client, project, settings):
+    settings.ALLOWED_HOSTS = ["deploy.example.net", "testserver"]
+
+    response = auth_client.post(
+        reverse("routing:add", args=[project.slug]), {"hostname": "deploy.example.net"}, **HTMX
+    )
+
+    assert "deploy.example.net is the dashboard&#x27;s own address" in response.content.decode()
+    assert not Domain.objects.exists()
+
+
+def test_app_links_leave_out_pending_domains(project, make_live):
+    make_live(project, 32801)
+    Domain.objects.create(project=project, hostname="www.shop.com")
+    Domain.objects.create(project=project, hostname="shop.com", state=Domain.State.VERIFIED)
+
+    html = Template("{% load routing %}{% app_links project True %}").render(
+        Context({"project": project})
+    )
+
+    assert '<a href="http://shop.com:8080/">' in html
+    assert "www.shop.com" not in html
+
+
+def test_the_http_proof_is_not_offered_without_router_addresses(auth_client, project, settings):
+    settings.DEPLOYER_ROUTER_ADDRESSES = []
+    Domain.objects.create(project=project, hostname="www.shop.com")
+
+    html = auth_client.get(reverse("routing:project", args=[project.slug]), **HTMX).content.decode()
+
+    assert 'value="dns">Check DNS record' in html
+    assert "Check HTTP token" not in html

@@ -57,7 +57,7 @@ def test_manifest_linked_to_dev_zero_is_refused_without_reading_it(make_tree):
     root = make_tree({"app.py": trees.FLASK_APP})
     (root / "requirements.txt").symlink_to("/dev/zero")
 
-    with pytest.raises(DetectionError, match="requirements.txt is a link to /dev/zero, outside"):
+    with pytest.raises(DetectionError, match=r"requirements\.txt is a link to /dev/zero, outside"):
         detect_plan(root)
 
 

@@ -21,8 +21,19 @@ from builds.models import Build
 from builds.pipeline import image
 from builds.pipeline.context import build_context
 from builds.pipeline.errors import StageError
+from builds.tasks import run_build
 from tests.integration.apps import FLASK_APP
-from tests.integration.conftest import TEST_LABEL, GitRepo, _git, build_log, deploy, http_get
+from tests.integration.conftest import (
+    TEST_LABEL,
+    GitRepo,
+    _git,
+    build_log,
+    deploy,
+    http_get,
+    start_worker,
+    stop_worker,
+    wait_for_build,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -281,3 +292,36 @@ def test_a_change_to_the_generated_dockerfile_keeps_the_source_copy_cached(docke
     second = lines[1]
     copy = second.index(next(line for line in second if line.endswith("COPY . /app")))
     assert "Using cache" in second[copy + 1]
+
+
+def test_a_worker_with_tight_caps_refuses_a_large_context_and_kills_a_memory_hog(
+    celery_worker, test_database_url, tmp_path, git_repo, make_project, monkeypatch
+):
+    monkeypatch.setenv("DEPLOYER_BUILD_CONTEXT_MAX_FILES", "5")
+    monkeypatch.setenv("DEPLOYER_BUILD_MEMORY_MB", "128")
+    hog = 'RUN python -c "b = bytearray(400 * 1024 * 1024)"'
+    many = make_project(
+        git_repo({"Dockerfile": LISTING_DOCKERFILE, **{f"data/{i}.txt": "x" for i in range(9)}})
+    )
+    greedy = make_project(git_repo({"Dockerfile": f"FROM python:3.11-slim\n{hog}\n"}))
+    capped = start_worker(test_database_url, tmp_path / "capped.log", name="capped", queue="capped")
+    try:
+        builds = [Build.objects.create(project=p, ref="main") for p in (many, greedy)]
+        for build in builds:
+            run_build.apply_async((build.pk,), queue="capped")
+        too_many, killed = (wait_for_build(build, timeout=180) for build in builds)
+    finally:
+        stop_worker(capped)
+
+    assert too_many.state == Build.State.FAILED
+    assert too_many.failure_stage == Build.State.BUILDING
+    assert too_many.failure_reason == (
+        "The build context has more than 5 files after .dockerignore "
+        "(DEPLOYER_BUILD_CONTEXT_MAX_FILES). Exclude generated, vendored or data folders in "
+        ".dockerignore."
+    )
+    assert killed.state == Build.State.FAILED
+    assert killed.failure_reason.startswith(
+        f"The build step `{hog.removeprefix('RUN ')}` was killed (exit code 137), most likely "
+        "for using more than the build's memory limit of 128 MB (DEPLOYER_BUILD_MEMORY_MB)."
+    )

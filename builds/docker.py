@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import docker
 import requests
@@ -44,6 +46,56 @@ def client(timeout: int | None = None) -> Iterator[docker.DockerClient]:
         yield docker_client
     finally:
         docker_client.close()
+
+
+def build(
+    api: docker.APIClient,
+    context: IO[bytes],
+    *,
+    dockerfile: str,
+    tag: str,
+    labels: dict[str, str],
+    buildargs: dict[str, str],
+    memory_mb: int,
+    cpus: float,
+) -> Iterator[dict]:
+    """POST /build of a tar `context` Deployer wrote, yielding the engine's decoded output.
+
+    Every step's container is capped at `memory_mb` (swap included: none) and `cpus` CPUs,
+    0 meaning no cap. docker-py's `APIClient.build` accepts only four of the engine's build
+    limits (memory, memswap, cpushares, cpusetcpus) and a CPU cap needs `cpuperiod` and
+    `cpuquota`, which the Engine API takes on /build since 1.19; so this one request is
+    made with docker-py's own transport and stream decoding, as `APIClient.build` makes it.
+    """
+    params: dict[str, object] = {
+        "t": tag,
+        "dockerfile": dockerfile,
+        "q": False,
+        "nocache": False,
+        "rm": True,
+        "forcerm": True,
+        "pull": False,
+        "labels": json.dumps(labels),
+        "buildargs": json.dumps(buildargs),
+    }
+    if memory_mb:
+        params["memory"] = params["memswap"] = memory_mb * 1024 * 1024
+    if cpus:
+        params["cpuperiod"] = CPU_PERIOD
+        params["cpuquota"] = int(cpus * CPU_PERIOD)
+    response = api._post(
+        api._url("/build"),
+        params=params,
+        data=context,
+        headers={"Content-Type": "application/tar"},
+        stream=True,
+        timeout=None,
+    )
+    yield from api._stream_helper(response, decode=True)
+
+
+# The scheduler period of a CPU quota: 100 ms, the kernel's and Docker's default.
+CPU_PERIOD = 100_000
 
 
 def describe_error(exc: BaseException) -> str:

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -18,7 +18,8 @@ from builds import images as image_rules
 from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
 from builds.models import Build, Deployment
-from builds.pipeline import cleanup, clone, detect, dockerfile, health, image, release, run
+from builds.pipeline import cleanup, clone, context, detect, dockerfile, health, image, release, run
+from builds.pipeline.detection import tree
 from builds.pipeline.errors import StageError
 from builds.pipeline.fingerprint import may_skip, migrations_digest, release_fingerprint
 from builds.pipeline.plan import Overrides, Plan
@@ -28,7 +29,6 @@ from monitoring import tasks as monitoring_tasks
 from projects import services as project_services
 
 State = Build.State
-GENERATED_DOCKERFILE = ".deployer.Dockerfile"
 
 
 def execute(build: Build) -> None:
@@ -113,10 +113,10 @@ def _clone(build: Build, workdir: Path, log: BuildLog) -> Path:
         commit.message[:500],
     )
     build.save(update_fields=["commit_sha", "commit_author", "commit_message"])
-    source = (workdir / "src" / project.app_root).resolve()
-    if not source.is_relative_to((workdir / "src").resolve()) or not source.is_dir():
-        raise StageError(f"The app root {project.app_root!r} is not a folder of the repository.")
-    return source
+    try:
+        return tree.app_root(workdir / "src", project.app_root)
+    except tree.RefusedPath as exc:
+        raise StageError(str(exc)) from exc
 
 
 def _detect(build: Build, source: Path, pythons: list[str], log: BuildLog) -> Plan:
@@ -157,11 +157,12 @@ def _build_image(
 ) -> None:
     project = build.project
     build_args = project_services.build_arguments(project)
+    files = tree.Tree(source)
     if plan.kind == "dockerfile":
         own = plan.dockerfile_path or "Dockerfile"
         # Built as is; Deployer's labels are one step appended at its end.
-        text = (source / own).read_text(errors="replace")
-        text = f"{text.rstrip()}\n{dockerfile.label_line(image_labels(build))}\n"
+        text = f"{_own_dockerfile(files, own).rstrip()}\n{dockerfile.label_line(image_labels(build))}\n"
+        default_ignore = ""  # the repository's own .dockerignore, or everything but .git
         base_images = plan.base_images
         log(f"Building the repository's own {own} as is")
     else:
@@ -170,27 +171,50 @@ def _build_image(
             plan, base_image=settings.DEPLOYER_BASE_IMAGE, build_arg_names=sorted(build_args),
             labels=image_labels(build),
         )  # fmt: skip
-        if not (source / ".dockerignore").exists():
-            (source / ".dockerignore").write_text(dockerfile.generate_dockerignore())
+        default_ignore = dockerfile.generate_dockerignore()
         base_images = [base_image]
         log(f"Generated Dockerfile (from {base_image}):")
         for line in text.splitlines():
             log(f"  {line}")
-    _write_build_dockerfile(source, text)
-    image.ensure_base_images(client.api, base_images, log=log)
-    image_rules.check_before_build(client.api, plan, text, build_args)
-    if plan.kind != "dockerfile":
-        ensure_setup_image(client, plan, log)
-    tag = image_tag(project, build.pk)
-    result = image.build_image(
-        client.api, source, dockerfile=GENERATED_DOCKERFILE, tag=tag, labels={},
-        buildargs=build_args, log=log, should_cancel=should_cancel,
-        timeout=settings.DEPLOYER_BUILD_TIMEOUT,
-    )  # fmt: skip
+    build_context = context.build_context(
+        source,
+        text,
+        patterns=context.ignore_patterns(files, default_ignore),
+        max_files=settings.DEPLOYER_BUILD_CONTEXT_MAX_FILES,
+        max_bytes=settings.DEPLOYER_BUILD_CONTEXT_MAX_MB * 1_000_000,
+        log=log,
+    )
+    log(
+        f"Build context: {build_context.files} files, {build_context.bytes / 1_000_000:.1f} MB "
+        "(after .dockerignore; .git is never sent)"
+    )
+    with closing(build_context.fileobj):
+        image.ensure_base_images(client.api, base_images, log=log)
+        image_rules.check_before_build(client.api, plan, text, build_args)
+        if plan.kind != "dockerfile":
+            ensure_setup_image(client, plan, log)
+        tag = image_tag(project, build.pk)
+        result = image.build_image(
+            client.api, build_context.fileobj, dockerfile=build_context.dockerfile, tag=tag,
+            labels={}, buildargs=build_args, log=log, should_cancel=should_cancel,
+            timeout=settings.DEPLOYER_BUILD_TIMEOUT, memory_mb=settings.DEPLOYER_BUILD_MEMORY_MB,
+            cpus=settings.DEPLOYER_BUILD_CPUS,
+        )  # fmt: skip
     build.image_tag, build.image_id, build.image_size = tag, result.image_id, result.size
     build.dependency_layer_cached = result.dependency_layer_cached
     build.save(update_fields=["image_tag", "image_id", "image_size", "dependency_layer_cached"])
     log(f"Built {tag} ({result.size / 1_000_000:.1f} MB)")
+
+
+def _own_dockerfile(files: tree.Tree, name: str) -> str:
+    """The repository's own Dockerfile, read through the guarded reader."""
+    try:
+        text = files.require_text(name)
+    except tree.RefusedPath as exc:
+        raise StageError(f"The repository's own Dockerfile was refused: {exc}") from exc
+    if text is None:
+        raise StageError(f"The repository has no {name} to build.")
+    return text
 
 
 def image_tag(project, build_id: int) -> str:
@@ -223,19 +247,6 @@ def image_labels(build: Build) -> dict[str, str]:
     labels = labels_for(build, "image")
     del labels[docker_seam.LABEL_BUILD]
     return labels
-
-
-def _write_build_dockerfile(source: Path, text: str) -> None:
-    """Write the Dockerfile the engine builds, and keep it out of the build context.
-
-    Listed in .dockerignore, the file is read by the engine but dropped from the context,
-    so `COPY . .` never sees it and a change to it never breaks the cache of the source.
-    """
-    (source / GENERATED_DOCKERFILE).write_text(text)
-    ignore = source / ".dockerignore"
-    existing = ignore.read_text(errors="replace") if ignore.exists() else ""
-    if GENERATED_DOCKERFILE not in existing.split():
-        ignore.write_text(f"{existing.rstrip()}\n{GENERATED_DOCKERFILE}\n".lstrip())
 
 
 def _check_image_exists(client, image_id: str) -> None:

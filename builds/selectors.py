@@ -20,6 +20,7 @@ from builds import docker as docker_seam
 from builds.images import image_policy
 from builds.models import Build, Deployment
 from builds.pipeline import clone, detect, dockerfile
+from builds.pipeline.detection import tree
 from builds.pipeline.errors import StageError
 from builds.pipeline.plan import Overrides, Plan
 from builds.pythons import available_pythons
@@ -303,7 +304,11 @@ def preview_detection(project) -> Detection:
             detection.error = str(exc)
             return detection
         detection.commit = commit.sha
-        root = Path(tmp) / "src" / project.app_root
+        try:
+            root = tree.app_root(Path(tmp) / "src", project.app_root)
+        except tree.RefusedPath as exc:
+            detection.error = str(exc)
+            return detection
         overrides = Overrides(
             framework=project.framework or "auto",
             start_command=project.start_command or None,
@@ -341,10 +346,9 @@ def _add_dockerfile(detection: Detection, project, root: Path | None) -> None:
     if plan.kind == "dockerfile":
         name = plan.dockerfile_path or "Dockerfile"
         detection.dockerfile_note = f"The repository's own {name} is built as it is."
-        if root is not None and (root / name).is_file():
-            detection.dockerfile = (root / name).read_text(errors="replace")[
-                :PREVIEW_MAX_DOCKERFILE_CHARS
-            ]
+        text = tree.Tree(root).read_text(name) if root is not None else None
+        if text is not None:
+            detection.dockerfile = text[:PREVIEW_MAX_DOCKERFILE_CHARS]
         return
     names = sorted(project.env_vars.filter(available_at_build=True).values_list("key", flat=True))
     try:

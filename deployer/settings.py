@@ -266,6 +266,19 @@ DEPLOYER_KEEP_IMAGES = _read("DEPLOYER_KEEP_IMAGES", int, 5)
 DEPLOYER_BUILD_LOG_MAX_LINES = _read("DEPLOYER_BUILD_LOG_MAX_LINES", int, 10000)
 DEPLOYER_BUILD_HEARTBEAT_SECONDS = _read("DEPLOYER_BUILD_HEARTBEAT_SECONDS", float, 5.0)
 DEPLOYER_BUILD_HEARTBEAT_TIMEOUT = _read("DEPLOYER_BUILD_HEARTBEAT_TIMEOUT", float, 60.0)
+# Issue 18, repository content is data (builds/pipeline/context.py): the build context Deployer
+# streams holds at most this many files and MB after .dockerignore; every build step runs with at
+# most DEPLOYER_BUILD_MEMORY_MB of memory (no swap) and DEPLOYER_BUILD_CPUS CPUs (0: no cap).
+DEPLOYER_BUILD_CONTEXT_MAX_FILES = _read("DEPLOYER_BUILD_CONTEXT_MAX_FILES", int, 50_000)
+DEPLOYER_BUILD_CONTEXT_MAX_MB = _read("DEPLOYER_BUILD_CONTEXT_MAX_MB", int, 500)
+DEPLOYER_BUILD_MEMORY_MB = _read("DEPLOYER_BUILD_MEMORY_MB", int, 2048)
+DEPLOYER_BUILD_CPUS = _read("DEPLOYER_BUILD_CPUS", float, 1.0)
+if DEPLOYER_BUILD_CONTEXT_MAX_FILES < 1 or DEPLOYER_BUILD_CONTEXT_MAX_MB < 1:
+    raise ImproperlyConfigured("DEPLOYER_BUILD_CONTEXT_MAX_FILES and _MAX_MB must be at least 1.")
+if DEPLOYER_BUILD_MEMORY_MB != 0 and DEPLOYER_BUILD_MEMORY_MB < 64:
+    raise ImproperlyConfigured("DEPLOYER_BUILD_MEMORY_MB must be 0 (no cap) or at least 64.")
+if DEPLOYER_BUILD_CPUS != 0 and DEPLOYER_BUILD_CPUS < 0.01:
+    raise ImproperlyConfigured("DEPLOYER_BUILD_CPUS must be 0 (no cap) or at least 0.01.")
 DEPLOYER_MEMORY_SAMPLE_DELAY = _read("DEPLOYER_MEMORY_SAMPLE_DELAY", float, 60.0)
 DEPLOYER_ALLOW_LOCAL_REPOS = _read("DEPLOYER_ALLOW_LOCAL_REPOS", bool, False)
 # Routing: Caddy, driven through its admin API, serves each live app at <project>.<base domain>

@@ -36,6 +36,22 @@ from builds.pipeline.plan import FRAMEWORK_CHOICES, Evidence, Overrides, Plan
 
 __all__ = ["DetectionError", "detect_plan"]
 ASGI_FRAMEWORKS = ("fastapi", "starlette", "quart", "litestar")
+# Files whose content decides how the app is built: one that cannot be read refuses the build.
+BUILD_FILES = (
+    "Dockerfile",
+    ".dockerignore",
+    "Procfile",
+    "requirements.txt",
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "Pipfile",
+    "Pipfile.lock",
+    "poetry.lock",
+    "uv.lock",
+    ".python-version",
+    "runtime.txt",
+)
 
 
 def detect_plan(
@@ -61,6 +77,7 @@ def detect_plan(
             "Fix the project's app root directory setting."
         )
     tree = Tree(Path(root))
+    _refuse_unreadable(tree, (*BUILD_FILES, overrides.requirements_file or "requirements.txt"))
     plan = Plan(has_dockerignore=tree.is_file(".dockerignore"))
     if overrides.framework == "dockerfile" or (
         overrides.framework == "auto" and tree.is_file("Dockerfile")
@@ -82,6 +99,18 @@ def detect_plan(
     _choose_health(tree, plan, overrides, app)
     plan.evidence.extend(tree.skipped)
     return plan
+
+
+def _refuse_unreadable(tree: Tree, names) -> None:
+    """A file that decides the build but is a link out of the repository or no regular file
+    (a FIFO, a device) is refused, rather than the build quietly going without it."""
+    for name in names:
+        why = tree.refusal(name)
+        if why:
+            raise DetectionError(
+                f"{why}; Deployer reads only regular files inside the repository. Commit the "
+                "file itself, or remove it."
+            )
 
 
 def _own_dockerfile(

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from builds.pipeline.detection.django import RELEASE
 from builds.pipeline.detection.django_settings import read_settings
-from builds.pipeline.detection.tree import Tree
+from builds.pipeline.detection.tree import RefusedPath, Tree
 from builds.pipeline.plan import Plan
 
 VCS_DIRS = frozenset({".git", ".hg", ".svn"})
@@ -38,22 +38,27 @@ def migrations_digest(
     """SHA-256 of the relative path and content of the files `migrate` depends on under `root`.
 
     That is every `.py` file below a `migrations/` folder, the dependency files and the
-    settings module's files, in path order. Symlinks are followed only inside `root`; one
-    that leaves it counts by its link text. None when the tree cannot be read in full (too
-    large, or a folder or file that cannot be opened): then the release runs.
+    settings module's files, in path order, all read through the guarded reader: a link is
+    followed only to a regular file inside `root` (one that leaves it counts by its link
+    text), folders behind links are not entered, FIFOs and devices are never opened. None
+    when the tree cannot be read in full (too large, or a folder that cannot be listed):
+    then the release runs.
     """
-    real_root = os.path.realpath(root)
-    files = _migration_files(real_root)
-    if files is None:
-        return None
-    tree = Tree(Path(real_root))
+    tree = Tree(Path(root))
+    try:
+        files = [
+            rel
+            for rel, st in tree.entries(prune=_is_vcs, max_entries=MAX_ENTRIES)
+            if _is_migration(rel) and not stat.S_ISDIR(st.st_mode)
+        ]
+    except RefusedPath:
+        return None  # an unreadable folder might hold migrations
     settings = read_settings(tree, settings_module) if settings_module else None
     extra = {*dependency_files, *(settings.files if settings else ())}
-    files.update((rel, _inside(real_root, os.path.join(real_root, rel))) for rel in extra)
     digest = hashlib.sha256()
     try:
-        for rel in sorted(files):
-            entry = [rel, _file_digest(files[rel], real_root, rel)]
+        for rel in sorted({*files, *extra}):
+            entry = [rel, _file_digest(tree, rel)]
             digest.update(json.dumps(entry).encode() + b"\n")
     except OSError:
         return None  # an unreadable file might be a migration that changed
@@ -73,51 +78,25 @@ def release_fingerprint(
     return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def _migration_files(real_root: str) -> dict[str, str | None] | None:
-    """{relative path: real path, or None for a symlink leaving the root} of migration files."""
-    found: dict[str, str | None] = {}
-    seen_dirs = {real_root}
-    stack = [("", real_root)]
-    entries = 0
-    while stack:
-        rel_dir, real_dir = stack.pop()
+def _is_vcs(rel: str) -> bool:
+    return rel.rsplit("/", 1)[-1] in VCS_DIRS
+
+
+def _is_migration(rel: str) -> bool:
+    return rel.endswith(".py") and "migrations" in rel.split("/")[:-1]
+
+
+def _file_digest(tree: Tree, rel: str) -> str:
+    why = tree.refusal(rel)
+    if why and "outside the repository" in why:
         try:
-            scanned = sorted(os.scandir(real_dir), key=lambda entry: entry.name)
-        except OSError:
-            return None  # an unreadable folder might hold migrations
-        for entry in scanned:
-            entries += 1
-            if entries > MAX_ENTRIES:
-                return None
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            # `real_dir` is a real path: only a symlink needs resolving.
-            real = _inside(real_root, entry.path) if entry.is_symlink() else entry.path
-            is_migration = entry.name.endswith(".py") and "migrations" in rel.split("/")[:-1]
-            if real is None:
-                if is_migration:
-                    found[rel] = None
-            elif os.path.isdir(real):
-                if entry.name not in VCS_DIRS and real not in seen_dirs:
-                    seen_dirs.add(real)
-                    stack.append((rel, real))
-            elif is_migration:
-                found[rel] = real
-    return found
-
-
-def _inside(real_root: str, path: str) -> str | None:
-    """The real path of `path` when it stays inside the root, else None."""
-    real = os.path.realpath(path)
-    return real if real == real_root or real.startswith(real_root + os.sep) else None
-
-
-def _file_digest(real: str | None, real_root: str, rel: str) -> str:
-    if real is None:
-        try:
-            return "outside:" + os.readlink(os.path.join(real_root, rel))
+            return "outside:" + tree.link_text(rel)
         except OSError:
             return "outside"
-    if not os.path.isfile(real):  # missing, a folder, a FIFO that would block
+    if why or not tree.is_file(rel):  # missing, a folder, a FIFO that would block
         return "absent"
-    with open(real, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    try:
+        with tree.open_regular(rel) as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except RefusedPath:
+        return "absent"

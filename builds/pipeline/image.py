@@ -10,10 +10,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from docker import APIClient
 from docker import errors as docker_errors
 
+from builds import docker as docker_seam
 from builds.docker import LABEL_SETUP_OF
 from builds.pipeline import diagnose, streams
 from builds.pipeline.errors import StageError
@@ -118,7 +120,7 @@ def _untag_superseded(api: APIClient, tag: str, labels: dict[str, str]) -> None:
 
 def build_image(
     api: APIClient,
-    context: Path,
+    context: IO[bytes],
     *,
     dockerfile: str,
     tag: str,
@@ -127,23 +129,26 @@ def build_image(
     log: Callable[[str], None],
     should_cancel: Callable[[], bool] = lambda: False,
     timeout: float = 900,
+    memory_mb: int = 0,
+    cpus: float = 0,
 ) -> ImageResult:
-    """Build `context` with `dockerfile` into `tag`, logging each line of the engine's output.
+    """Build the tar `context` with its member `dockerfile` into `tag`, logging each line.
 
-    Runs the HTTP stream in a reader thread so that cancellation and the time limit
-    are noticed within a second even while a step prints nothing; either one shuts
+    Every step's container gets at most `memory_mb` of memory (no swap) and `cpus` CPUs
+    (0: no cap). Runs the HTTP stream in a reader thread so that cancellation and the time
+    limit are noticed within a second even while a step prints nothing; either one shuts
     the connection down, which makes the engine abort the build. Raises StageError
     with the engine's error (e.g. the failing RUN step's exit code), BuildCancelled.
     """
     responses: list = []
     api.hooks["response"].append(lambda response, *args, **kwargs: responses.append(response))
-    state = _StreamState()
+    state = _StreamState(memory_mb)
 
     def produce(put: Callable[[object], None]) -> None:
         try:
-            for chunk in api.build(
-                path=str(context), dockerfile=dockerfile, tag=tag, labels=labels,
-                buildargs=buildargs, rm=True, forcerm=True, pull=False, decode=True,
+            for chunk in docker_seam.build(
+                api, context, dockerfile=dockerfile, tag=tag, labels=labels,
+                buildargs=buildargs, memory_mb=memory_mb, cpus=cpus,
             ):  # fmt: skip
                 put(chunk)
         except Exception as exc:  # noqa: BLE001 - handed to the stage's thread
@@ -169,7 +174,8 @@ def build_image(
 class _StreamState:
     """Follows the classic builder's output: the lines, the error, and which steps were cached."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory_mb: int = 0) -> None:
+        self.memory_mb = memory_mb
         self.error = ""
         self._current_step = ""
         self._dependency_steps: list[bool] = []
@@ -184,7 +190,7 @@ class _StreamState:
             return
         if "error" in chunk:
             detail = chunk.get("errorDetail") or {}
-            self.error = _explain(chunk["error"].strip(), detail)
+            self.error = _explain(chunk["error"].strip(), detail, self.memory_mb)
             log(chunk["error"].strip())
             reason = diagnose.explain_failure(self._recent)
             if reason:
@@ -212,11 +218,18 @@ class _StreamState:
         return all(self._dependency_steps) if self._dependency_steps else None
 
 
-def _explain(error: str, detail: dict) -> str:
+def _explain(error: str, detail: dict, memory_mb: int = 0) -> str:
     code = detail.get("code")
     match = re.search(r"The command '(.*)' returned a non-zero code: (\d+)", error)
     if match:
         command = match.group(1).removeprefix("/bin/sh -c ")
+        if match.group(2) == "137" and memory_mb:
+            return (
+                f"The build step `{command[:200]}` was killed (exit code 137), most likely for "
+                f"using more than the build's memory limit of {memory_mb} MB "
+                "(DEPLOYER_BUILD_MEMORY_MB). Reduce what the step holds in memory at once, or "
+                "ask the operator to raise the limit."
+            )
         return f"The build step `{command[:200]}` failed with exit code {match.group(2)}."
     if "pull access denied" in error or "no such host" in error or "manifest unknown" in error:
         return f"A base image could not be pulled: {error}"

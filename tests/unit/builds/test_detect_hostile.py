@@ -38,19 +38,44 @@ def test_symlinked_folder_leaving_the_tree_is_not_walked(make_tree, tmp_path):
     assert plan.entrypoint == "app:app"
 
 
-def test_symlinked_manifest_leaving_the_tree_is_reported(make_tree, tmp_path):
+def test_symlinked_manifest_leaving_the_tree_is_refused_naming_it(make_tree, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("flask==3.0.3\n")
     root = make_tree({"app.py": trees.FLASK_APP})
     (root / "requirements.txt").symlink_to(secret)
 
-    plan = detect_plan(root)
+    with pytest.raises(DetectionError) as refused:
+        detect_plan(root)
 
-    assert plan.package_manager == "none"
-    assert (
-        "requirements.txt: skipped: points outside the repository; not followed"
-        in skipped_notes(plan)
+    assert str(refused.value).startswith(
+        f"requirements.txt is a link to {secret}, outside the repository; Deployer reads only "
+        "regular files inside the repository."
     )
+
+
+def test_manifest_linked_to_dev_zero_is_refused_without_reading_it(make_tree):
+    root = make_tree({"app.py": trees.FLASK_APP})
+    (root / "requirements.txt").symlink_to("/dev/zero")
+
+    with pytest.raises(DetectionError, match=r"requirements\.txt is a link to /dev/zero, outside"):
+        detect_plan(root)
+
+
+def test_own_dockerfile_linked_to_a_host_file_is_refused_not_built(make_tree, tmp_path):
+    host = tmp_path / "host-Dockerfile"
+    host.write_text("FROM python:3.11-slim\n")
+    root = make_tree({"app.py": trees.FLASK_APP, "requirements.txt": "flask\n"})
+    (root / "Dockerfile").symlink_to(host)
+
+    with pytest.raises(DetectionError, match=r"^Dockerfile is a link to .*, outside the repo"):
+        detect_plan(root)
+
+
+def test_link_inside_the_tree_is_read(make_tree):
+    root = make_tree({"app.py": trees.FLASK_APP, "deps/base.txt": "flask==3.0.3\n"})
+    (root / "requirements.txt").symlink_to("deps/base.txt")
+
+    assert detect_plan(root).dependency_files == ["requirements.txt"]
 
 
 def test_symlink_loop_does_not_hang(make_tree):
@@ -90,8 +115,8 @@ def test_undecodable_bytes_do_not_stop_detection(make_tree):
 
 
 def test_fifo_is_never_opened(make_tree):
-    root = make_tree({"app.py": trees.FLASK_APP})
-    os.mkfifo(root / "requirements.txt")
+    root = make_tree({"app.py": trees.FLASK_APP, "requirements.txt": "flask\n"})
+    os.mkfifo(root / "views.py")
     result = {}
     worker = threading.Thread(target=lambda: result.update(plan=detect_plan(root)), daemon=True)
 
@@ -100,6 +125,24 @@ def test_fifo_is_never_opened(make_tree):
 
     assert "plan" in result
     assert result["plan"].entrypoint == "app:app"
+
+
+def test_fifo_manifest_is_refused_without_blocking(make_tree):
+    root = make_tree({"app.py": trees.FLASK_APP})
+    os.mkfifo(root / "requirements.txt")
+    result = {}
+
+    def detect() -> None:
+        try:
+            detect_plan(root)
+        except DetectionError as exc:
+            result["error"] = str(exc)
+
+    worker = threading.Thread(target=detect, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+
+    assert result["error"].startswith("requirements.txt is a FIFO (named pipe), not a regular file")
 
 
 @pytest.mark.parametrize(

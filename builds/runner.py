@@ -103,10 +103,13 @@ def labels_for(build: Build, role: str) -> dict[str, str]:
 def _clone(build: Build, workdir: Path, log: BuildLog) -> Path:
     project = build.project
     commit = clone.clone_commit(
-        project.authenticated_repo_url(), build.commit_sha or build.ref or project.branch,
+        project.repo_url, build.commit_sha or build.ref or project.branch,
         workdir / "src", log=log, timeout=settings.DEPLOYER_CLONE_TIMEOUT,
         allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS, branch=build.ref or project.branch,
+        credentials=project_services.git_credentials(project),
+        max_bytes=project_services.clone_max_bytes(),
     )  # fmt: skip
+    project_services.remember_known_hosts(project, commit.known_hosts)
     build.commit_sha, build.commit_author, build.commit_message = (
         commit.sha,
         commit.author[:200],

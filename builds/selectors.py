@@ -25,6 +25,7 @@ from builds.pipeline.errors import StageError
 from builds.pipeline.plan import Overrides, Plan
 from builds.pythons import available_pythons
 from monitoring import selectors as monitoring
+from projects import services as project_services
 from projects.models import Project
 from routing import services as routing
 
@@ -296,13 +297,16 @@ def preview_detection(project) -> Detection:
     with tempfile.TemporaryDirectory(prefix=f"deployer-preview-{project.slug}-") as tmp:
         try:
             commit = clone.clone_commit(
-                project.authenticated_repo_url(), project.branch, Path(tmp) / "src",
+                project.repo_url, project.branch, Path(tmp) / "src",
                 log=lambda line: None, timeout=timeout,
                 allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS,
+                credentials=project_services.git_credentials(project),
+                max_bytes=project_services.clone_max_bytes(),
             )  # fmt: skip
         except StageError as exc:
             detection.error = str(exc)
             return detection
+        project_services.remember_known_hosts(project, commit.known_hosts)
         detection.commit = commit.sha
         try:
             root = tree.app_root(Path(tmp) / "src", project.app_root)

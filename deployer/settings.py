@@ -259,6 +259,11 @@ DEPLOYER_PYTHON_VERSIONS = _read("DEPLOYER_PYTHON_VERSIONS", list, ["auto"])
 DEPLOYER_BASE_DOMAIN = _read("DEPLOYER_BASE_DOMAIN", str, "localhost")
 DEPLOYER_BUILD_TIMEOUT = _read("DEPLOYER_BUILD_TIMEOUT", int, 900)
 DEPLOYER_CLONE_TIMEOUT = _read("DEPLOYER_CLONE_TIMEOUT", int, 120)
+# Git is a parser, not a shell (issue 18, part "git"): a clone whose checkout (with .git)
+# grows past this many MB is stopped.
+DEPLOYER_CLONE_MAX_MB = _read("DEPLOYER_CLONE_MAX_MB", int, 1024)
+if DEPLOYER_CLONE_MAX_MB < 1:
+    raise ImproperlyConfigured("DEPLOYER_CLONE_MAX_MB must be at least 1 (megabytes).")
 DEPLOYER_RELEASE_TIMEOUT = _read("DEPLOYER_RELEASE_TIMEOUT", int, 600)
 DEPLOYER_HEALTH_TIMEOUT = _read("DEPLOYER_HEALTH_TIMEOUT", float, 60.0)
 DEPLOYER_STOP_GRACE = _read("DEPLOYER_STOP_GRACE", int, 10)

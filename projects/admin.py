@@ -70,7 +70,7 @@ class ProjectAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     search_fields = ["slug", "repo_url", "owner__username", "members__username"]
     filter_horizontal = ["members"]
-    readonly_fields = ["credentials", "created_at", "updated_at"]
+    readonly_fields = ["credentials", "deploy_public_key", "created_at", "updated_at"]
     inlines = [EnvVarInline]
 
     @admin.display(description="credentials")

@@ -40,7 +40,10 @@ class ProjectForm(forms.ModelForm):
         if not editing or not self.instance.has_repo_credentials:
             del self.fields["forget_credentials"]
         if not can_manage:
-            del self.fields["members"]
+            # Only the owner (or staff) chooses where the project's credentials and deploy key
+            # are sent: a member may change how the app is built, not which repository it is.
+            for name in ("members", "repo_url", "forget_credentials"):
+                self.fields.pop(name, None)
 
     def clean_members(self) -> list:
         names = [name for name in re.split(r"[,\s]+", self.cleaned_data["members"]) if name]

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from builds.pipeline import clone
 from projects import crypto
 from projects.validators import (
     validate_app_root,
@@ -59,6 +58,12 @@ class Project(models.Model):
     )
     # Fernet token of the "user:token" part split off an https URL; empty when none.
     encrypted_repo_credentials = models.TextField(blank=True, editable=False)
+    # The project's SSH deploy key (ssh:// and git@ URLs): the private half as a Fernet token,
+    # the public half shown to the owner to add to the git host. Never the worker's own key.
+    encrypted_deploy_key = models.TextField(blank=True, editable=False)
+    deploy_public_key = models.TextField("deploy key", blank=True, editable=False)
+    # known_hosts lines of the project's SSH git host, learnt on the first clone.
+    ssh_known_hosts = models.TextField(blank=True, editable=False)
     branch = models.CharField(max_length=255, default="main", validators=[validate_branch])
     app_root = models.CharField(
         "app root",
@@ -157,13 +162,9 @@ class Project(models.Model):
     def has_repo_credentials(self) -> bool:
         return bool(self.encrypted_repo_credentials)
 
-    def authenticated_repo_url(self) -> str:
-        """The URL to clone from, with the stored credentials put back. Never display or log it."""
-        if not self.encrypted_repo_credentials:
-            return self.repo_url
-        parts = urlsplit(self.repo_url)
-        netloc = f"{crypto.decrypt(self.encrypted_repo_credentials)}@{parts.netloc}"
-        return urlunsplit(parts._replace(netloc=netloc))
+    @property
+    def uses_ssh(self) -> bool:
+        return clone.is_ssh_url(self.repo_url)
 
     def is_managed_by(self, user) -> bool:
         """Owners and staff may delete a project and change its members; members may not."""

@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.views.decorators.debug import sensitive_variables
 
 from builds import docker as docker_seam
+from builds.pipeline import clone
 from projects import crypto
 from projects.envfile import LineError, parse_env_file
 from projects.models import EnvVar, Project
@@ -57,8 +61,9 @@ def update_project(
 ) -> Project:
     """Change some PROJECT_FIELDS of a project; raises ValidationError.
 
-    The stored repository credentials stay unless a URL with new ones is given, the
-    repository moves to another host (they are never sent elsewhere), or `forget_credentials`.
+    The stored repository credentials are dropped whenever the repository URL changes
+    (unless the new URL carries new ones) and on `forget_credentials`: they are only ever sent
+    to the repository their owner gave them for.
     """
     _assign(project, fields)
     save_project(project, forget_credentials=forget_credentials)
@@ -77,26 +82,57 @@ def save_project(project: Project, *, forget_credentials: bool = False) -> Proje
         )
     project.full_clean()
     project.repo_url, credentials = split_credentials(project.repo_url)
+    moved = previous is not None and previous["repo_url"] != project.repo_url
     if credentials:
         project.encrypted_repo_credentials = crypto.encrypt(credentials)
-    elif forget_credentials or (
-        previous and _origin(previous["repo_url"]) != _origin(project.repo_url)
-    ):
+    elif forget_credentials or moved:
         project.encrypted_repo_credentials = ""
+    if previous and _origin(previous["repo_url"]) != _origin(project.repo_url):
+        project.ssh_known_hosts = ""  # another host: its key is learnt anew
+    if project.uses_ssh and not project.encrypted_deploy_key:
+        _set_new_deploy_key(project)
     project.app_root = _normalised_app_root(project.app_root)
     project.save()
     return project
 
 
 def split_credentials(url: str) -> tuple[str, str]:
-    """(URL without credentials, the "user:token" part) for https URLs; others are unchanged."""
-    if not url.startswith("https://"):
+    """(URL without credentials, the "user:token" part) for http(s) URLs; others are unchanged."""
+    if not url.startswith(("https://", "http://")):
         return url, ""
     parts = urlsplit(url)
     userinfo, at, host = parts.netloc.rpartition("@")
     if not at:
         return url, ""
     return urlunsplit(parts._replace(netloc=host)), userinfo
+
+
+def _set_new_deploy_key(project: Project) -> None:
+    private, public = generate_deploy_key(f"deployer-{project.slug}")
+    project.encrypted_deploy_key = crypto.encrypt(private)
+    project.deploy_public_key = public
+
+
+@sensitive_variables("private")
+def generate_deploy_key(comment: str) -> tuple[str, str]:
+    """A new ed25519 key pair: (private key in OpenSSH format, "ssh-ed25519 AAAA... comment")."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return private, f"{public.decode()} {comment}"
+
+
+def regenerate_deploy_key(project: Project) -> Project:
+    """Replace the project's deploy key; the old public half stops working once removed."""
+    _set_new_deploy_key(project)
+    project.save(update_fields=["encrypted_deploy_key", "deploy_public_key", "updated_at"])
+    return project
 
 
 def _origin(url: str) -> str:
@@ -286,6 +322,32 @@ def build_arguments(project: Project) -> dict[str, str]:
     """The variables marked "available at build", decrypted, for `docker build --build-arg`."""
     variables = project.env_vars.filter(available_at_build=True)
     return {env_var.key: env_var.decrypted_value() for env_var in variables}
+
+
+@sensitive_variables("user", "password")
+def git_credentials(project: Project) -> clone.Credentials:
+    """What git may use to reach this project's repository, and nothing of the worker's."""
+    user, password = "", ""
+    if project.encrypted_repo_credentials:
+        user, colon, password = crypto.decrypt(project.encrypted_repo_credentials).partition(":")
+        if not colon:  # a token alone: https://TOKEN@host/...
+            user, password = "", user
+        user, password = unquote(user), unquote(password)
+    key = crypto.decrypt(project.encrypted_deploy_key) if project.encrypted_deploy_key else ""
+    return clone.Credentials(
+        username=user, password=password, ssh_private_key=key, known_hosts=project.ssh_known_hosts
+    )
+
+
+def remember_known_hosts(project: Project, known_hosts: str) -> None:
+    """Keep the SSH host key a clone learnt, so later clones refuse a changed one."""
+    if known_hosts and known_hosts != project.ssh_known_hosts:
+        project.ssh_known_hosts = known_hosts
+        Project.objects.filter(pk=project.pk).update(ssh_known_hosts=known_hosts)
+
+
+def clone_max_bytes() -> int:
+    return settings.DEPLOYER_CLONE_MAX_MB * 1024 * 1024
 
 
 def secret_values(project: Project) -> list[str]:

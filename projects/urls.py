@@ -11,6 +11,7 @@ urlpatterns = [
     path("projects/<slug:slug>/", views.project_detail, name="detail"),
     path("projects/<slug:slug>/edit/", views.project_edit, name="edit"),
     path("projects/<slug:slug>/delete/", views.project_delete, name="delete"),
+    path("projects/<slug:slug>/deploy-key/", views.deploy_key_regenerate, name="deploy-key"),
     path("projects/<slug:slug>/env/", views.env_var_add, name="env-add"),
     path("projects/<slug:slug>/env/import/", views.env_import, name="env-import"),
     path("projects/<slug:slug>/env/<int:pk>/", views.env_var_row, name="env-row"),

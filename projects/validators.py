@@ -90,7 +90,9 @@ def _check_local(value: str) -> None:
 
 def _check_url(value: str) -> None:
     parts = urlsplit(value)
-    if parts.scheme not in ("https", "ssh"):
+    if parts.scheme == "http" and settings.DEPLOYER_ALLOW_LOCAL_REPOS and _is_loopback(parts):
+        pass  # a git server on this machine (development, tests): a local repository
+    elif parts.scheme not in ("https", "ssh"):
         raise ValidationError(
             f"The '{parts.scheme}://' scheme is not allowed. {REPO_URL_HELP}", code="scheme"
         )
@@ -108,6 +110,10 @@ def _check_url(value: str) -> None:
         raise ValidationError("The repository URL needs a path after the host.", code="invalid")
     if parts.query or parts.fragment:
         raise ValidationError("Remove the query string or fragment from the URL.", code="invalid")
+
+
+def _is_loopback(parts) -> bool:
+    return (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
 def _check_host(host: str) -> None:

@@ -70,7 +70,20 @@ def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect(project)
     # Read the project again: an invalid form has changed the instance it was given.
     saved = Project.objects.get(pk=project.pk)
-    return render(request, "projects/form.html", {"form": form, "project": saved})
+    context = {"form": form, "project": saved, "can_manage": can_manage}
+    return render(request, "projects/form.html", context)
+
+
+@login_required
+@require_POST
+def deploy_key_regenerate(request: HttpRequest, slug: str) -> HttpResponse:
+    project = services.get_project_for_user(request.user, slug)
+    if not project.is_managed_by(request.user):
+        raise PermissionDenied("Only the owner can change this project's deploy key.")
+    services.regenerate_deploy_key(project)
+    logger.info("%s replaced the deploy key of project %s", request.user, project.slug)
+    messages.success(request, "A new deploy key was created: add it to the git host.")
+    return redirect(project)
 
 
 @login_required

@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-apt_ensure python3-venv git curl openssl chromium fonts-dejavu-core caddy  # curl, openssl: the post-receive hook in the webhook test; chromium: browser tests; caddy: routing
+apt_ensure python3-venv git curl openssl chromium fonts-dejavu-core caddy openssh-server  # curl, openssl: the post-receive hook in the webhook test; chromium: browser tests; caddy: routing; openssh-server: the deploy key test
 # Python 3.11, 3.13 and 3.14 base images: tests deploy apps that ask for each.
 export DEPLOYER_BASE_SUITES=${DEPLOYER_BASE_SUITES:-bookworm trixie sid}
 "$ROOT/scripts/services.sh"

@@ -1,12 +1,30 @@
-"""Clone exactly one commit of a repository, shallowly, with a timeout and no prompts."""
+"""Clone exactly one commit of a repository, shallowly, with a time and size cap and no prompts.
+
+Git here is a parser of the repository, never a shell for it. Every git process runs with:
+- a HOME in an empty folder outside the checkout, no global or system configuration
+  (GIT_CONFIG_GLOBAL=/dev/null, GIT_CONFIG_NOSYSTEM=1), so a committed `.gitconfig` is a file;
+- no hooks, no fsmonitor, no signature display, no LFS smudge, no submodules, no pager,
+  no replace objects; filter drivers cannot exist since no configuration is the repository's;
+- only the https/ssh (and, when allowed, file) transports;
+- credentials given per command through GIT_CONFIG_* environment entries (an https
+  Authorization header scoped to the repository's URL) or a deploy key in a 0600 file outside
+  the checkout, never in argv, the URL or `.git/config`.
+Commit details are read with `git cat-file commit`, which runs nothing the repository names.
+"""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
+import resource
+import shlex
 import shutil
 import subprocess
-from collections.abc import Callable
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -14,6 +32,29 @@ from urllib.parse import urlsplit, urlunsplit
 from builds.pipeline.errors import StageError
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
+# How often the size of the destination is measured while git runs.
+SIZE_POLL_SECONDS = 0.2
+MAX_MB_SETTING = "DEPLOYER_CLONE_MAX_MB"
+
+# Configuration given on every command line: it wins over the checkout's own `.git/config`
+# (which git itself wrote) and there is no other configuration to win over.
+HARDENING = (
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "core.attributesFile=/dev/null",
+    "core.askPass=/bin/false",
+    "core.pager=cat",
+    "log.showSignature=false",
+    "merge.verifySignatures=false",
+    "gpg.program=/bin/false",
+    "gpg.ssh.program=/bin/false",
+    "gpg.x509.program=/bin/false",
+    "submodule.recurse=false",
+    "fetch.recurseSubmodules=false",
+    "credential.helper=",
+    "protocol.allow=never",
+    "protocol.https.allow=always",
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +62,29 @@ class Commit:
     sha: str
     author: str
     message: str
+    # The SSH host keys known after the clone (a first connection adds the host's key).
+    known_hosts: str = ""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the project's owner gave to reach the repository; never logged, never on disk for long.
+
+    `username`/`password`: basic auth for an https URL (a token alone goes in `password`).
+    `ssh_private_key`: the project's deploy key (OpenSSH format) for ssh:// and git@ URLs.
+    `known_hosts`: the project's own known_hosts lines (empty: the first host key is accepted).
+    """
+
+    username: str = ""
+    password: str = ""
+    ssh_private_key: str = ""
+    known_hosts: str = ""
+
+    def __repr__(self) -> str:  # never print a secret by accident
+        return "Credentials(********)"
+
+
+NO_CREDENTIALS = Credentials()
 
 
 def redact_url(text: str, url: str) -> str:
@@ -44,33 +108,204 @@ def public_url(url: str) -> str:
     return url
 
 
-def _git(args: list[str], cwd: Path, url: str, timeout: float, allow_file: bool) -> str:
+def is_ssh_url(url: str) -> bool:
+    return url.startswith("ssh://") or ("://" not in url and "@" in url.split(":", 1)[0])
+
+
+def _is_http_url(url: str) -> bool:
+    return url.startswith(("https://", "http://"))
+
+
+@dataclass(frozen=True)
+class GitContext:
+    """The environment and `-c` options every git command of one clone runs with."""
+
+    env: dict[str, str]
+    options: tuple[str, ...]
+
+
+def git_context(
+    url: str,
+    *,
+    home: Path,
+    credentials: Credentials = NO_CREDENTIALS,
+    ssh_key_file: Path | None = None,
+    known_hosts_file: Path | None = None,
+    allow_file: bool = False,
+) -> GitContext:
+    """The environment and options for git on `url`: pure, so tests can read what git is given."""
+    options = [*HARDENING, f"protocol.file.allow={'always' if allow_file else 'never'}"]
+    # Plain http only for the loopback repositories an operator allows (tests, development).
+    options.append(f"protocol.http.allow={'always' if allow_file else 'never'}")
+    ssh = is_ssh_url(url) and ssh_key_file is not None
+    options.append(f"protocol.ssh.allow={'always' if ssh else 'never'}")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(cwd),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home),
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_ATTR_NOSYSTEM": "1",
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_ASKPASS": "/bin/false",
-        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
-        "GIT_CONFIG_NOSYSTEM": "1",
+        "SSH_ASKPASS": "/bin/false",
+        "GIT_PAGER": "cat",
+        "GIT_NO_REPLACE_OBJECTS": "1",
+        "GIT_LFS_SKIP_SMUDGE": "1",
+        "GIT_PROTOCOL_FROM_USER": "0",
         "LANG": "C",
+        # An ssh that can use nothing of the worker's: no config, no agent, no default keys.
+        "GIT_SSH_COMMAND": ssh_command(ssh_key_file, known_hosts_file) if ssh else "/bin/false",
+        "GIT_SSH_VARIANT": "ssh",
     }
-    protocol = ["-c", "protocol.allow=never", "-c", "protocol.https.allow=always",
-                "-c", "protocol.ssh.allow=always", "-c", "protocol.http.allow=always",
-                "-c", f"protocol.file.allow={'always' if allow_file else 'never'}"]  # fmt: skip
+    entries: list[tuple[str, str]] = []
+    if credentials.password and _is_http_url(url):
+        userinfo = f"{credentials.username or 'x-access-token'}:{credentials.password}"
+        token = base64.b64encode(userinfo.encode()).decode()
+        entries.append((f"http.{_url_scope(url)}.extraHeader", f"Authorization: Basic {token}"))
+        # A redirect must not carry the header to a host the owner did not name.
+        entries.append(("http.followRedirects", "false"))
+    env["GIT_CONFIG_COUNT"] = str(len(entries))
+    for index, (key, value) in enumerate(entries):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return GitContext(env=env, options=tuple(options))
+
+
+def ssh_command(key_file: Path, known_hosts_file: Path | None) -> str:
+    known = shlex.quote(str(known_hosts_file)) if known_hosts_file else "/dev/null"
+    return (
+        f"ssh -i {shlex.quote(str(key_file))} -o IdentitiesOnly=yes -o IdentityAgent=none "
+        f"-F /dev/null -o BatchMode=yes -o UserKnownHostsFile={known} "
+        "-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=accept-new "
+        "-o PasswordAuthentication=no -o KbdInteractiveAuthentication=no "
+        "-o ForwardAgent=no -o ClearAllForwardings=yes -o PermitLocalCommand=no"
+    )
+
+
+def _url_scope(url: str) -> str:
+    """scheme://host[:port]/path of the repository: git sends the header to that URL only."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class _Clone:
+    """One clone's git runner: a private HOME, key files, the size cap and the time cap."""
+
+    def __init__(
+        self, url: str, dest: Path, context: GitContext, timeout: float, max_bytes: int | None
+    ):
+        self.url, self.dest, self.context = url, dest, context
+        self.timeout, self.max_bytes = timeout, max_bytes
+
+    def git(self, args: list[str]) -> str:
+        options = [part for option in self.context.options for part in ("-c", option)]
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            process = subprocess.Popen(
+                ["git", *options, *args], cwd=self.dest, env=self.context.env,
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                # Python ignores SIGXFSZ and this keeps it so: a write past the file size
+                # limit then fails with "File too large" instead of killing git unexplained.
+                start_new_session=True, restore_signals=False,
+            )  # fmt: skip
+            self._limit_file_size(process.pid)
+            self._wait(process, args[0])
+            out.seek(0)
+            err.seek(0)
+            stdout = out.read().decode(errors="replace")
+            stderr = err.read().decode(errors="replace")
+        if process.returncode != 0:
+            if self.max_bytes and "File too large" in stderr:
+                raise self._too_big()
+            message = redact_url(stderr.strip() or stdout.strip(), self.url)
+            lines = message.splitlines() or ["no output"]
+            first_fatal = next((x for x in lines if x.startswith(("fatal:", "error:"))), lines[-1])
+            reason = first_fatal.removeprefix("fatal: ").removeprefix("error: ")
+            raise StageError(f"git {args[0]} failed: {reason}")
+        return stdout
+
+    def _limit_file_size(self, pid: int) -> None:
+        # No single file git writes may exceed the cap (the watcher below caps their sum). Set
+        # on the started process (a preexec_fn is unsafe in a threaded web or worker process);
+        # the helpers git starts (index-pack, remote-https) inherit it.
+        if self.max_bytes:
+            try:
+                resource.prlimit(pid, resource.RLIMIT_FSIZE, (self.max_bytes, self.max_bytes))
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def _wait(self, process: subprocess.Popen, command: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                process.wait(timeout=SIZE_POLL_SECONDS)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+            if time.monotonic() > deadline:
+                _kill(process)
+                raise StageError(f"git {command} did not finish within {self.timeout:.0f} s.")
+            if self.max_bytes and tree_size(self.dest) > self.max_bytes:
+                _kill(process)
+                raise self._too_big()
+
+    def _too_big(self) -> StageError:
+        mb = (self.max_bytes or 0) // (1024 * 1024)
+        return StageError(
+            f"The repository is larger than the clone size cap of {mb} MB "
+            f"({MAX_MB_SETTING}): the clone was stopped."
+        )
+
+
+def _kill(process: subprocess.Popen) -> None:
     try:
-        result = subprocess.run(
-            ["git", *protocol, *args], cwd=cwd, env=env, capture_output=True, text=True,
-            timeout=timeout, errors="replace",
-        )  # fmt: skip
-    except subprocess.TimeoutExpired as exc:
-        raise StageError(f"git {args[0]} did not finish within {timeout:.0f} s.") from exc
-    if result.returncode != 0:
-        message = redact_url(result.stderr.strip() or result.stdout.strip(), url)
-        lines = message.splitlines() or ["no output"]
-        first_fatal = next((x for x in lines if x.startswith(("fatal:", "error:"))), lines[-1])
-        reason = first_fatal.removeprefix("fatal: ").removeprefix("error: ")
-        raise StageError(f"git {args[0]} failed: {reason}")
-    return result.stdout
+        os.killpg(process.pid, 9)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def tree_size(root: Path) -> int:
+    """Bytes of every file under `root`, links not followed (files vanishing meanwhile are skipped)."""
+    total = 0
+    stack = [str(root)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
+
+
+@contextmanager
+def _private_home(credentials: Credentials, url: str) -> Iterator[tuple[Path, Path | None, Path]]:
+    """An empty HOME outside the checkout, holding the key and known_hosts files (0600)."""
+    home = Path(tempfile.mkdtemp(prefix="deployer-git-home-"))
+    try:
+        home.chmod(0o700)
+        key_file = None
+        if credentials.ssh_private_key and is_ssh_url(url):
+            key_file = home / "deploy_key"
+            key_file.touch(mode=0o600)
+            key = credentials.ssh_private_key
+            key_file.write_text(key if key.endswith("\n") else key + "\n")
+        known_hosts = home / "known_hosts"
+        known_hosts.touch(mode=0o600)
+        known_hosts.write_text(credentials.known_hosts)
+        yield home, key_file, known_hosts
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def clone_commit(
@@ -82,51 +317,80 @@ def clone_commit(
     timeout: float = 120,
     allow_file: bool = False,
     branch: str | None = None,
+    credentials: Credentials = NO_CREDENTIALS,
+    max_bytes: int | None = None,
 ) -> Commit:
     """Fetch `ref` (a branch name or a 40-hex commit sha) of `url` into `dest`, depth 1.
 
     A commit pushed to `branch` is usually still its head: then the branch is cloned in one
     git process, and only when the head has moved on is the commit fetched by its sha.
     Raises StageError with git's last error line (credentials removed) when the
-    repository, branch or commit cannot be fetched, or when git exceeds `timeout`.
+    repository, branch or commit cannot be fetched, when an ssh URL has no deploy key, when
+    one git command exceeds `timeout` or the checkout grows past `max_bytes`.
     """
     dest.mkdir(parents=True, exist_ok=True)
     log(f"Fetching {ref} from {public_url(url)}")
+    if is_ssh_url(url) and not credentials.ssh_private_key:
+        raise StageError(
+            f"{public_url(url)} is an SSH repository and this project has no deploy key: "
+            "open the project's page to create one and add it to the git host."
+        )
+    with _private_home(credentials, url) as (home, key_file, known_hosts):
+        context = git_context(
+            url, home=home, credentials=credentials, ssh_key_file=key_file,
+            known_hosts_file=known_hosts, allow_file=allow_file,
+        )  # fmt: skip
+        git = _Clone(url, dest, context, timeout, max_bytes)
+        commit = _fetch(git, url, ref, dest, branch)
+        if SHA.match(ref) and commit.sha != ref:
+            raise StageError(f"Commit {ref} was not found in {public_url(url)}.")
+        known = known_hosts.read_text()
+    log(f"Checked out {commit.sha[:12]} by {commit.author}: {commit.message}")
+    return Commit(commit.sha, commit.author, commit.message, known_hosts=known)
+
+
+def _fetch(git: _Clone, url: str, ref: str, dest: Path, branch: str | None) -> Commit:
     if not SHA.match(ref):
-        _clone_branch(url, ref, dest, timeout, allow_file)
-        return _checked_out(dest, url, ref, timeout, allow_file, log)
+        _clone_branch(git, url, ref)
+        return _checked_out(git)
     if branch and not SHA.match(branch):
         try:
-            _clone_branch(url, branch, dest, timeout, allow_file)
-            return _checked_out(dest, url, ref, timeout, allow_file, log)  # raises unless at ref
-        except StageError:
-            shutil.rmtree(dest)
-            dest.mkdir(parents=True)
-    _git(["init", "--quiet", "."], dest, url, timeout, allow_file)
-    _git(["remote", "add", "origin", "--", url], dest, url, timeout, allow_file)
+            _clone_branch(git, url, branch)
+            commit = _checked_out(git)
+            if commit.sha == ref:
+                return commit
+        except StageError as exc:
+            if "size cap" in str(exc):
+                raise
+        shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+    git.git(["init", "--quiet", "."])
+    git.git(["remote", "add", "origin", "--", url])
     checkout = "FETCH_HEAD"
     try:
-        _git(["fetch", "--quiet", "--depth=1", "--no-tags", "origin", ref], dest, url, timeout,
-             allow_file)  # fmt: skip
-    except StageError:
+        git.git(["fetch", "--quiet", "--depth=1", "--no-tags", "origin", ref])
+    except StageError as exc:
+        if "size cap" in str(exc) or "did not finish" in str(exc):
+            raise
         # Some servers refuse to fetch a commit by its sha: fetch the branches and look for it.
-        _git(["fetch", "--quiet", "--no-tags", "origin"], dest, url, timeout, allow_file)
+        git.git(["fetch", "--quiet", "--no-tags", "origin"])
         checkout = ref
     try:
-        _git(["checkout", "--quiet", "--detach", checkout], dest, url, timeout, allow_file)
-    except StageError:
+        git.git(["checkout", "--quiet", "--detach", checkout])
+    except StageError as exc:
+        if "size cap" in str(exc):
+            raise
         raise StageError(f"Commit {ref} was not found in {public_url(url)}.") from None
-    return _checked_out(dest, url, ref, timeout, allow_file, log)
+    return _checked_out(git)
 
 
-def _clone_branch(url: str, branch: str, dest: Path, timeout: float, allow_file: bool) -> None:
+def _clone_branch(git: _Clone, url: str, branch: str) -> None:
     """The branch head, depth 1, checked out: one git process where init, remote, fetch and
     checkout take four (each costs 5-10 ms to start, on every deploy)."""
     try:
-        _git(
+        git.git(
             ["clone", "--quiet", "--depth=1", "--no-tags", "--single-branch",
-             f"--branch={branch}", "--", url, "."],
-            dest, url, timeout, allow_file,
+             "--no-recurse-submodules", f"--branch={branch}", "--", url, "."],
         )  # fmt: skip
     except StageError as exc:
         if "not found in upstream" in str(exc):
@@ -134,13 +398,20 @@ def _clone_branch(url: str, branch: str, dest: Path, timeout: float, allow_file:
         raise
 
 
-def _checked_out(
-    dest: Path, url: str, ref: str, timeout: float, allow_file: bool, log: Callable[[str], None]
-) -> Commit:
-    out = _git(["log", "-1", "--format=%H%n%an <%ae>%n%s"], dest, url, timeout, allow_file)
-    sha, author, message = [*out.split("\n", 2), "", ""][:3]
-    commit = Commit(sha=sha.strip(), author=author.strip(), message=message.strip())
-    if SHA.match(ref) and commit.sha != ref:
-        raise StageError(f"Commit {ref} was not found in {public_url(url)}.")
-    log(f"Checked out {commit.sha[:12]} by {commit.author}: {commit.message}")
-    return commit
+def _checked_out(git: _Clone) -> Commit:
+    """HEAD's sha, author and subject, read from the raw commit object: nothing is run."""
+    sha = git.git(["rev-parse", "--verify", "HEAD^{commit}"]).strip()
+    return parse_commit(sha, git.git(["cat-file", "commit", sha]))
+
+
+def parse_commit(sha: str, raw: str) -> Commit:
+    """A Commit from `git cat-file commit` output (headers, a blank line, the message)."""
+    headers, _, message = raw.partition("\n\n")
+    author = ""
+    for line in headers.splitlines():
+        if line.startswith("author "):
+            # "author Name <email> 1700000000 +0000": drop the timestamp and zone.
+            author = line.removeprefix("author ").rsplit(" ", 2)[0]
+            break
+    subject = next((line for line in message.splitlines() if line.strip()), "")
+    return Commit(sha=sha, author=author.strip(), message=subject.strip())

@@ -94,7 +94,8 @@ def test_admin_splits_credentials_off_a_url_like_the_web_form(admin_client, user
     assert response.status_code == 302
     project = Project.objects.get(slug="private")
     assert project.repo_url == "https://github.com/acme/private.git"
-    assert project.authenticated_repo_url() == "https://u:adminToken@github.com/acme/private.git"
+    credentials = services.git_credentials(project)
+    assert (credentials.username, credentials.password) == ("u", "adminToken")
 
 
 def test_admin_delete_also_cleans_docker_resources(admin_client, project, monkeypatch):

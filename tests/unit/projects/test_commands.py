@@ -44,7 +44,8 @@ def test_rotation_re_encrypts_everything_so_the_new_key_alone_reads_it(settings,
 
     project = Project.objects.get(pk=project.pk)
     assert services.runtime_environment(project) == {"A": "alpha", "B": "beta", "C": ""}
-    assert project.authenticated_repo_url() == "https://deploy:ghp_token@github.com/acme/shop.git"
+    credentials = services.git_credentials(project)
+    assert (credentials.username, credentials.password) == ("deploy", "ghp_token")
     assert set(_raw("projects_envvar", "encrypted_value")).isdisjoint(before)
     assert _raw("projects_project", "encrypted_repo_credentials") != credentials_before
     old_only = Fernet(old.encode())

@@ -23,6 +23,11 @@ def _raw_project_row(project: Project) -> tuple[str, str]:
         return cursor.fetchone()
 
 
+def _basic_auth(project: Project) -> tuple[str, str]:
+    credentials = services.git_credentials(Project.objects.get(pk=project.pk))
+    return credentials.username, credentials.password
+
+
 def test_create_project_applies_the_documented_defaults(user):
     project = services.create_project(user, slug="blog", repo_url="git@github.com:acme/blog.git")
 
@@ -100,10 +105,7 @@ def test_credentials_are_split_off_the_url_and_stored_encrypted(user):
     assert repo_url == "https://github.com/acme/private.git"
     assert "ghp_s3cretToken" not in encrypted_repo_credentials
     assert project.has_repo_credentials
-    assert (
-        project.authenticated_repo_url()
-        == "https://deploy:ghp_s3cretToken@github.com/acme/private.git"
-    )
+    assert _basic_auth(project) == ("deploy", "ghp_s3cretToken")
 
 
 def test_a_token_alone_in_the_url_is_treated_as_credentials(user):
@@ -112,7 +114,7 @@ def test_a_token_alone_in_the_url_is_treated_as_credentials(user):
     )
 
     assert project.repo_url == "https://github.com/acme/private.git"
-    assert project.authenticated_repo_url() == "https://ghp_tokenOnly@github.com/acme/private.git"
+    assert _basic_auth(project) == ("", "ghp_tokenOnly")
 
 
 def test_saving_the_same_url_keeps_the_stored_credentials(user):
@@ -120,22 +122,39 @@ def test_saving_the_same_url_keeps_the_stored_credentials(user):
         user, slug="private", repo_url="https://u:tok@github.com/acme/private.git"
     )
 
-    services.update_project(project, repo_url="https://github.com/acme/other.git", branch="dev")
+    services.update_project(project, repo_url="https://github.com/acme/private.git", branch="dev")
 
     project.refresh_from_db()
-    assert project.authenticated_repo_url() == "https://u:tok@github.com/acme/other.git"
+    assert _basic_auth(project) == ("u", "tok")
 
 
-def test_moving_the_repository_to_another_host_drops_the_credentials(user):
+@pytest.mark.parametrize(
+    "new_url",
+    ["https://github.com/acme/other.git", "https://attacker.example/acme/private.git"],
+    ids=["same-host", "other-host"],
+)
+def test_any_change_of_the_repository_url_drops_the_credentials(user, new_url):
     project = services.create_project(
         user, slug="private", repo_url="https://u:tok@github.com/acme/private.git"
     )
 
-    services.update_project(project, repo_url="https://attacker.example/acme/private.git")
+    services.update_project(project, repo_url=new_url)
 
     project.refresh_from_db()
     assert not project.has_repo_credentials
-    assert project.authenticated_repo_url() == "https://attacker.example/acme/private.git"
+    assert _basic_auth(project) == ("", "")
+
+
+def test_credentials_re_entered_with_the_new_url_are_kept(user):
+    project = services.create_project(
+        user, slug="private", repo_url="https://u:tok@github.com/acme/private.git"
+    )
+
+    services.update_project(project, repo_url="https://u:tok2@github.com/acme/other.git")
+
+    project.refresh_from_db()
+    assert project.repo_url == "https://github.com/acme/other.git"
+    assert _basic_auth(project) == ("u", "tok2")
 
 
 def test_credentials_can_be_forgotten_or_replaced(user):
@@ -144,7 +163,7 @@ def test_credentials_can_be_forgotten_or_replaced(user):
     )
 
     services.update_project(project, repo_url="https://u:new@github.com/acme/private.git")
-    assert project.authenticated_repo_url() == "https://u:new@github.com/acme/private.git"
+    assert _basic_auth(project) == ("u", "new")
 
     services.update_project(project, forget_credentials=True)
     assert not Project.objects.get(pk=project.pk).has_repo_credentials

@@ -41,6 +41,7 @@ class ProjectForm(forms.ModelForm):
             del self.fields["forget_credentials"]
         if not can_manage:
             del self.fields["members"]
+            del self.fields["run_as_root"]  # a weaker fence is the owner's choice
 
     def clean_members(self) -> list:
         names = [name for name in re.split(r"[,\s]+", self.cleaned_data["members"]) if name]

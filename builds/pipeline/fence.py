@@ -88,6 +88,10 @@ def ensure_network(client: docker.DockerClient, project: str, labels: dict[str, 
         existing = client.api.inspect_network(name)
     except docker_errors.NotFound:
         existing = None
+    except docker_errors.APIError as exc:
+        raise StageError(
+            f"The project's network {name} could not be looked up: {exc.explanation or exc}"
+        ) from exc
     if existing is not None:
         if (existing.get("Labels") or {}).get(LABEL_PROJECT) != project:
             raise StageError(f"The Docker network {name} exists but is not this project's.")

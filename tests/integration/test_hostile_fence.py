@@ -297,3 +297,27 @@ def test_deleting_the_project_removes_its_network(
     assert not docker_client.networks.list(
         filters={"label": f"org.deployer.project={project.slug}"}
     )
+
+
+def test_the_release_command_runs_inside_the_same_fence(celery_worker, git_repo, make_project):
+    release = (
+        "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status && echo uid=$(id -u)"
+        " && echo pids=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)"
+    )
+    files = {
+        "requirements.txt": "gunicorn>=22\n",
+        "app.py": "def app(environ, start_response):\n"
+        "    start_response('200 OK', [])\n"
+        "    return [b'ok']\n",
+        "Procfile": f"web: gunicorn app:app --bind 0.0.0.0:$PORT\nrelease: {release}\n",
+    }
+    project = make_project(git_repo(files))
+
+    build = deploy(project)
+
+    assert build.state == Build.State.LIVE, build.failure_reason
+    log = build_log(build)
+    assert "CapEff:\t0000000000000000" in log
+    assert "NoNewPrivs:\t1" in log
+    assert "uid=10001" in log
+    assert f"pids={settings.DEPLOYER_APP_PIDS_LIMIT}" in log

@@ -91,7 +91,21 @@ def fence_of(slug: str, **changes) -> Fence:
 
 
 def run_in_container(docker_client, slug: str, command: list[str], **changes) -> str:
-    """Run `command` in a fenced container on `slug`'s network; its output once it exits."""
+    """Run `command` in a fenced container on `slug`'s network; its output once it exits.
+
+    Tried again when the container vanished before its output was read: parallel test
+    sessions on the same engine remove every container labelled `org.deployer.test`.
+    """
+    for attempt in range(3):
+        try:
+            return _run_once(docker_client, slug, command, **changes)
+        except (docker.errors.NotFound, docker.errors.APIError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _run_once(docker_client, slug: str, command: list[str], **changes) -> str:
     limits = fence_of(slug, **changes)
     container = docker_client.containers.run(
         PROBE_IMAGE,

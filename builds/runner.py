@@ -18,7 +18,9 @@ from builds import images as image_rules
 from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
 from builds.models import Build, Deployment
-from builds.pipeline import cleanup, clone, context, detect, dockerfile, health, image, release, run
+from builds.pipeline import (
+    cleanup, clone, context, detect, dockerfile, fence, health, image, release, run,
+)
 from builds.pipeline.detection import tree
 from builds.pipeline.errors import StageError
 from builds.pipeline.fingerprint import may_skip, migrations_digest, release_fingerprint
@@ -59,13 +61,19 @@ def execute(build: Build) -> None:
                     _build_image(build, plan, source, client, log, should_cancel)
             environment = project_services.runtime_environment(project)
             with stage(build, State.RELEASING, log):
-                _release(
-                    build, plan, None if build.rollback_of_id else source, client, environment,
-                    log, should_cancel,
-                )  # fmt: skip
+                container_fence = _fence(build, plan, client, log)
+                with _explained(container_fence):
+                    _release(
+                        build, plan, None if build.rollback_of_id else source, client,
+                        environment, log, should_cancel, container_fence,
+                    )  # fmt: skip
             with stage(build, State.STARTING, log):
-                deployment = _start(build, plan, client, environment, log)
-            with stage(build, State.HEALTH_CHECKING, log), _discarded_on_failure(deployment, log):
+                deployment = _start(build, client, environment, log, container_fence)
+            with (
+                stage(build, State.HEALTH_CHECKING, log),
+                _discarded_on_failure(deployment, log),
+                _explained(container_fence),
+            ):
                 health.wait_until_healthy(
                     client, deployment.container_id, port=deployment.host_port,
                     path=project.health_check_path or plan.health_path or "/",
@@ -264,7 +272,7 @@ def _check_image_exists(client, image_id: str) -> None:
 
 def _release(
     build: Build, plan: Plan, source: Path | None, client, environment, log: BuildLog,
-    should_cancel,
+    should_cancel, container_fence: fence.Fence,
 ) -> None:  # fmt: skip
     """Run the release command, unless it is Django's migrate and the live build ran it already.
 
@@ -289,8 +297,8 @@ def _release(
         release.run_release(
             client, build.image_id or build.image_tag, plan.release_command,
             environment=release_environment,
-            labels=labels_for(build, "release"), memory_mb=build.project.memory_limit_mb,
-            user=run_as(plan), log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT,
+            labels=labels_for(build, "release"), fence=container_fence,
+            log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT,
             should_cancel=should_cancel,
         )  # fmt: skip
     if fingerprint:
@@ -339,18 +347,101 @@ def _live_build_with_fingerprint(build: Build, fingerprint: str) -> int | None:
     return latest[0] if latest and latest[1] == fingerprint else None
 
 
-def run_as(plan: Plan) -> str | None:
-    """The user a generated image's containers run as; a repository's own Dockerfile decides its own."""
-    return None if plan.kind == "dockerfile" else dockerfile.RUN_AS
+def _fence(build: Build, plan: Plan, client, log: BuildLog) -> fence.Fence:
+    """The network, limits and user of the build's release and web containers.
+
+    From the operator's settings, the project's memory limit (capped at the maximum) and,
+    for a repository's own Dockerfile, the user its built image names (the engine's
+    inspect, not the Dockerfile's text). Raises StageError for a runtime the engine lacks.
+    """
+    project = build.project
+    fence.check_runtime(
+        client, settings.DEPLOYER_CONTAINER_RUNTIME, setting="DEPLOYER_CONTAINER_RUNTIME"
+    )
+    network = fence.ensure_network(
+        client,
+        project.slug,
+        {docker_seam.LABEL_MANAGED: "1", docker_seam.LABEL_PROJECT: project.slug},
+    )
+    memory_mb = project.memory_limit_mb
+    if memory_mb > settings.DEPLOYER_APP_MEMORY_MAX_MB:
+        memory_mb = settings.DEPLOYER_APP_MEMORY_MAX_MB
+        log(
+            f"warning The project's memory limit of {project.memory_limit_mb} MB is above this "
+            f"Deployer's maximum (DEPLOYER_APP_MEMORY_MAX_MB); its containers get {memory_mb} MB."
+        )
+    image_user = ""
+    if plan.kind == "dockerfile":
+        image_user = fence.image_user(client, build.image_id or build.image_tag)
+    user, cap_add, note = run_as(plan, image_user=image_user, allow_root=project.run_as_root)
+    if note:
+        log(f"warning {note}")
+    elif cap_add:
+        log(
+            "warning The image runs as root, as the project's setting \"Run the own image as "
+            f'root" asks, with no capabilities but {", ".join(cap_add)}.'
+        )
+    return fence.Fence(
+        network=network,
+        memory_mb=memory_mb,
+        cpus=settings.DEPLOYER_APP_CPUS,
+        pids_limit=settings.DEPLOYER_APP_PIDS_LIMIT,
+        log_driver=settings.DEPLOYER_APP_LOG_DRIVER,
+        log_max_size=settings.DEPLOYER_APP_LOG_MAX_SIZE,
+        log_max_files=settings.DEPLOYER_APP_LOG_MAX_FILES,
+        runtime=settings.DEPLOYER_CONTAINER_RUNTIME,
+        user=user,
+        cap_add=cap_add,
+        user_note=note,
+    )
 
 
-def _start(build: Build, plan: Plan, client, environment, log: BuildLog) -> Deployment:
+def run_as(
+    plan: Plan, *, image_user: str = "", allow_root: bool = False
+) -> tuple[str | None, tuple[str, ...], str]:
+    """(user to run as or None for the image's own, capabilities to add, a note on why).
+
+    Generated images run as Deployer's app user. A repository's own image keeps the user its
+    config names, unless that is root (or none): then it runs as the app user too, and the
+    note says so, unless the project's owner opted in to root.
+    """
+    if plan.kind != "dockerfile":
+        return dockerfile.RUN_AS, (), ""
+    if not fence.runs_as_root(image_user):
+        return None, (), ""
+    if allow_root:
+        return None, fence.ROOT_CAPABILITIES, ""
+    named = f"sets USER {image_user}" if image_user else "sets no USER"
+    return (
+        dockerfile.RUN_AS,
+        (),
+        (
+            f"It runs as uid {dockerfile.APP_UID} (Deployer's app user) because its image {named}; "
+            "if the app needs root, the project's owner can turn on the project setting "
+            '"Run the own image as root" (run_as_root).'
+        ),
+    )
+
+
+@contextmanager
+def _explained(container_fence: fence.Fence) -> Iterator[None]:
+    """A failure of a container that runs as another user than its image's says so."""
+    try:
+        yield
+    except StageError as exc:
+        if not container_fence.user_note:
+            raise
+        raise StageError(f"{exc} {container_fence.user_note}") from exc
+
+
+def _start(
+    build: Build, client, environment, log: BuildLog, container_fence: fence.Fence
+) -> Deployment:
     project = build.project
     started = run.start_container(
         client, build.image_id or build.image_tag, name=f"deployer-{project.slug}-{build.pk}",
         environment=environment, labels=labels_for(build, "web"),
-        container_port=project.container_port, memory_mb=project.memory_limit_mb,
-        user=run_as(plan),
+        container_port=project.container_port, fence=container_fence,
     )  # fmt: skip
     log(f"Started container {started.name}, published on 127.0.0.1:{started.host_port}")
     return Deployment.objects.create(

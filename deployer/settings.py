@@ -286,6 +286,35 @@ if DEPLOYER_BUILD_CPUS != 0 and DEPLOYER_BUILD_CPUS < 0.01:
     raise ImproperlyConfigured("DEPLOYER_BUILD_CPUS must be 0 (no cap) or at least 0.01.")
 DEPLOYER_MEMORY_SAMPLE_DELAY = _read("DEPLOYER_MEMORY_SAMPLE_DELAY", float, 60.0)
 DEPLOYER_ALLOW_LOCAL_REPOS = _read("DEPLOYER_ALLOW_LOCAL_REPOS", bool, False)
+# App container fence (issue 18, part 7; builds/pipeline/fence.py): every app and release
+# container gets DEPLOYER_APP_CPUS CPUs, at most DEPLOYER_APP_PIDS_LIMIT processes and threads,
+# its project's memory limit (default DEPLOYER_APP_MEMORY_MB, at most DEPLOYER_APP_MEMORY_MAX_MB),
+# logs rotated by the DEPLOYER_APP_LOG_DRIVER (json-file or local) at DEPLOYER_APP_LOG_MAX_SIZE
+# (e.g. 10m) times DEPLOYER_APP_LOG_MAX_FILES files, and DEPLOYER_CONTAINER_RUNTIME (empty: the
+# engine's default; e.g. runsc for gVisor, checked against the engine's runtimes at each build).
+DEPLOYER_APP_CPUS = _read("DEPLOYER_APP_CPUS", float, 1.0)
+DEPLOYER_APP_PIDS_LIMIT = _read("DEPLOYER_APP_PIDS_LIMIT", int, 512)
+DEPLOYER_APP_MEMORY_MB = _read("DEPLOYER_APP_MEMORY_MB", int, 512)
+DEPLOYER_APP_MEMORY_MAX_MB = _read("DEPLOYER_APP_MEMORY_MAX_MB", int, 4096)
+DEPLOYER_APP_LOG_DRIVER = _read("DEPLOYER_APP_LOG_DRIVER", str, "json-file")
+DEPLOYER_APP_LOG_MAX_SIZE = _read("DEPLOYER_APP_LOG_MAX_SIZE", str, "10m").lower()
+DEPLOYER_APP_LOG_MAX_FILES = _read("DEPLOYER_APP_LOG_MAX_FILES", int, 3)
+DEPLOYER_CONTAINER_RUNTIME = _read("DEPLOYER_CONTAINER_RUNTIME", str, "").strip()
+if DEPLOYER_APP_CPUS <= 0:
+    raise ImproperlyConfigured("DEPLOYER_APP_CPUS must be greater than zero (e.g. 0.5 or 2).")
+if DEPLOYER_APP_PIDS_LIMIT < 16:
+    raise ImproperlyConfigured("DEPLOYER_APP_PIDS_LIMIT must be at least 16.")
+if not 64 <= DEPLOYER_APP_MEMORY_MB <= DEPLOYER_APP_MEMORY_MAX_MB:
+    raise ImproperlyConfigured(
+        "DEPLOYER_APP_MEMORY_MB must be at least 64 and at most DEPLOYER_APP_MEMORY_MAX_MB."
+    )
+if DEPLOYER_APP_LOG_DRIVER not in ("json-file", "local"):
+    raise ImproperlyConfigured("DEPLOYER_APP_LOG_DRIVER must be json-file or local.")
+_size = DEPLOYER_APP_LOG_MAX_SIZE
+if not (_size[:-1].isdigit() and int(_size[:-1]) > 0 and _size[-1:] in ("k", "m", "g")):
+    raise ImproperlyConfigured("DEPLOYER_APP_LOG_MAX_SIZE must be a size such as 512k, 10m or 1g.")
+if DEPLOYER_APP_LOG_MAX_FILES < 1:
+    raise ImproperlyConfigured("DEPLOYER_APP_LOG_MAX_FILES must be at least 1.")
 # Routing: Caddy, driven through its admin API, serves each live app at <project>.<base domain>
 # and at its custom domains (routing/, scripts/caddy.sh). Routes are rebuilt from the database
 # on every switch and every DEPLOYER_ROUTE_RECONCILE_INTERVAL seconds. Caddy listens on

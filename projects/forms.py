@@ -42,7 +42,8 @@ class ProjectForm(forms.ModelForm):
         if not can_manage:
             # Only the owner (or staff) chooses where the project's credentials and deploy key
             # are sent: a member may change how the app is built, not which repository it is.
-            for name in ("members", "repo_url", "forget_credentials"):
+            # A weaker fence (run_as_root) is the owner's choice too.
+            for name in ("members", "repo_url", "forget_credentials", "run_as_root"):
                 self.fields.pop(name, None)
 
     def clean_members(self) -> list:

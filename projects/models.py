@@ -14,11 +14,17 @@ from projects.validators import (
     validate_entrypoint,
     validate_env_key,
     validate_health_check_path,
+    validate_memory_limit_mb,
     validate_python_version,
     validate_repo_url,
     validate_slug,
     validate_system_packages,
 )
+
+
+def default_memory_limit_mb() -> int:
+    """A new project's memory limit: the operator's DEPLOYER_APP_MEMORY_MB."""
+    return settings.DEPLOYER_APP_MEMORY_MB
 
 
 class ProjectQuerySet(models.QuerySet):
@@ -113,8 +119,16 @@ class Project(models.Model):
     )
     memory_limit_mb = models.PositiveIntegerField(
         "memory limit (MB)",
-        default=512,
-        validators=[MinValueValidator(64), MaxValueValidator(65536)],
+        default=default_memory_limit_mb,
+        validators=[validate_memory_limit_mb],
+    )
+    run_as_root = models.BooleanField(
+        "run the own image as root",
+        default=False,
+        help_text=(
+            "Only for a repository's own Dockerfile that sets no USER: run it as root (with a few "
+            "capabilities to drop to its own user) instead of Deployer's app user, uid 10001."
+        ),
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects"
@@ -142,6 +156,7 @@ class Project(models.Model):
         "health_check_path",
         "container_port",
         "memory_limit_mb",
+        "run_as_root",
     )
 
     class Meta:

@@ -223,3 +223,25 @@ def validate_system_packages(value: str) -> None:
     bad = [name for name in value.split() if not DEBIAN_PACKAGE.match(name)]
     if bad:
         raise ValidationError(f"Not a Debian package name: {', '.join(bad)}.")
+
+
+MIN_MEMORY_LIMIT_MB = 64
+
+
+def validate_memory_limit_mb(value: int) -> None:
+    """At least 64 MB, at most what the operator allows (DEPLOYER_APP_MEMORY_MAX_MB)."""
+    from django.conf import settings
+
+    if value is None:
+        return
+    if value < MIN_MEMORY_LIMIT_MB:
+        raise ValidationError(
+            f"The memory limit must be at least {MIN_MEMORY_LIMIT_MB} MB.", code="min_value"
+        )
+    maximum = settings.DEPLOYER_APP_MEMORY_MAX_MB
+    if value > maximum:
+        raise ValidationError(
+            f"The memory limit can be at most {maximum} MB on this Deployer "
+            "(the operator's setting DEPLOYER_APP_MEMORY_MAX_MB).",
+            code="max_value",
+        )

@@ -9,6 +9,7 @@ from docker import errors as docker_errors
 
 from builds.pipeline import streams
 from builds.pipeline.errors import StageError
+from builds.pipeline.fence import Fence, host_config
 from builds.pipeline.run import remove_container
 
 
@@ -19,23 +20,28 @@ def run_release(
     *,
     environment: dict[str, str],
     labels: dict[str, str],
-    memory_mb: int,
+    fence: Fence,
     log: Callable[[str], None],
-    user: str | None = None,
     timeout: float = 600,
     should_cancel: Callable[[], bool] = lambda: False,
 ) -> None:
     """Run `command` with the app's runtime environment before the switch, streaming its output.
 
-    `user` ("uid:gid") overrides the image's own user. The container is always removed. Raises StageError when the command exits
-    non-zero or exceeds `timeout`; BuildCancelled when the user cancels.
+    The container has the same fence as the app's (fence.py): network, limits, user. It is
+    always removed. Raises StageError when the command exits non-zero or exceeds `timeout`;
+    BuildCancelled when the user cancels.
     """
     log(f"Running the release command: {command}")
     try:
         container = client.containers.run(
-            image, ["sh", "-c", command], detach=True, environment=environment,
-            labels=labels, mem_limit=f"{memory_mb}m", **({"user": user} if user else {}),
-        )  # fmt: skip
+            image,
+            ["sh", "-c", command],
+            detach=True,
+            environment=environment,
+            labels=labels,
+            **({"user": fence.user} if fence.user else {}),
+            **host_config(fence),
+        )
     except docker_errors.APIError as exc:
         raise StageError(
             f"The release container could not start: {exc.explanation or exc}"

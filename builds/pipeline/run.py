@@ -1,4 +1,4 @@
-"""Start an app's container: its environment, a memory limit, a restart policy, a loopback-only port."""
+"""Start an app's container: its environment, its fence (fence.py), a restart policy, a loopback-only port."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import docker
 from docker import errors as docker_errors
 
 from builds.pipeline.errors import StageError
+from builds.pipeline.fence import Fence, host_config
 
 LOG_TAIL_LINES = 40
 PORT_ATTEMPTS = 5
@@ -29,8 +30,7 @@ def start_container(
     environment: dict[str, str],
     labels: dict[str, str],
     container_port: int,
-    memory_mb: int,
-    user: str | None = None,
+    fence: Fence,
 ) -> Started:
     """Run `image` detached, publishing `container_port` on a free port of 127.0.0.1 only.
 
@@ -38,8 +38,8 @@ def start_container(
     Docker, an ephemeral binding gets a new port each time the restart policy restarts a
     crashed container, which would move the app away from its route and health checks.
     The environment (the project's variables, decrypted, plus PORT) is given to the
-    container at run time and never enters the image. `user` ("uid:gid") overrides the
-    image's own user (generated images run as Deployer's app user). Raises StageError when the engine
+    container at run time and never enters the image. The container joins the project's
+    network with the fence's limits and user (fence.py). Raises StageError when the engine
     refuses to create or start the container.
     """
     api = client.api
@@ -48,15 +48,21 @@ def start_container(
         try:
             # The low-level calls: create and start, without the two inspections
             # containers.run() adds (the published port is the one asked for, or start fails).
+            config = api.create_host_config(
+                port_bindings={container_port: ("127.0.0.1", host_port)},
+                restart_policy={"Name": "unless-stopped"},
+                init=True,
+                **host_config(fence),
+            )
             container_id = api.create_container(
-                image, name=name, environment={**environment, "PORT": str(container_port)},
-                labels=labels, ports=[container_port], user=user,
-                host_config=api.create_host_config(
-                    port_bindings={container_port: ("127.0.0.1", host_port)},
-                    mem_limit=f"{memory_mb}m", memswap_limit=f"{memory_mb}m",
-                    restart_policy={"Name": "unless-stopped"}, init=True,
-                ),
-            )["Id"]  # fmt: skip
+                image,
+                name=name,
+                environment={**environment, "PORT": str(container_port)},
+                labels=labels,
+                ports=[container_port],
+                user=fence.user,
+                host_config=config,
+            )["Id"]
             api.start(container_id)
         except docker_errors.APIError as exc:
             if _port_taken(exc) and attempt < PORT_ATTEMPTS:

@@ -176,13 +176,16 @@ def make_project(user, docker_client):
 
 
 def remove_labelled(client, label: str) -> None:
-    """Remove every container, then every image, carrying `label` (some may be going already)."""
+    """Remove every container, image and network carrying `label` (some may be going already)."""
     for container in client.containers.list(all=True, filters={"label": label}):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             container.remove(force=True)
     for image in client.images.list(filters={"label": label}):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             client.images.remove(image.id, force=True)
+    for network in client.networks.list(filters={"label": label}):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            network.remove()
 
 
 def deploy(project, timeout: float = 300, **kwargs):

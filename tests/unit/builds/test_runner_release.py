@@ -12,6 +12,7 @@ from builds import runner
 from builds.models import Build, Deployment
 from builds.pipeline.detect import detect_plan
 from builds.pipeline.errors import StageError
+from builds.pipeline.fence import Fence
 from builds.pipeline.plan import Plan
 from tests.unit.builds import trees
 
@@ -90,7 +91,8 @@ def new_build(project, plan: Plan, **fields) -> Build:
 
 def release(build: Build, plan: Plan, source: Path | None, docker: FakeDocker, env=ENV) -> str:
     lines: list[str] = []
-    runner._release(build, plan, source, docker, env, lines.append, lambda: False)
+    fence = Fence(network="deployer-rel", memory_mb=512, cpus=1.0, pids_limit=512)
+    runner._release(build, plan, source, docker, env, lines.append, lambda: False, fence)
     build.refresh_from_db()
     return "\n".join(lines)
 

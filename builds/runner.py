@@ -19,7 +19,16 @@ from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
 from builds.models import Build, Deployment
 from builds.pipeline import (
-    cleanup, clone, context, detect, dockerfile, fence, health, image, release, run,
+    cleanup,
+    clone,
+    context,
+    detect,
+    dockerfile,
+    fence,
+    health,
+    image,
+    release,
+    run,
 )
 from builds.pipeline.detection import tree
 from builds.pipeline.errors import StageError

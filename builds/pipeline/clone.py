@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from builds.pipeline.errors import StageError
+from deployer import outbound
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 # How often the size of the destination is measured while git runs.
@@ -132,9 +133,15 @@ def git_context(
     ssh_key_file: Path | None = None,
     known_hosts_file: Path | None = None,
     allow_file: bool = False,
+    pinned_addresses: tuple[str, ...] = (),
 ) -> GitContext:
-    """The environment and options for git on `url`: pure, so tests can read what git is given."""
+    """The environment and options for git on `url`: pure, so tests can read what git is given.
+
+    `pinned_addresses` (checked by `checked_addresses`) are the only ones an http(s) git
+    connects to: it does not resolve the host name again.
+    """
     options = [*HARDENING, f"protocol.file.allow={'always' if allow_file else 'never'}"]
+    options.extend(outbound.git_pin_options(url, pinned_addresses)[1::2])
     # Plain http only for the loopback repositories an operator allows (tests, development).
     options.append(f"protocol.http.allow={'always' if allow_file else 'never'}")
     ssh = is_ssh_url(url) and ssh_key_file is not None
@@ -335,10 +342,11 @@ def clone_commit(
             f"{public_url(url)} is an SSH repository and this project has no deploy key: "
             "open the project's page to create one and add it to the git host."
         )
+    pinned = checked_addresses(url, allow_local=allow_file, log=log)
     with _private_home(credentials, url) as (home, key_file, known_hosts):
         context = git_context(
             url, home=home, credentials=credentials, ssh_key_file=key_file,
-            known_hosts_file=known_hosts, allow_file=allow_file,
+            known_hosts_file=known_hosts, allow_file=allow_file, pinned_addresses=pinned,
         )  # fmt: skip
         git = _Clone(url, dest, context, timeout, max_bytes)
         commit = _fetch(git, url, ref, dest, branch)
@@ -347,6 +355,28 @@ def clone_commit(
         known = known_hosts.read_text()
     log(f"Checked out {commit.sha[:12]} by {commit.author}: {commit.message}")
     return Commit(commit.sha, commit.author, commit.message, known_hosts=known)
+
+
+def checked_addresses(
+    url: str, *, allow_local: bool, log: Callable[[str], None]
+) -> tuple[str, ...]:
+    """The addresses git may connect to for `url`, checked as every user-given URL is.
+
+    A repository on loopback, a private or link-local address or one of Deployer's own
+    services is refused before git runs (a repository URL can name the Caddy admin API or
+    the metadata service as well as a webhook can). Local paths and file:// URLs are not
+    network URLs. With `allow_local` (DEPLOYER_ALLOW_LOCAL_REPOS, development and tests) a
+    refused address is noted in the log and cloned anyway.
+    """
+    if urlsplit(url).scheme in ("", "file") and not is_ssh_url(url):
+        return ()
+    try:
+        return outbound.check_repository_url(public_url(url))
+    except outbound.Refused as exc:
+        if not allow_local:
+            raise StageError(f"The repository URL was refused: {exc}") from None
+        log(f"warning {exc} Cloned anyway: DEPLOYER_ALLOW_LOCAL_REPOS is on.")
+        return ()
 
 
 def _fetch(git: _Clone, url: str, ref: str, dest: Path, branch: str | None) -> Commit:

@@ -17,7 +17,7 @@ A `# syntax=` frontend (or the BUILDKIT_SYNTAX build argument) runs inside the b
 and can read any image, so only the allowed frontends pass.
 
 A guard, not the fence: image tags also carry a part that cannot be guessed (see
-`builds.runner.image_tag`), and docs/security-dockerfile.md names the engine options.
+`builds.runner.image_tag`), and docs/security.md names the engine options.
 """
 
 from __future__ import annotations

@@ -133,13 +133,14 @@ def check_repository_url(url: str) -> tuple[str, ...]:
 
 def git_pin_options(url: str, addresses: tuple[str, ...]) -> list[str]:
     """git options that make an http(s) clone of `url` connect only to `addresses` (the ones
-    check_repository_url returned) instead of resolving the name again; [] for other schemes.
+    check_repository_url returned) instead of resolving the name again; [] for other schemes
+    and when there is nothing to pin (a local repository an operator allowed).
 
     `git -c http.curloptResolve=host:port:addr,...` (git 2.37+) fills curl's DNS cache, so the
     name still goes in Host and TLS verification.
     """
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or not addresses:
         return []
     port = parts.port or DEFAULT_PORTS[parts.scheme]
     pinned = ",".join(f"[{a}]" if ":" in a else a for a in addresses)

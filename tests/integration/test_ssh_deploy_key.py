@@ -130,6 +130,7 @@ def test_an_ssh_repository_is_cloned_with_the_projects_deploy_key_only(
     commit = clone.clone_commit(
         project.repo_url, "main", tmp_path / "checkout", log=lambda _: None,
         credentials=services.git_credentials(project), timeout=30,
+            allow_file=True,  # the test's sshd is on loopback, as DEPLOYER_ALLOW_LOCAL_REPOS allows
     )  # fmt: skip
 
     assert commit.message == "over ssh"
@@ -153,6 +154,7 @@ def test_a_key_the_worker_holds_is_never_offered_even_when_the_server_accepts_it
         clone.clone_commit(
             project.repo_url, "main", tmp_path / "checkout", log=lambda _: None,
             credentials=services.git_credentials(project), timeout=30,
+            allow_file=True,  # the test's sshd is on loopback, as DEPLOYER_ALLOW_LOCAL_REPOS allows
         )  # fmt: skip
 
     offered = _offered(read_log()) - {_fingerprint_host(tmp_path)}

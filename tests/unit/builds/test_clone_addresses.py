@@ -60,3 +60,9 @@ def test_https_clone_connects_only_to_the_address_that_was_checked(monkeypatch, 
 
     assert addresses == (PUBLIC,)
     assert f"http.curloptResolve=git.example.com:443:{PUBLIC}" in context.options
+
+
+def test_a_local_repository_the_operator_allows_is_not_pinned_to_nothing(tmp_path):
+    context = git_context("http://127.0.0.1:9/app.git", home=tmp_path, pinned_addresses=())
+
+    assert not any(option.startswith("http.curloptResolve") for option in context.options)

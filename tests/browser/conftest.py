@@ -25,15 +25,19 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse battery"  # the password of the `user` fixture in tests/conftest.py
 
 
-@pytest.fixture(autouse=True)
-def _sync_orm_beside_playwright(monkeypatch):
-    """Playwright's sync API runs an event loop in this thread; the ORM calls made by fixtures
-    and assertions are still synchronous and safe here. Set per browser test only, so the
-    variable never leaks into other tests (it fails `check --deploy`)."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+@pytest.fixture(scope="package", autouse=True)
+def _sync_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in this thread; the ORM calls made by fixtures,
+    assertions and the database flush after each test are still synchronous and safe here.
+
+    Package-scoped: set before pytest-django's fixtures and undone after the last browser
+    test, so it never leaks into other tests (it fails `check --deploy`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")

@@ -2,12 +2,14 @@
 
 Log in, create a project from a local repository, deploy, watch the log stream in and the
 state turn Live without a reload, deploy a second commit, roll back. Screenshots of the
-pages are saved in docs/screenshots/ for the README.
+pages go to a temporary folder; with DEPLOYER_UPDATE_SCREENSHOTS=1 they replace the README's
+in docs/screenshots/ (tracked files are never rewritten by an ordinary test run).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +23,11 @@ from tests.integration.conftest import http_get, remove_labelled
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("DEPLOYER_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "deployer-screenshots"
+)
 BUILD_TIMEOUT = 300_000  # ms: the first build installs Flask from the package index
 PHONE = {"width": 390, "height": 844}
 # Tables and fields fit the screen: no box needs a sideways scroll (code blocks may).

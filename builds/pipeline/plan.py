@@ -47,6 +47,18 @@ class PlanWarning:
         )
 
 
+@dataclass(frozen=True)
+class SettingsVariable:
+    """An environment variable the app's settings read (`variables.settings_variables`)."""
+
+    name: str
+    file: str
+    line: int
+    required: bool = False
+    database: bool = False
+    has_default: bool = False
+
+
 @dataclass
 class Overrides:
     """Project settings that take precedence over what detection would choose."""
@@ -58,6 +70,9 @@ class Overrides:
     python_version: str | None = None
     health_path: str | None = None
     system_packages: list[str] = field(default_factory=list)
+    # Keep a Django app's SQLite database on the project's volume (off: on the container's
+    # filesystem, lost at every deploy).
+    keep_sqlite: bool = True
 
 
 @dataclass
@@ -96,6 +111,10 @@ class Plan:
     # The USER the final stage of an own Dockerfile sets (None: the base image's own).
     image_user: str | None = None
     has_dockerignore: bool = False
+    # Absolute paths in the image of the SQLite databases kept on the project's volume.
+    sqlite_databases: list[str] = field(default_factory=list)
+    # The environment variables the settings read, for the plan's "where from" table.
+    variables: list[SettingsVariable] = field(default_factory=list)
 
     def note(self, file: str | None, line: int | None, message: str) -> None:
         """Record one piece of evidence."""
@@ -122,4 +141,5 @@ class Plan:
         values = {key: value for key, value in data.items() if key in known}
         values["evidence"] = [Evidence(**item) for item in values.get("evidence", [])]
         values["warnings"] = [PlanWarning(**item) for item in values.get("warnings", [])]
+        values["variables"] = [SettingsVariable(**item) for item in values.get("variables", [])]
         return cls(**values)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 
-from builds.pipeline.detection import pyast, readiness
+from builds.pipeline.detection import pyast, readiness, sqlite, variables
 from builds.pipeline.detection.django_settings import Settings, read_settings
 from builds.pipeline.detection.errors import DetectionError
 from builds.pipeline.detection.packages import Dependencies
@@ -26,9 +26,12 @@ _MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 RELEASE = "python manage.py migrate --noinput"
 
 
-def detect_django(tree: Tree, plan: Plan, deps: Dependencies) -> App | None:
+def detect_django(
+    tree: Tree, plan: Plan, deps: Dependencies, *, keep_sqlite: bool = True
+) -> App | None:
     """The Django project at the root (manage.py), or None; raises DetectionError when
-    manage.py names settings that are not in the repository."""
+    manage.py names settings that are not in the repository, or (with `keep_sqlite`) a
+    SQLite database outside the app's folder."""
     if not tree.is_file("manage.py"):
         return None
     module = choose_settings(tree, plan)
@@ -54,6 +57,9 @@ def detect_django(tree: Tree, plan: Plan, deps: Dependencies) -> App | None:
     plan.note("manage.py", None, f"release command: {RELEASE}")
     app.static_command = _static_command(tree, plan, settings)
     _check_readiness(plan, settings)
+    modules = {file: module for file in settings.files if (module := tree.parse_python(file))}
+    plan.variables = variables.settings_variables(modules)
+    _keep_sqlite(tree, plan, sqlite.sqlite_databases(modules), keep_sqlite)
     return app
 
 
@@ -258,6 +264,60 @@ def _check_readiness(plan: Plan, settings: Settings) -> None:
             hosts.file if hosts else settings.file,
             hosts.line if hosts else None,
         )
-    databases = settings.values.get("DATABASES")
-    if databases:
-        readiness.check_sqlite(plan, databases.value, databases.file, databases.line)
+
+
+def _keep_sqlite(
+    tree: Tree, plan: Plan, databases: list[sqlite.SqliteDatabase], keep: bool
+) -> None:
+    """Put each SQLite database on the project's volume, or say why its data is lost."""
+    for database in databases:
+        where = f"{database.file}:{database.line}"
+        if not keep:
+            plan.warn(
+                "sqlite-database",
+                f"The SQLite database {database.path or '(computed)'} is on the container's "
+                "filesystem: its data is lost at every deploy, because the project's setting "
+                '"Keep the SQLite database" is off. Turn it on, or use a database server.',
+                database.file,
+                database.line,
+            )
+        elif database.path is None:
+            plan.warn(
+                "sqlite-database",
+                "The SQLite database's path is computed in a way Deployer cannot read, so it "
+                "is not kept on the project's volume: its data is lost at every deploy. Write "
+                'it as BASE_DIR / "db.sqlite3" (or any path under the app\'s folder).',
+                database.file,
+                database.line,
+            )
+        elif not database.inside_app:
+            raise DetectionError(
+                f"The SQLite database {database.path} ({where}) is outside the app's folder "
+                f"{sqlite.APP_DIR}, so Deployer cannot keep it on the project's volume. Put it "
+                'under BASE_DIR (e.g. BASE_DIR / "db.sqlite3"), or turn off the project\'s '
+                'setting "Keep the SQLite database" to keep it on the container\'s filesystem '
+                "(lost at every deploy)."
+            )
+        else:
+            _refuse_unlinkable(tree, database, where)
+            plan.sqlite_databases.append(database.path)
+            plan.note(
+                database.file,
+                database.line,
+                f"SQLite database {database.path}: kept on the project's volume, shared by "
+                "the release command and the app, and kept across redeploys and rollbacks",
+            )
+
+
+def _refuse_unlinkable(tree: Tree, database: sqlite.SqliteDatabase, where: str) -> None:
+    """The database's place in the image becomes a link into the volume: its folders must be
+    folders of the repository (or absent), never a file or a link."""
+    parts = database.relative.split("/")
+    for depth in range(1, len(parts)):
+        folder = "/".join(parts[:depth])
+        if tree.is_file(folder) or (tree.refusal(folder) and not tree.is_dir(folder)):
+            raise DetectionError(
+                f"The SQLite database {database.path} ({where}) lies under {folder}, which in "
+                "the repository is not a folder, so it cannot be kept on the project's volume. "
+                "Choose another path for it."
+            )

@@ -249,9 +249,9 @@ CASES = [
         "django straight from startproject",
         trees.django_project(trees.STARTPROJECT_SETTINGS, **{"mysite/urls.py": "urlpatterns = []\n"}),
         "django", "mysite.wsgi:application", gunicorn("mysite.wsgi:application"), "3.11", "pip",
-        warnings={"hardcoded-secret-key", "debug-true", "empty-allowed-hosts", "sqlite-database",
+        warnings={"hardcoded-secret-key", "debug-true", "empty-allowed-hosts",
                   "no-static-root", "no-health-endpoint"},
-        more={"static_command": None},
+        more={"static_command": None, "sqlite_databases": ["/app/db.sqlite3"]},
     ),
     Case(
         "django settings chosen by an expression",

@@ -29,11 +29,13 @@ from builds.pipeline import (
     image,
     release,
     run,
+    volume,
 )
 from builds.pipeline.detection import tree
+from builds.pipeline.detection.sqlite import DATA_DIR, volume_links
 from builds.pipeline.errors import StageError
 from builds.pipeline.fingerprint import may_skip, migrations_digest, release_fingerprint
-from builds.pipeline.plan import Overrides, Plan
+from builds.pipeline.plan import Plan
 from builds.pythons import available_pythons
 from builds.stages import BuildStopped, cancel_requested, stage
 from monitoring import tasks as monitoring_tasks
@@ -70,11 +72,12 @@ def execute(build: Build) -> None:
                     _build_image(build, plan, source, client, log, should_cancel)
             environment = project_services.runtime_environment(project)
             with stage(build, State.RELEASING, log):
+                new_volume = _ensure_volume(build, plan, client, log)
                 container_fence = _fence(build, plan, client, log)
                 with _explained(container_fence):
                     _release(
                         build, plan, None if build.rollback_of_id else source, client,
-                        environment, log, should_cancel, container_fence,
+                        environment, log, should_cancel, container_fence, new_volume,
                     )  # fmt: skip
             with stage(build, State.STARTING, log):
                 deployment = _start(build, client, environment, log, container_fence)
@@ -92,6 +95,7 @@ def execute(build: Build) -> None:
                 build.seconds_to_healthy = (timezone.now() - deployment.started_at).total_seconds()
                 build.save(update_fields=["seconds_to_healthy"])
             _go_live(build, deployment, client, log)
+            _measure_data(build, plan, deployment, client, log)
     except BuildStopped:
         pass
     except docker_seam.DockerUnavailable as exc:
@@ -141,22 +145,14 @@ def _clone(build: Build, workdir: Path, log: BuildLog) -> Path:
 
 def _detect(build: Build, source: Path, pythons: list[str], log: BuildLog) -> Plan:
     project = build.project
-    overrides = Overrides(
-        framework=project.framework or "auto",
-        entrypoint=project.entrypoint or None,
-        start_command=project.start_command or None,
-        requirements_file=project.requirements_file or None,
-        python_version=project.python_version or None,
-        health_path=project.health_check_path or None,
-        system_packages=project.system_packages.split(),
-    )
     try:
         plan = detect.detect_plan(
             source,
-            overrides,
+            project_services.detection_overrides(project),
             available_pythons=pythons,
             build_args=project_services.build_arguments(project),
             image_policy=image_rules.image_policy(),
+            environment_names=project_services.environment_names(project),
         )
     except detect.DetectionError as exc:
         raise StageError(str(exc)) from exc
@@ -202,6 +198,7 @@ def _build_image(
         patterns=context.ignore_patterns(files, default_ignore),
         max_files=settings.DEPLOYER_BUILD_CONTEXT_MAX_FILES,
         max_bytes=settings.DEPLOYER_BUILD_CONTEXT_MAX_MB * 1_000_000,
+        links=volume_links(plan.sqlite_databases),
         log=log,
     )
     log(
@@ -279,11 +276,30 @@ def _check_image_exists(client, image_id: str) -> None:
         ) from exc
 
 
+def _ensure_volume(build: Build, plan: Plan, client, log: BuildLog) -> bool:
+    """The project's volume for a plan that keeps SQLite databases; True when created now."""
+    if not plan.sqlite_databases:
+        return False
+    project = build.project
+    created = volume.ensure_volume(
+        client,
+        project.slug,
+        {docker_seam.LABEL_MANAGED: "1", docker_seam.LABEL_PROJECT: project.slug},
+    )
+    name = volume.volume_name(project.slug)
+    links = ", ".join(
+        f"{path} -> {target}" for path, target in volume_links(plan.sqlite_databases).items()
+    )
+    log(f"{'Created' if created else 'Using'} the project's volume {name} at {DATA_DIR} ({links})")
+    return created
+
+
 def _release(
     build: Build, plan: Plan, source: Path | None, client, environment, log: BuildLog,
-    should_cancel, container_fence: fence.Fence,
+    should_cancel, container_fence: fence.Fence, new_volume: bool = False,
 ) -> None:  # fmt: skip
-    """Run the release command, unless it is Django's migrate and the live build ran it already.
+    """Run the release command, unless it is Django's migrate and the live build ran it already
+    (never on a volume created just now: its database is empty).
 
     `source` is the checkout, or None for a rollback (which reuses its target's digest).
     """
@@ -295,7 +311,7 @@ def _release(
     # A dependency layer installed afresh may hold newer packages, with migrations of their own.
     packages_reused = source is None or build.dependency_layer_cached is True
     ran_in = None
-    if fingerprint and packages_reused:
+    if fingerprint and packages_reused and not new_volume:
         ran_in = _live_build_with_fingerprint(build, fingerprint)
     if ran_in is not None:
         log(
@@ -303,12 +319,18 @@ def _release(
             f"variables in build #{ran_in}."
         )
     else:
+        precheck = None
+        if plan.sqlite_databases:
+            precheck = volume.writable_precheck(
+                build.project.slug, plan.sqlite_databases, container_fence.user
+            )
         release.run_release(
             client, build.image_id or build.image_tag, plan.release_command,
             environment=release_environment,
             labels=labels_for(build, "release"), fence=container_fence,
             log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT,
             should_cancel=should_cancel,
+            precheck=precheck,
         )  # fmt: skip
     if fingerprint:
         build.release_fingerprint = fingerprint
@@ -324,8 +346,12 @@ def _fingerprint_of(
     """
     if not may_skip(plan):
         return None
-    # The environment inside the release container: the image's defaults, then the variables.
+    # The environment inside the release container: the image's defaults, then the variables,
+    # and where its SQLite databases are (a migrate on the container's filesystem did not
+    # migrate the volume's).
     effective = {**plan.env, **release_environment}
+    if plan.sqlite_databases:
+        effective["deployer:sqlite-volume"] = ",".join(plan.sqlite_databases)
     if source is not None:
         digest = migrations_digest(
             source, dependency_files=plan.dependency_files,
@@ -402,6 +428,7 @@ def _fence(build: Build, plan: Plan, client, log: BuildLog) -> fence.Fence:
         user=user,
         cap_add=cap_add,
         user_note=note,
+        mounts=(volume.mount(volume.volume_name(project.slug)),) if plan.sqlite_databases else (),
     )
 
 
@@ -516,6 +543,18 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
         keep_build_ids=[*keep, build.pk, *running.values_list("pk", flat=True)], log=log,
     )  # fmt: skip
     monitoring_tasks.announce_build(build.pk)
+
+
+def _measure_data(build: Build, plan: Plan, deployment: Deployment, client, log: BuildLog) -> None:
+    """Record how big the kept SQLite databases are, as the live container sees them."""
+    if not plan.sqlite_databases:
+        return
+    size = volume.database_sizes(client, deployment.container_id, plan.sqlite_databases)
+    type(build.project).objects.filter(pk=build.project_id).update(
+        data_bytes=size, data_measured_at=timezone.now()
+    )
+    if size is not None:
+        log(f"SQLite data on the project's volume: {size / 1_000_000:.2f} MB")
 
 
 @contextmanager

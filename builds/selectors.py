@@ -21,8 +21,10 @@ from builds.images import image_policy
 from builds.models import Build, Deployment
 from builds.pipeline import clone, detect, dockerfile
 from builds.pipeline.detection import tree
+from builds.pipeline.detection import variables as settings_variables
+from builds.pipeline.detection.sqlite import volume_links
 from builds.pipeline.errors import StageError
-from builds.pipeline.plan import Overrides, Plan
+from builds.pipeline.plan import Plan
 from builds.pythons import available_pythons
 from monitoring import selectors as monitoring
 from projects import services as project_services
@@ -268,6 +270,10 @@ class Detection:
     error: str = ""
     commit: str = ""
     notes: list[str] = field(default_factory=list)
+    # Where each variable the settings read comes from, with the project's variables now.
+    variables: list[settings_variables.Source] = field(default_factory=list)
+    # {place in the image: file on the project's volume} of the kept SQLite databases.
+    sqlite_links: dict[str, str] = field(default_factory=dict)
 
 
 def stored_detection(project) -> Detection | None:
@@ -313,17 +319,13 @@ def preview_detection(project) -> Detection:
         except tree.RefusedPath as exc:
             detection.error = str(exc)
             return detection
-        overrides = Overrides(
-            framework=project.framework or "auto",
-            start_command=project.start_command or None,
-            health_path=project.health_check_path or None,
-        )
         try:
             detection.plan = detect.detect_plan(
                 root,
-                overrides,
+                project_services.detection_overrides(project),
                 available_pythons=_pythons(detection),
                 image_policy=image_policy(),
+                environment_names=project_services.environment_names(project),
             )
         except detect.DetectionError as exc:
             detection.error = str(exc)
@@ -347,6 +349,10 @@ def _add_dockerfile(detection: Detection, project, root: Path | None) -> None:
     plan = detection.plan
     if plan is None:
         return
+    detection.variables = settings_variables.sources(
+        plan, project_services.environment_names(project)
+    )
+    detection.sqlite_links = volume_links(plan.sqlite_databases)
     if plan.kind == "dockerfile":
         name = plan.dockerfile_path or "Dockerfile"
         detection.dockerfile_note = f"The repository's own {name} is built as it is."

@@ -130,6 +130,18 @@ class Project(models.Model):
             "capabilities to drop to its own user) instead of Deployer's app user, uid 10001."
         ),
     )
+    keep_sqlite = models.BooleanField(
+        "keep the SQLite database",
+        default=True,
+        help_text=(
+            "A Django app whose settings use SQLite keeps the database file on the project's "
+            "own volume, shared by the release command and the app and kept across deploys. "
+            "Off: the file stays on the container's filesystem and is lost at every deploy."
+        ),
+    )
+    # The kept SQLite databases' size, read inside the live container after each deploy.
+    data_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
+    data_measured_at = models.DateTimeField(null=True, blank=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects"
     )
@@ -157,6 +169,7 @@ class Project(models.Model):
         "container_port",
         "memory_limit_mb",
         "run_as_root",
+        "keep_sqlite",
     )
 
     class Meta:

@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from builds import docker as docker_seam
 from builds.pipeline import clone
+from builds.pipeline.plan import Overrides
 from projects import crypto
 from projects.envfile import LineError, parse_env_file
 from projects.models import EnvVar, Project
@@ -165,7 +166,8 @@ def _set_members(project: Project, members: Iterable) -> None:
 
 
 def delete_project(project: Project) -> list[str]:
-    """Remove the project's containers, images and networks, then the project itself.
+    """Remove the project's containers, images, networks and volume (its SQLite data), then
+    the project itself.
 
     Returns one sentence per Docker resource that could not be removed (e.g. the engine is
     down); the project is deleted either way.
@@ -195,6 +197,8 @@ def remove_docker_resources(slug: str) -> list[str]:
                 _remove(problems, f"image {image.short_id}", client.images.remove, image.id, True)
             for network in client.networks.list(filters={"label": label}):
                 _remove(problems, f"network {network.name}", network.remove)
+            for volume in client.volumes.list(filters={"label": label}):
+                _remove(problems, f"volume {volume.name}", volume.remove, force=True)
     except Exception as exc:  # noqa: BLE001 - an unreachable engine is reported, not raised
         problems.append(
             f"Containers and images labelled {label} could not be removed: "
@@ -316,6 +320,26 @@ def _check_key_free(env_var: EnvVar) -> None:
 def runtime_environment(project: Project) -> dict[str, str]:
     """Every variable, decrypted, for the running container."""
     return {env_var.key: env_var.decrypted_value() for env_var in project.env_vars.all()}
+
+
+def detection_overrides(project: Project) -> Overrides:
+    """The project's settings that take precedence over detection: one source for the build
+    and the detection preview."""
+    return Overrides(
+        framework=project.framework or "auto",
+        entrypoint=project.entrypoint or None,
+        start_command=project.start_command or None,
+        requirements_file=project.requirements_file or None,
+        python_version=project.python_version or None,
+        health_path=project.health_check_path or None,
+        system_packages=project.system_packages.split(),
+        keep_sqlite=project.keep_sqlite,
+    )
+
+
+def environment_names(project: Project) -> set[str]:
+    """The names of the project's variables (values stay encrypted)."""
+    return set(project.env_vars.values_list("key", flat=True))
 
 
 def build_arguments(project: Project) -> dict[str, str]:

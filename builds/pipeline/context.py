@@ -16,7 +16,7 @@ import io
 import stat
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -67,9 +67,14 @@ def build_context(
     patterns: list[str],
     max_files: int,
     max_bytes: int,
+    links: Mapping[str, str] | None = None,
     log: Callable[[str], None] = lambda line: None,
 ) -> Context:
     """The tar of `root` after `patterns`, with `dockerfile_text` as DOCKERFILE.
+
+    `links` ({path: target}) are symbolic links Deployer puts in the context in place of
+    whatever the repository has there (a kept SQLite database's place, pointing into the
+    project's volume), with the folders they need.
 
     Raises StageError naming the file when an entry is a FIFO, device or socket, a file
     cannot be read, or the context holds more than `max_files` entries or `max_bytes`.
@@ -79,8 +84,12 @@ def build_context(
     exceptions = [p.cleaned_pattern for p in matcher.patterns if p.exclusion]
     notes: list[str] = []
 
+    links = dict(links or {})
+
     def excluded(rel: str) -> bool:
-        return rel in OWN_NAMES or NEVER_SENT in rel.split("/") or matcher.matches(rel)
+        return (
+            rel in OWN_NAMES or rel in links or NEVER_SENT in rel.split("/") or matcher.matches(rel)
+        )
 
     def prune(rel: str) -> bool:
         # An excluded folder is still entered when an exception (`!dir/keep`) may lie inside,
@@ -91,6 +100,7 @@ def build_context(
 
     fileobj = tempfile.TemporaryFile(prefix="deployer-context-")
     files = total = 0
+    sent: set[str] = set()
     try:
         with tarfile.open(fileobj=fileobj, mode="w", format=tarfile.GNU_FORMAT) as tar:
             for rel, st in tree.entries(prune=prune, max_entries=max_files * 10):
@@ -99,8 +109,14 @@ def build_context(
                         f"The repository's own {DOCKERFILE} is left out of the build context: "
                         "Deployer builds from its own file of that name."
                     )
+                if rel in links:
+                    notes.append(
+                        f"The repository's own {rel} is left out of the build context: the "
+                        "app's SQLite database lives on the project's volume instead."
+                    )
                 if excluded(rel):
                     continue
+                sent.add(rel)
                 info = _member(rel, st, tree)
                 if not info.isdir():
                     files += 1
@@ -122,6 +138,8 @@ def build_context(
                         tar.addfile(info, handle)
                 else:
                     tar.addfile(info)
+            for rel, target in links.items():
+                _add_link(tar, rel, target, sent)
             for name, text in (
                 (DOCKERIGNORE, f"{DOCKERIGNORE}\n{DOCKERFILE}\n"),
                 (DOCKERFILE, dockerfile_text),
@@ -143,6 +161,21 @@ def build_context(
     for note in notes:
         log(note)
     return Context(fileobj, DOCKERFILE, files, total, tuple(notes))
+
+
+def _add_link(tar: tarfile.TarFile, rel: str, target: str, sent: set[str]) -> None:
+    """A link member at `rel`, after the folders above it that the context lacks."""
+    parts = rel.split("/")
+    for depth in range(1, len(parts)):
+        folder = "/".join(parts[:depth])
+        if folder not in sent:
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+            sent.add(folder)
+    info = tarfile.TarInfo(rel)
+    info.type, info.linkname, info.mode = tarfile.SYMTYPE, target, 0o777
+    tar.addfile(info)
 
 
 def _member(rel: str, st, tree: Tree) -> tarfile.TarInfo:

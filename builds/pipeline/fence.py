@@ -43,6 +43,8 @@ class Fence:
     cap_add: tuple[str, ...] = ()
     # Said after a failure of a container that runs as another user than its image asks.
     user_note: str = ""
+    # Engine mounts (docker.types.Mount): the project's volume, when the app keeps data.
+    mounts: tuple = ()
 
 
 def host_config(fence: Fence) -> dict:
@@ -64,6 +66,8 @@ def host_config(fence: Fence) -> dict:
         config["cap_add"] = list(fence.cap_add)
     if fence.runtime:
         config["runtime"] = fence.runtime
+    if fence.mounts:
+        config["mounts"] = list(fence.mounts)
     return config
 
 

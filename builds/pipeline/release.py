@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import docker
 from docker import errors as docker_errors
@@ -11,6 +12,15 @@ from builds.pipeline import streams
 from builds.pipeline.errors import StageError
 from builds.pipeline.fence import Fence, host_config
 from builds.pipeline.run import remove_container
+
+
+@dataclass(frozen=True)
+class Precheck:
+    """A shell line run before the release command; exiting with `exit_code` means `reason`."""
+
+    shell: str
+    exit_code: int
+    reason: str
 
 
 def run_release(
@@ -24,18 +34,22 @@ def run_release(
     log: Callable[[str], None],
     timeout: float = 600,
     should_cancel: Callable[[], bool] = lambda: False,
+    precheck: Precheck | None = None,
 ) -> None:
     """Run `command` with the app's runtime environment before the switch, streaming its output.
 
-    The container has the same fence as the app's (fence.py): network, limits, user. It is
-    always removed. Raises StageError when the command exits non-zero or exceeds `timeout`;
-    BuildCancelled when the user cancels.
+    The container has the same fence as the app's (fence.py): network, limits, user and
+    mounts. It is always removed. A `precheck` (a shell line run first in the same
+    container) that exits with its code fails the release with its sentence. Raises
+    StageError when the command exits non-zero or exceeds `timeout`; BuildCancelled when
+    the user cancels.
     """
     log(f"Running the release command: {command}")
+    line = f"{precheck.shell}\n{command}" if precheck else command
     try:
         container = client.containers.run(
             image,
-            ["sh", "-c", command],
+            ["sh", "-c", line],
             detach=True,
             environment=environment,
             labels=labels,
@@ -69,6 +83,8 @@ def run_release(
         if pending[0]:
             log(pending[0])
         exit_code = container.wait(timeout=30).get("StatusCode")
+        if precheck and exit_code == precheck.exit_code:
+            raise StageError(precheck.reason)
         if exit_code != 0:
             raise StageError(f"The release command `{command}` failed with exit code {exit_code}.")
         log("The release command succeeded.")

@@ -176,7 +176,8 @@ def make_project(user, docker_client):
 
 
 def remove_labelled(client, label: str) -> None:
-    """Remove every container, image and network carrying `label` (some may be going already)."""
+    """Remove every container, image, network and volume carrying `label` (some may be going
+    already)."""
     for container in client.containers.list(all=True, filters={"label": label}):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             container.remove(force=True)
@@ -186,6 +187,9 @@ def remove_labelled(client, label: str) -> None:
     for network in client.networks.list(filters={"label": label}):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             network.remove()
+    for volume in client.volumes.list(filters={"label": label}):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            volume.remove(force=True)
 
 
 def deploy(project, timeout: float = 300, **kwargs):

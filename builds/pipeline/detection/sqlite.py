@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import ast
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from builds.pipeline.detection import pyast
 
 APP_DIR = "/app"
+# Where the project's volume is mounted in the app's containers (pipeline/volume.py).
+DATA_DIR = "/var/lib/deployer/data"
 MAX_DEPTH = 12
 _PATH_CALLS = ("Path", "pathlib.Path", "PurePath", "pathlib.PurePath", "PosixPath")
 _SAME = ("str", "os.fspath", "os.path.abspath", "os.path.realpath", "os.path.normpath")
@@ -199,3 +202,17 @@ class _Evaluator:
                 parts = [self.path(owner), *(self.path(a) for a in args)]
                 return None if None in parts else posixpath.join(*parts)  # type: ignore[arg-type]
         return None
+
+
+def volume_links(databases: Sequence[str]) -> dict[str, str]:
+    """{path under the app's folder: link target in DATA_DIR} for each kept database.
+
+    The target keeps the file's name; two databases of one name in different folders get
+    the folder in it too, so each has its own file on the volume.
+    """
+    relative = [path[len(APP_DIR) + 1 :] for path in databases]
+    names = [posixpath.basename(rel) for rel in relative]
+    return {
+        rel: posixpath.join(DATA_DIR, name if names.count(name) == 1 else rel.replace("/", "__"))
+        for rel, name in zip(relative, names, strict=True)
+    }

@@ -56,7 +56,9 @@ def settings_variables(modules: dict[str, ast.Module]) -> list[SettingsVariable]
     found: dict[str, SettingsVariable] = {}
     for file, module in modules.items():
         for name, required, has_default, line in sorted(_reads(module), key=lambda r: r[3]):
-            known = found.get(name) or SettingsVariable(name, file, line, database=is_database(name))
+            known = found.get(name) or SettingsVariable(
+                name, file, line, database=is_database(name)
+            )
             if required and not known.required:  # point at the read that fails without it
                 known = replace(known, file=file, line=line, required=True)
             found[name] = replace(known, has_default=known.has_default or has_default)

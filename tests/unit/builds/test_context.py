@@ -24,6 +24,7 @@ def tar_of(root: Path, patterns=(), **caps) -> tuple[dict[str, tarfile.TarInfo],
         patterns=list(patterns),
         max_files=caps.get("max_files", 1000),
         max_bytes=caps.get("max_bytes", 10_000_000),
+        links=caps.get("links"),
     )
     archive = tarfile.open(fileobj=built.fileobj)
     return {member.name: member for member in archive.getmembers()}, archive
@@ -232,3 +233,18 @@ def test_file_contents_and_modes_arrive_intact(make_tree):
 
     assert archive.extractfile(members["app.py"]).read() == b"print('hi')\n"
     assert members["bin/run"].mode == 0o755 and members["bin"].isdir()
+
+
+def test_a_kept_sqlite_database_is_a_link_into_the_volume_in_place_of_the_repositorys_file(
+    make_tree,
+):
+    root = make_tree({"app.py": "x\n", "db.sqlite3": "SQLite format 3 committed seed\n"})
+    links = {"db.sqlite3": "/var/lib/deployer/data/db.sqlite3", "var/data/app.db": "/v/app.db"}
+
+    members, _ = tar_of(root, links=links)
+
+    assert members["db.sqlite3"].issym()
+    assert members["db.sqlite3"].linkname == "/var/lib/deployer/data/db.sqlite3"
+    assert members["var"].isdir() and members["var/data"].isdir()
+    assert members["var/data/app.db"].linkname == "/v/app.db"
+    assert (root / "db.sqlite3").read_text().startswith("SQLite format 3")  # checkout untouched

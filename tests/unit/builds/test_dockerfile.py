@@ -218,3 +218,15 @@ def test_the_setup_steps_differ_by_python_version_and_port():
     assert generate_setup_dockerfile(pip_plan()) != generate_setup_dockerfile(
         pip_plan(python_version="3.13")
     )
+
+
+def test_the_apps_folder_belongs_to_the_apps_user_and_the_volume_mount_point_exists():
+    plan = Plan(
+        framework="django", start_command="gunicorn x.wsgi", sqlite_databases=["/app/db.sqlite3"]
+    )
+
+    text = generate_dockerfile(plan)
+
+    setup = text[: text.index("WORKDIR /app")]
+    assert "install -d -o 10001 -g 10001 /app /var/lib/deployer/data" in setup
+    assert "# db.sqlite3 is a link to /var/lib/deployer/data/db.sqlite3" in text

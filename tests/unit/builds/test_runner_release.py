@@ -50,9 +50,12 @@ class FakeDocker:
         self.containers = self
         self.exit_code = exit_code
         self.runs: list[list[str]] = []
+        self.mounts: list[list] = []
 
     def run(self, image: str, command: list[str], **kwargs) -> FakeContainer:
-        self.runs.append(command)
+        # The release command is the last line; the lines before check the project's volume.
+        self.runs.append([*command[:-1], command[-1].rpartition("\n")[2]])
+        self.mounts.append(kwargs.get("mounts", []))
         return FakeContainer(self.exit_code)
 
     def get(self, container_id: str) -> FakeContainer:
@@ -89,10 +92,14 @@ def new_build(project, plan: Plan, **fields) -> Build:
     )
 
 
-def release(build: Build, plan: Plan, source: Path | None, docker: FakeDocker, env=ENV) -> str:
+def release(
+    build: Build, plan: Plan, source: Path | None, docker: FakeDocker, env=ENV, new_volume=False
+) -> str:
     lines: list[str] = []
     fence = Fence(network="deployer-rel", memory_mb=512, cpus=1.0, pids_limit=512)
-    runner._release(build, plan, source, docker, env, lines.append, lambda: False, fence)
+    runner._release(
+        build, plan, source, docker, env, lines.append, lambda: False, fence, new_volume
+    )
     build.refresh_from_db()
     return "\n".join(lines)
 
@@ -217,3 +224,39 @@ def test_rollback_to_a_build_without_a_digest_runs_migrate(project, plan, live):
 
     assert len(docker.runs) == 1
     assert rollback.release_fingerprint == ""
+
+
+def test_a_volume_created_now_gets_migrated_even_when_the_live_build_ran_migrate(
+    project, plan, checkout, live
+):
+    docker = FakeDocker()
+    build = new_build(project, plan)
+
+    release(build, plan, checkout(**{"notes/views.py": "VERSION = 2\n"}), docker, new_volume=True)
+
+    assert docker.runs == [["sh", "-c", "python manage.py migrate --noinput"]]
+
+
+def test_moving_sqlite_onto_the_volume_changes_the_fingerprint(project, plan, checkout, live):
+    docker = FakeDocker()
+    ephemeral = replace(plan, sqlite_databases=[])
+    build = new_build(project, ephemeral)
+
+    release(build, ephemeral, checkout(), docker)
+
+    assert plan.sqlite_databases == ["/app/db.sqlite3"]
+    assert len(docker.runs) == 1  # the live build's migrate was of the volume's database
+    assert build.release_fingerprint != live.release_fingerprint
+
+
+def test_an_unwritable_volume_fails_the_release_with_one_sentence(project, plan, checkout):
+    docker = FakeDocker(exit_code=86)
+    build = new_build(project, plan)
+
+    with pytest.raises(StageError) as failed:
+        release(build, plan, checkout(), docker)
+
+    assert str(failed.value).startswith(
+        "The project's volume deployer-data-rel (mounted at /var/lib/deployer/data) or its "
+        "SQLite database there is not writable by the app's user"
+    )

@@ -324,6 +324,7 @@ class _FakeEngine:
         self.containers = _FakeCollection(self, [_FakeResource("shop-web-1", self)])
         self.images = _FakeCollection(self, [_FakeResource("sha256:abc", self)])
         self.networks = _FakeCollection(self, [_FakeResource("shop-net", self, fail=True)])
+        self.volumes = _FakeCollection(self, [_FakeResource("deployer-data-shop", self)])
 
 
 def test_deleting_a_project_removes_its_labelled_docker_resources(monkeypatch, project, env_var):
@@ -337,8 +338,8 @@ def test_deleting_a_project_removes_its_labelled_docker_resources(monkeypatch, p
 
     problems = services.delete_project(project)
 
-    assert engine.removed == ["shop-web-1", "sha256:abc"]
-    assert engine.filters == [{"label": "org.deployer.project=shop"}] * 3
+    assert engine.removed == ["shop-web-1", "sha256:abc", "deployer-data-shop"]
+    assert engine.filters == [{"label": "org.deployer.project=shop"}] * 4
     assert problems == [
         "The network shop-net could not be removed: RuntimeError: device or resource busy"
     ]

@@ -94,6 +94,11 @@ def execute(build: Build) -> None:
                 )  # fmt: skip
                 build.seconds_to_healthy = (timezone.now() - deployment.started_at).total_seconds()
                 build.save(update_fields=["seconds_to_healthy"])
+                if plan.sqlite_databases:  # also when the release was skipped
+                    volume.check_writable(
+                        client, deployment.container_id,
+                        _volume_precheck(build, plan, container_fence),
+                    )  # fmt: skip
             _go_live(build, deployment, client, log)
             _measure_data(build, plan, deployment, client, log)
     except BuildStopped:
@@ -276,6 +281,12 @@ def _check_image_exists(client, image_id: str) -> None:
         ) from exc
 
 
+def _volume_precheck(build: Build, plan: Plan, container_fence: fence.Fence):
+    if not plan.sqlite_databases:
+        return None
+    return volume.writable_precheck(build.project.slug, plan.sqlite_databases, container_fence.user)
+
+
 def _ensure_volume(build: Build, plan: Plan, client, log: BuildLog) -> bool:
     """The project's volume for a plan that keeps SQLite databases; True when created now."""
     if not plan.sqlite_databases:
@@ -319,18 +330,13 @@ def _release(
             f"variables in build #{ran_in}."
         )
     else:
-        precheck = None
-        if plan.sqlite_databases:
-            precheck = volume.writable_precheck(
-                build.project.slug, plan.sqlite_databases, container_fence.user
-            )
         release.run_release(
             client, build.image_id or build.image_tag, plan.release_command,
             environment=release_environment,
             labels=labels_for(build, "release"), fence=container_fence,
             log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT,
             should_cancel=should_cancel,
-            precheck=precheck,
+            precheck=_volume_precheck(build, plan, container_fence),
         )  # fmt: skip
     if fingerprint:
         build.release_fingerprint = fingerprint

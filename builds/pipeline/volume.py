@@ -50,11 +50,26 @@ def writable_precheck(project: str, databases: Sequence[str], user: str | None) 
     who = f"uid {uid}" if uid else "the image's user"
     reason = (
         f"The project's volume {volume_name(project)} (mounted at {DATA_DIR}) or its SQLite "
-        f"database there is not writable by the app's user ({who}), so the release command "
-        f"did not run. Give the volume's files back to {who} (chown them in a container "
-        "that mounts the volume), or delete the volume to start from an empty database."
+        f"database there is not writable by the app's user ({who}). Give the volume's files "
+        f"back to {who} (chown them in a container that mounts the volume), or delete the "
+        "volume to start from an empty database."
     )
     return Precheck(shell, UNWRITABLE_EXIT, reason)
+
+
+def check_writable(client: docker.DockerClient, container_id: str, precheck: Precheck) -> None:
+    """Run `precheck` inside the new web container (as its user); raises StageError with its
+    reason when it fails, or when it cannot run at all. For deploys whose release was skipped."""
+    try:
+        created = client.api.exec_create(container_id, ["sh", "-c", precheck.shell])
+        client.api.exec_start(created["Id"])
+        exit_code = client.api.exec_inspect(created["Id"]).get("ExitCode")
+    except docker_errors.DockerException as exc:
+        raise StageError(
+            f"The project's volume could not be checked in the new container: {exc}"
+        ) from exc
+    if exit_code == precheck.exit_code:
+        raise StageError(f"{precheck.reason} The new version was not switched to.")
 
 
 def ensure_volume(client: docker.DockerClient, project: str, labels: dict[str, str]) -> bool:

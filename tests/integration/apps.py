@@ -49,7 +49,7 @@ DJANGO_APP = {
         "MIDDLEWARE = []\n"
         "ROOT_URLCONF = 'site_conf.urls'\n"
         "WSGI_APPLICATION = 'site_conf.wsgi.application'\n"
-        "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': '/tmp/db.sqlite3'}}\n"
+        "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': BASE_DIR / 'db.sqlite3'}}\n"
         "STATIC_URL = 'static/'\n"
         "STATIC_ROOT = BASE_DIR / 'staticfiles'\n"
         "USE_TZ = True\n"
@@ -68,4 +68,81 @@ DJANGO_APP = {
         "application = get_wsgi_application()\n"
     ),
     "static/site.css": "body { color: #222; }\n",
+}
+
+# The seed article's Django app: PostgreSQL from discrete variables (DB_NAME, DB_USER,
+# DB_PASSWORD, no HOST), SQLite beside the code when they are absent. A `notes` app with
+# one migrated table; `/add?text=` writes a row, `/` counts them, `/scratch` writes a file
+# beside the code.
+ARTICLE_DJANGO_APP = {
+    "requirements.txt": "Django>=5.2,<5.3\ngunicorn>=22\npsycopg[binary]>=3.2\n",
+    "manage.py": DJANGO_APP["manage.py"].replace("site_conf", "mysite"),
+    "mysite/__init__.py": "",
+    "mysite/settings.py": (
+        "import os\nfrom pathlib import Path\n\n"
+        "BASE_DIR = Path(__file__).resolve().parent.parent\n"
+        "SECRET_KEY = os.environ.get('SECRET_KEY', 'django-insecure-article')\n"
+        "DEBUG = os.environ.get('DEBUG', 'False') == 'True'\n"
+        "ALLOWED_HOSTS = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')\n"
+        "INSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth', 'notes']\n"
+        "MIDDLEWARE = []\n"
+        "ROOT_URLCONF = 'mysite.urls'\n"
+        "WSGI_APPLICATION = 'mysite.wsgi.application'\n"
+        "if os.environ.get('DB_NAME'):\n"
+        "    DATABASES = {\n"
+        "        'default': {\n"
+        "            'ENGINE': 'django.db.backends.postgresql',\n"
+        "            'NAME': os.environ['DB_NAME'],\n"
+        "            'USER': os.environ.get('DB_USER', ''),\n"
+        "            'PASSWORD': os.environ.get('DB_PASSWORD', ''),\n"
+        "        }\n"
+        "    }\n"
+        "else:\n"
+        "    DATABASES = {\n"
+        "        'default': {\n"
+        "            'ENGINE': 'django.db.backends.sqlite3',\n"
+        "            'NAME': BASE_DIR / 'db.sqlite3',\n"
+        "        }\n"
+        "    }\n"
+        "USE_TZ = True\n"
+        "DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField'\n"
+    ),
+    "mysite/urls.py": (
+        "from django.http import HttpResponse\n"
+        "from django.urls import path\n\n"
+        "from django.conf import settings\n"
+        "from notes.models import Note\n\n\n"
+        "def index(request):\n"
+        "    return HttpResponse(f'{Note.objects.count()} notes: ' + ','.join(Note.objects.values_list('text', flat=True)))\n\n\n"
+        "def add(request):\n"
+        "    Note.objects.create(text=request.GET['text'])\n"
+        "    return HttpResponse('added')\n\n\n"
+        "def scratch(request):\n"
+        "    (settings.BASE_DIR / 'scratch.txt').write_text('written beside the code')\n"
+        "    return HttpResponse((settings.BASE_DIR / 'scratch.txt').read_text())\n\n\n"
+        "urlpatterns = [path('', index), path('add', add), path('scratch', scratch)]\n"
+    ),
+    "mysite/wsgi.py": DJANGO_APP["site_conf/wsgi.py"].replace("site_conf", "mysite"),
+    "notes/__init__.py": "",
+    "notes/models.py": (
+        "from django.db import models\n\n\n"
+        "class Note(models.Model):\n"
+        "    text = models.CharField(max_length=100)\n"
+    ),
+    "notes/migrations/__init__.py": "",
+    "notes/migrations/0001_initial.py": (
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    initial = True\n"
+        "    dependencies = []\n"
+        "    operations = [\n"
+        "        migrations.CreateModel(\n"
+        "            name='Note',\n"
+        "            fields=[\n"
+        "                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),\n"
+        "                ('text', models.CharField(max_length=100)),\n"
+        "            ],\n"
+        "        ),\n"
+        "    ]\n"
+    ),
 }

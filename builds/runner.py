@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from addons import services as addon_services
 from builds import docker as docker_seam
 from builds import images as image_rules
 from builds.buildlog import BuildLog
@@ -70,8 +71,9 @@ def execute(build: Build) -> None:
                         plan = _detect(build, source, pythons.result(), log)
                 with stage(build, State.BUILDING, log):
                     _build_image(build, plan, source, client, log, should_cancel)
-            environment = project_services.runtime_environment(project)
+            environment = addon_services.app_environment(project, plan)
             with stage(build, State.RELEASING, log):
+                addon_services.check_ready(project, client)
                 new_volume = _ensure_volume(build, plan, client, log)
                 container_fence = _fence(build, plan, client, log)
                 with _explained(container_fence):
@@ -157,10 +159,10 @@ def _detect(build: Build, source: Path, pythons: list[str], log: BuildLog) -> Pl
             available_pythons=pythons,
             build_args=project_services.build_arguments(project),
             image_policy=image_rules.image_policy(),
-            environment_names=project_services.environment_names(project),
         )
     except detect.DetectionError as exc:
         raise StageError(str(exc)) from exc
+    addon_services.warn_missing_variables(project, plan)
     for evidence in plan.evidence:
         log(f"  {evidence}")
     for warning in plan.warnings:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from addons import services as addon_services
 from builds import docker as docker_seam
 from builds.images import image_policy
 from builds.models import Build, Deployment
@@ -325,8 +326,8 @@ def preview_detection(project) -> Detection:
                 project_services.detection_overrides(project),
                 available_pythons=_pythons(detection),
                 image_policy=image_policy(),
-                environment_names=project_services.environment_names(project),
             )
+            addon_services.warn_missing_variables(project, detection.plan)
         except detect.DetectionError as exc:
             detection.error = str(exc)
             return detection
@@ -349,9 +350,7 @@ def _add_dockerfile(detection: Detection, project, root: Path | None) -> None:
     plan = detection.plan
     if plan is None:
         return
-    detection.variables = settings_variables.sources(
-        plan, project_services.environment_names(project)
-    )
+    detection.variables = addon_services.variable_sources(project, plan)
     detection.sqlite_links = volume_links(plan.sqlite_databases)
     if plan.kind == "dockerfile":
         name = plan.dockerfile_path or "Dockerfile"

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "webhooks",
     "routing",
     "monitoring",
+    "addons",
 ]
 
 MIDDLEWARE = [
@@ -300,6 +301,14 @@ DEPLOYER_APP_LOG_DRIVER = _read("DEPLOYER_APP_LOG_DRIVER", str, "json-file")
 DEPLOYER_APP_LOG_MAX_SIZE = _read("DEPLOYER_APP_LOG_MAX_SIZE", str, "10m").lower()
 DEPLOYER_APP_LOG_MAX_FILES = _read("DEPLOYER_APP_LOG_MAX_FILES", int, 3)
 DEPLOYER_CONTAINER_RUNTIME = _read("DEPLOYER_CONTAINER_RUNTIME", str, "").strip()
+# Add-ons (addons/): a project's PostgreSQL runs from this image (on a machine with no registry,
+# the local stand-in scripts/service-images.sh builds), with this memory, and must accept
+# connections within DEPLOYER_ADDON_READY_TIMEOUT seconds of starting.
+DEPLOYER_ADDON_POSTGRES_IMAGE = _read("DEPLOYER_ADDON_POSTGRES_IMAGE", str, "postgres:15")
+DEPLOYER_ADDON_MEMORY_MB = _read("DEPLOYER_ADDON_MEMORY_MB", int, 256)
+DEPLOYER_ADDON_READY_TIMEOUT = _read("DEPLOYER_ADDON_READY_TIMEOUT", float, 90.0)
+if DEPLOYER_ADDON_MEMORY_MB < 64:
+    raise ImproperlyConfigured("DEPLOYER_ADDON_MEMORY_MB must be at least 64.")
 if DEPLOYER_APP_CPUS <= 0:
     raise ImproperlyConfigured("DEPLOYER_APP_CPUS must be greater than zero (e.g. 0.5 or 2).")
 if DEPLOYER_APP_PIDS_LIMIT < 16:

@@ -377,10 +377,11 @@ def clone_max_bytes() -> int:
 def secret_values(project: Project) -> list[str]:
     """Every non-empty secret of the project, longest first, for redaction in build logs.
 
-    That is each variable's value and the token of the repository credentials (both as
-    stored and percent-decoded).
+    That is each variable's value, each add-on's password and the token of the repository
+    credentials (both as stored and percent-decoded).
     """
     values = set(runtime_environment(project).values())
+    values.update(addon.password() for addon in project.addons.all())  # in their URLs too
     if project.encrypted_repo_credentials:
         user, _, password = crypto.decrypt(project.encrypted_repo_credentials).partition(":")
         token = password or user

@@ -46,7 +46,8 @@ def remove_leftover_containers(
     keep = set(keep_ids)
     removed = []
     for container in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=1"}):
-        if container.id in keep or container.labels.get(LABEL_ROLE) == "base-image":
+        # Add-ons (a project's database) are not deployments: they live until removed.
+        if container.id in keep or container.labels.get(LABEL_ROLE) in ("base-image", "addon"):
             continue
         try:
             container.remove(force=True)

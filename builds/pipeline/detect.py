@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from builds.pipeline.detection import flask_fastapi, readiness, servers, variables
+from builds.pipeline.detection import flask_fastapi, readiness, servers
 from builds.pipeline.detection.django import detect_django
 from builds.pipeline.detection.errors import DetectionError
 from builds.pipeline.detection.gunicorn_conf import read_gunicorn_conf
@@ -61,15 +61,11 @@ def detect_plan(
     available_pythons: Sequence[str] = ("3.11",),
     build_args: Mapping[str, str] | None = None,
     image_policy: ImagePolicy | None = None,
-    environment_names: Collection[str] | None = None,
 ) -> Plan:
     """The plan for the app at `root`; raises DetectionError when nothing deployable is found,
     an override names something absent, the requested Python is not available, an own
     Dockerfile names an image it may not (resolved with `build_args`, see image_guard), or a
-    kept SQLite database lies outside the app's folder.
-
-    With `environment_names` (the variables the project sets), a variable the settings
-    require and nobody gives is a readiness warning."""
+    kept SQLite database lies outside the app's folder."""
     overrides = overrides or Overrides()
     if overrides.framework not in FRAMEWORK_CHOICES:
         raise DetectionError(
@@ -102,8 +98,6 @@ def detect_plan(
     deps.names.update(normalize(re.sub(r"\[.*", "", package)) for package in plan.extra_packages)
     add_system_packages(plan, deps, list(overrides.system_packages))
     _choose_health(tree, plan, overrides, app)
-    if environment_names is not None:
-        variables.warn_missing(plan, environment_names)
     plan.evidence.extend(tree.skipped)
     return plan
 

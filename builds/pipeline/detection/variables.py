@@ -37,12 +37,13 @@ class Source:
     """Where one variable's value comes from at run time."""
 
     variable: SettingsVariable
-    source: str  # "project", "deployer", "default", "missing" or "unset"
+    source: str  # "project", "addon", "deployer", "default", "missing" or "unset"
 
     @property
     def words(self) -> str:
         return {
             "project": "the project's environment",
+            "addon": "the project's add-on",
             "deployer": "Deployer (the image's environment)",
             "default": "its default in the settings",
             "missing": "nobody: the settings fail without it",
@@ -69,13 +70,18 @@ def is_database(name: str) -> bool:
     return name.startswith(DATABASE_PREFIXES)
 
 
-def sources(plan: Plan, environment_names: Collection[str]) -> list[Source]:
-    """Where each of the plan's variables comes from, given the names the project sets."""
+def sources(
+    plan: Plan, environment_names: Collection[str], addon_names: Collection[str] = ()
+) -> list[Source]:
+    """Where each of the plan's variables comes from, given the names the project sets and
+    the names its add-ons give."""
     given_by_image = {*plan.env, "PORT"}
     rows = []
     for variable in plan.variables:
         if variable.name in environment_names:
             source = "project"
+        elif variable.name in addon_names:
+            source = "addon"
         elif variable.name in given_by_image:
             source = "deployer"
         elif variable.required:
@@ -86,15 +92,18 @@ def sources(plan: Plan, environment_names: Collection[str]) -> list[Source]:
     return rows
 
 
-def warn_missing(plan: Plan, environment_names: Collection[str]) -> None:
+def warn_missing(
+    plan: Plan, environment_names: Collection[str], addon_names: Collection[str] = ()
+) -> None:
     """A readiness warning for each required variable that nobody gives."""
-    for row in sources(plan, environment_names):
+    for row in sources(plan, environment_names, addon_names):
         if row.source == "missing":
             variable = row.variable
             plan.warn(
                 "missing-variable",
-                f"The settings require {variable.name}, and the project does not set it: "
-                "the app fails at start. Add it to the project's environment.",
+                f"The settings require {variable.name}, and neither the project nor an add-on "
+                "gives it: the app fails at start. Add it to the project's environment"
+                + (" (or add a PostgreSQL add-on)." if variable.database else "."),
                 variable.file,
                 variable.line,
             )

@@ -9,7 +9,7 @@ import pytest
 
 from builds.pipeline.detect import DetectionError, detect_plan
 from builds.pipeline.detection.sqlite import sqlite_databases
-from builds.pipeline.detection.variables import settings_variables, sources
+from builds.pipeline.detection.variables import settings_variables, sources, warn_missing
 from builds.pipeline.plan import Overrides, Plan
 from tests.unit.builds import trees
 
@@ -182,7 +182,8 @@ def test_a_computed_path_is_a_warning_not_a_guess(detect):
 def test_the_article_settings_variables_are_listed_with_where_they_come_from(make_tree):
     root = make_tree(trees.django_project(ARTICLE_SETTINGS))
 
-    plan = detect_plan(root, environment_names={"DB_USER"})
+    plan = detect_plan(root)
+    warn_missing(plan, {"DB_USER"})
 
     rows = {row.variable.name: row.source for row in sources(plan, {"DB_USER"})}
     assert rows == {
@@ -237,3 +238,20 @@ def test_deployer_gives_the_settings_module_and_port():
     plan.variables = settings_variables({"s.py": module})
 
     assert [row.source for row in sources(plan, set())] == ["deployer", "deployer"]
+
+
+def test_a_variable_an_add_on_gives_is_neither_missing_nor_the_projects():
+    plan = Plan(
+        variables=settings_variables(
+            {
+                "s.py": ast.parse(
+                    "import os\nNAME = os.environ['DB_NAME']\nKEY = os.environ['API_KEY']\n"
+                )
+            }
+        )
+    )
+
+    warn_missing(plan, set(), {"DB_NAME"})
+
+    assert [row.source for row in sources(plan, set(), {"DB_NAME"})] == ["addon", "missing"]
+    assert [w.message.split(",")[0] for w in plan.warnings] == ["The settings require API_KEY"]

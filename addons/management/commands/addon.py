@@ -1,0 +1,68 @@
+"""manage.py addon create|list|start|remove PROJECT [KIND]: a project's add-ons, from a terminal."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from addons import engine, services
+from addons.models import AddOn
+from builds import docker as docker_seam
+from projects.models import Project
+
+
+class Command(BaseCommand):
+    help = "Create, list, start or remove a project's add-ons (PostgreSQL)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("action", choices=["create", "list", "start", "remove"])
+        parser.add_argument("project", help="the project's name (slug)")
+        parser.add_argument("kind", nargs="?", default="postgres", choices=AddOn.Kind.values)
+        parser.add_argument(
+            "--keep-data", action="store_true", help="remove: keep the add-on's volume"
+        )
+
+    def handle(self, *args, action: str, project: str, kind: str, keep_data: bool, **options):
+        found = Project.objects.filter(slug=project).first()
+        if found is None:
+            raise CommandError(f"No project named {project!r}.")
+        if action == "list":
+            return self._list(found)
+        addon = found.addons.filter(kind=kind).first()
+        if action == "create":
+            if addon is None:
+                try:
+                    addon = services.create_addon(found, kind)
+                except services.AddOnError as exc:
+                    raise CommandError(str(exc)) from exc
+            return self._provision(addon)
+        if addon is None:
+            raise CommandError(f"The project {project} has no {kind} add-on.")
+        if action == "start":
+            return self._provision(addon)
+        with docker_seam.client() as client:
+            services.remove_addon(addon, client, keep_data=keep_data)
+        kept = f" (its volume {addon.volume_name} is kept)" if keep_data else ""
+        self.stdout.write(f"Removed the {kind} add-on of {project}{kept}.")
+
+    def _provision(self, addon: AddOn) -> None:
+        self.stdout.write(f"Starting {addon.container_name} ({addon.image}) ...")
+        with docker_seam.client() as client:
+            addon = services.provision(addon, client)
+        if addon.state != AddOn.State.READY:
+            raise CommandError(addon.error)
+        names = ", ".join(services.environment(addon.project, [], set()))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{addon} is ready at {addon.container_name}:{engine.POSTGRES_PORT} (database "
+                f"{addon.database}, user {addon.user}). The next deploy gives the app {names}, "
+                "and every database variable its settings read."
+            )
+        )
+
+    def _list(self, project: Project) -> None:
+        with docker_seam.client() as client:
+            for addon in project.addons.all():
+                status = engine.status(client, addon.container_name)
+                self.stdout.write(
+                    f"{addon.kind}\t{addon.state}\t{addon.container_name}\t{status}\t{addon.volume_name}"
+                )

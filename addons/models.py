@@ -1,0 +1,45 @@
+"""An add-on: a service a project's app uses (today PostgreSQL), run by Deployer beside it."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from projects import crypto
+
+
+class AddOn(models.Model):
+    class Kind(models.TextChoices):
+        POSTGRES = "postgres", "PostgreSQL"
+
+    class State(models.TextChoices):
+        CREATING = "creating", "Creating"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="addons")
+    kind = models.CharField(max_length=20, choices=Kind)
+    state = models.CharField(max_length=20, choices=State, default=State.CREATING)
+    # What the engine runs: the image asked for and the container and volume names.
+    image = models.CharField(max_length=200)
+    container_name = models.CharField(max_length=200)
+    volume_name = models.CharField(max_length=200)
+    database = models.CharField(max_length=63)
+    user = models.CharField(max_length=63)
+    encrypted_password = models.TextField(editable=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "kind"], name="one_addon_of_a_kind_per_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug} {self.get_kind_display()}"
+
+    def password(self) -> str:
+        return crypto.decrypt(self.encrypted_password)

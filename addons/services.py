@@ -1,0 +1,183 @@
+"""Add-ons: create, provision, check and remove a project's PostgreSQL; the variables it gives.
+
+Engine work (provision, remove) runs in the worker or a management command, never in a web
+request: the web process need not reach the engine.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from addons import engine
+from addons.environment import Credentials, variables
+from addons.models import AddOn
+from builds import docker as docker_seam
+from builds.pipeline import fence
+from builds.pipeline.detection import variables as settings_variables
+from builds.pipeline.errors import StageError
+from builds.pipeline.plan import Plan
+from projects import crypto
+from projects import services as project_services
+from projects.models import Project
+
+
+class AddOnError(Exception):
+    """A request about an add-on that cannot be done, in one sentence."""
+
+
+def container_name(project: Project, kind: str) -> str:
+    return f"deployer-{project.slug}-{kind}"
+
+
+def create_addon(project: Project, kind: str) -> AddOn:
+    """Record a new add-on of `kind` for the project, with fresh credentials (not yet running).
+
+    Raises AddOnError for an unknown kind or one the project has already.
+    """
+    if kind not in AddOn.Kind.values:
+        raise AddOnError(
+            f"Unknown add-on {kind!r}; Deployer offers: {', '.join(AddOn.Kind.values)}."
+        )
+    try:
+        with transaction.atomic():
+            return AddOn.objects.create(
+                project=project,
+                kind=kind,
+                image=settings.DEPLOYER_ADDON_POSTGRES_IMAGE,
+                container_name=container_name(project, kind),
+                volume_name=f"deployer-{kind}-{project.slug}",
+                database=project.slug.replace("-", "_"),
+                user="app",
+                encrypted_password=crypto.encrypt(secrets.token_urlsafe(24)),
+            )
+    except IntegrityError:
+        raise AddOnError(f"The project {project.slug} has a {kind} add-on already.") from None
+
+
+def provision(addon: AddOn, client) -> AddOn:
+    """Start the add-on on the engine and wait until it accepts connections; records the
+    outcome on the row (ready, or failed with its reason) and returns it."""
+    try:
+        engine.ensure_image(client, addon.image)
+        spec = _spec(addon, client)
+        engine.start(client, spec)
+        engine.wait_until_ready(
+            client, addon.container_name, user=addon.user, database=addon.database,
+            timeout=settings.DEPLOYER_ADDON_READY_TIMEOUT,
+        )  # fmt: skip
+    except StageError as exc:
+        AddOn.objects.filter(pk=addon.pk).update(state=AddOn.State.FAILED, error=str(exc))
+    else:
+        AddOn.objects.filter(pk=addon.pk).update(
+            state=AddOn.State.READY, error="", ready_at=timezone.now()
+        )
+    addon.refresh_from_db()
+    return addon
+
+
+def _spec(addon: AddOn, client) -> engine.Spec:
+    project = addon.project
+    network = fence.ensure_network(
+        client,
+        project.slug,
+        {docker_seam.LABEL_MANAGED: "1", docker_seam.LABEL_PROJECT: project.slug},
+    )
+    limits = fence.Fence(
+        network=network,
+        memory_mb=settings.DEPLOYER_ADDON_MEMORY_MB,
+        cpus=settings.DEPLOYER_APP_CPUS,
+        pids_limit=settings.DEPLOYER_APP_PIDS_LIMIT,
+        log_driver=settings.DEPLOYER_APP_LOG_DRIVER,
+        log_max_size=settings.DEPLOYER_APP_LOG_MAX_SIZE,
+        log_max_files=settings.DEPLOYER_APP_LOG_MAX_FILES,
+        runtime=settings.DEPLOYER_CONTAINER_RUNTIME,
+        user=engine.POSTGRES_UID,
+        mounts=(engine.data_mount(addon.volume_name),),
+    )
+    environment = {
+        "POSTGRES_USER": addon.user,
+        "POSTGRES_PASSWORD": addon.password(),
+        "POSTGRES_DB": addon.database,
+    }
+    return engine.Spec(
+        project.slug, addon.image, addon.container_name, addon.volume_name, environment, limits
+    )
+
+
+def remove_addon(addon: AddOn, client, *, keep_data: bool = False) -> None:
+    """Stop and remove the add-on's container and (unless `keep_data`) its volume, then its row."""
+    engine.remove(client, addon.container_name, None if keep_data else addon.volume_name)
+    addon.delete()
+
+
+def credentials(addon: AddOn) -> Credentials:
+    return Credentials(
+        host=addon.container_name,
+        port=engine.POSTGRES_PORT,
+        database=addon.database,
+        user=addon.user,
+        password=addon.password(),
+    )
+
+
+def environment(
+    project: Project, read_names: Iterable[str], project_names: set[str]
+) -> dict[str, str]:
+    """The variables the project's add-ons give its app (the project's own names excluded)."""
+    given: dict[str, str] = {}
+    for addon in project.addons.all():
+        given.update(variables(credentials(addon), read_names, project_names))
+    return given
+
+
+def check_ready(project: Project, client) -> None:
+    """Raise StageError naming each add-on that is not running and answering, before the
+    release command needs it."""
+    for addon in project.addons.all():
+        if addon.state != AddOn.State.READY:
+            raise StageError(
+                f"The {addon.get_kind_display()} add-on {addon.container_name} is {addon.state}"
+                f"{': ' + addon.error if addon.error else ''}. Create it again with "
+                f"`manage.py addon create {project.slug} {addon.kind}` once that is fixed."
+            )
+        if not engine.is_ready(
+            client, addon.container_name, user=addon.user, database=addon.database
+        ):
+            state = engine.status(client, addon.container_name)
+            raise StageError(
+                f"The {addon.get_kind_display()} add-on {addon.container_name} is not accepting "
+                f"connections (its container is {state}), so the release command would fail; "
+                f"the live version keeps answering. Start it with `manage.py addon start "
+                f"{project.slug} {addon.kind}`."
+            )
+
+
+def app_environment(project: Project, plan: Plan) -> dict[str, str]:
+    """The app's runtime variables: its add-ons' (for the names `plan`'s settings read, and
+    libpq's), then the project's own, which win."""
+    own = project_services.runtime_environment(project)
+    names = [variable.name for variable in plan.variables]
+    return {**environment(project, names, set(own)), **own}
+
+
+def variable_sources(project: Project, plan: Plan) -> list[settings_variables.Source]:
+    """Where each variable the plan's settings read comes from, for this project now."""
+    project_names = project_services.environment_names(project)
+    names = [variable.name for variable in plan.variables]
+    return settings_variables.sources(
+        plan, project_names, set(environment(project, names, project_names))
+    )
+
+
+def warn_missing_variables(project: Project, plan: Plan) -> None:
+    """Readiness warnings for the variables the settings require and nobody gives."""
+    project_names = project_services.environment_names(project)
+    names = [variable.name for variable in plan.variables]
+    settings_variables.warn_missing(
+        plan, project_names, set(environment(project, names, project_names))
+    )

@@ -13,5 +13,6 @@ urlpatterns = [
     path("hooks/", include("webhooks.urls")),
     path("domains/", include("routing.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("addons/", include("addons.urls")),
     path("", include("projects.urls")),
 ]

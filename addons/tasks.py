@@ -1,0 +1,32 @@
+"""Celery tasks: the worker does the add-ons' engine work (the web process may not reach it)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from addons import services
+from addons.models import AddOn
+from builds import docker as docker_seam
+
+
+@shared_task
+def provision_addon(addon_id: int) -> str:
+    addon = AddOn.objects.select_related("project").filter(pk=addon_id).first()
+    if addon is None:
+        return "gone"
+    try:
+        with docker_seam.client() as client:
+            return services.provision(addon, client).state
+    except docker_seam.DockerUnavailable as exc:
+        AddOn.objects.filter(pk=addon_id).update(state=AddOn.State.FAILED, error=str(exc))
+        return AddOn.State.FAILED
+
+
+@shared_task
+def remove_addon(addon_id: int, keep_data: bool = False) -> str:
+    addon = AddOn.objects.select_related("project").filter(pk=addon_id).first()
+    if addon is None:
+        return "gone"
+    with docker_seam.client() as client:
+        services.remove_addon(addon, client, keep_data=keep_data)
+    return "removed"

@@ -1,0 +1,71 @@
+"""The project's add-ons section: what runs beside the app, what it gives, and (owners) add or remove."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from addons import services, tasks
+from addons.environment import standard
+from projects import services as project_services
+
+logger = logging.getLogger(__name__)
+
+
+@login_required
+@require_GET
+def addon_list(request: HttpRequest, slug: str) -> HttpResponse:
+    project = project_services.get_project_for_user(request.user, slug)
+    addons = [
+        {"addon": addon, "names": sorted(standard(services.credentials(addon)))}
+        for addon in project.addons.all()
+    ]
+    context = {
+        "project": project,
+        "addons": addons,
+        "can_manage": project.is_managed_by(request.user),
+    }
+    return render(request, "addons/list.html", context)
+
+
+@login_required
+@require_POST
+def addon_create(request: HttpRequest, slug: str) -> HttpResponse:
+    project = project_services.get_project_for_user(request.user, slug)
+    if not project.is_managed_by(request.user):
+        raise PermissionDenied("Only the owner can add an add-on.")
+    try:
+        addon = services.create_addon(project, request.POST.get("kind", ""))
+    except services.AddOnError as exc:
+        messages.error(request, str(exc))
+    else:
+        transaction.on_commit(lambda: tasks.provision_addon.delay(addon.pk))
+        logger.info("%s added a %s add-on to %s", request.user, addon.kind, project.slug)
+        messages.success(
+            request, f"{addon} is being created; the next deploy gives the app its variables."
+        )
+    return redirect(reverse("addons:list", args=[project.slug]))
+
+
+@login_required
+@require_POST
+def addon_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    project = project_services.get_project_for_user(request.user, slug)
+    if not project.is_managed_by(request.user):
+        raise PermissionDenied("Only the owner can remove an add-on.")
+    addon = get_object_or_404(project.addons, pk=pk)
+    keep_data = request.POST.get("keep_data") == "on"
+    transaction.on_commit(lambda: tasks.remove_addon.delay(addon.pk, keep_data))
+    logger.info("%s removed the %s add-on of %s", request.user, addon.kind, project.slug)
+    messages.success(
+        request, f"{addon} is being removed{' (its data is kept)' if keep_data else ''}."
+    )
+    return redirect(reverse("addons:list", args=[project.slug]))

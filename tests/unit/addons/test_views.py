@@ -1,0 +1,57 @@
+"""The add-ons section: everyone with the project sees it; only its owner adds or removes."""
+
+from __future__ import annotations
+
+import pytest
+
+from addons.models import AddOn
+from projects import crypto
+from projects import services as project_services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project(user, other_user):
+    return project_services.create_project(
+        user, slug="shop", repo_url="https://example.com/a.git", members=[other_user]
+    )
+
+
+def test_the_owner_adds_postgres_and_the_worker_is_asked_to_start_it(
+    client, user, project, django_capture_on_commit_callbacks, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr("addons.tasks.provision_addon.delay", queued.append)
+    client.force_login(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/addons/shop/create/", {"kind": "postgres"})
+
+    addon = AddOn.objects.get()
+    assert response.status_code == 302
+    assert queued == [addon.pk]
+    page = client.get("/addons/shop/").content.decode()
+    assert "deployer-shop-postgres:5432" in page
+    assert "PGPASSWORD" in page and addon.password() not in page
+
+
+def test_a_member_sees_the_add_ons_but_cannot_add_or_remove_them(client, other_user, project):
+    addon = AddOn.objects.create(
+        project=project, kind="postgres", image="postgres:15", container_name="c",
+        volume_name="v", database="shop", user="app", encrypted_password=crypto.encrypt("pw"),
+    )  # fmt: skip
+    client.force_login(other_user)
+
+    assert client.get("/addons/shop/").status_code == 200
+    assert client.post("/addons/shop/create/", {"kind": "postgres"}).status_code == 403
+    assert client.post(f"/addons/shop/{addon.pk}/remove/").status_code == 403
+    assert AddOn.objects.count() == 1
+
+
+def test_someone_elses_project_has_no_add_ons_page(client, django_user_model, project):
+    stranger = django_user_model.objects.create_user("eve", password="x")
+    client.force_login(stranger)
+
+    assert client.get("/addons/shop/").status_code == 404
+    assert client.post("/addons/shop/create/", {"kind": "postgres"}).status_code == 404

@@ -123,12 +123,14 @@ build_postgres() {
         --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
         --change 'EXPOSE 5432' \
         --change 'CMD ["postgres"]' \
-        - "$stage" >/dev/null
+        - "$stage" >/dev/null \
+        || { echo "service-images: docker import of the postgres rootfs failed" >&2; return 1; }
     # docker import refuses STOPSIGNAL (SIGINT: postgres's "fast" shutdown, the official's
     # choice), so one metadata-only build step adds it; the classic builder never pulls a
     # local FROM image.
     printf 'FROM %s\nSTOPSIGNAL SIGINT\n' "$stage" | DOCKER_BUILDKIT=0 docker build -q \
-        -t "postgres:$major" -t "postgres:$major-$suite" -t "postgres:$minor" -t "postgres:$minor-$suite" - >/dev/null
+        -t "postgres:$major" -t "postgres:$major-$suite" -t "postgres:$minor" -t "postgres:$minor-$suite" - >>"$log" 2>&1 \
+        || { echo "service-images: docker build of postgres:$major failed, see $log" >&2; return 1; }
     docker rmi "$stage" >/dev/null  # only untags it: postgres:15 is built on it
     rm -rf "$dir"
     echo "service-images: postgres:$major (PostgreSQL $minor, $suite) ready in $((SECONDS - started)) s"

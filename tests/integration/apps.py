@@ -117,10 +117,15 @@ ARTICLE_DJANGO_APP = {
         "def add(request):\n"
         "    Note.objects.create(text=request.GET['text'])\n"
         "    return HttpResponse('added')\n\n\n"
+        "def vendor(request):\n"
+        "    from django.db import connection\n"
+        "    return HttpResponse(connection.vendor)\n\n\n"
         "def scratch(request):\n"
         "    (settings.BASE_DIR / 'scratch.txt').write_text('written beside the code')\n"
         "    return HttpResponse((settings.BASE_DIR / 'scratch.txt').read_text())\n\n\n"
-        "urlpatterns = [path('', index), path('add', add), path('scratch', scratch)]\n"
+        "urlpatterns = [\n"
+        "    path('', index), path('add', add), path('scratch', scratch), path('vendor', vendor)\n"
+        "]\n"
     ),
     "mysite/wsgi.py": DJANGO_APP["site_conf/wsgi.py"].replace("site_conf", "mysite"),
     "notes/__init__.py": "",

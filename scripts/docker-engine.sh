@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make a Docker engine available: install Debian's docker.io when it is missing,
-# start dockerd when it is not running, and provide the base images.
+# start dockerd when it is not running, and provide the base images and the images of the
+# add-ons (PostgreSQL), built side by side.
 # Idempotent; takes well under a second when everything is in place.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -15,4 +16,6 @@ if ! docker info >/dev/null 2>&1; then
     fi
 fi
 apt_ensure debootstrap ca-certificates
-"$ROOT/scripts/base-images.sh" "$@"
+"$ROOT/scripts/service-images.sh" & services=$!
+"$ROOT/scripts/base-images.sh" "$@" || { wait "$services"; exit 1; }
+wait "$services"

@@ -70,12 +70,20 @@ class Redactor:
         return [self(line) for line in joined.split("\n")] if joined else []
 
 
+def cut(line: str, limit: int) -> str:
+    """`line`, or its first `limit` characters and a notice that the rest was cut."""
+    if len(line) <= limit:
+        return line
+    return f"{line[:limit]} [deployer: line cut at {limit} characters]"
+
+
 class BuildLog:
     """Appends lines to one build's log; safe to call from the stage's threads.
 
     Lines are redacted before they are stored and numbered so a viewer can resume after
     the last line it saw. Past `DEPLOYER_BUILD_LOG_MAX_LINES` one notice is written and
-    further lines are dropped.
+    further lines are dropped; a line longer than `DEPLOYER_BUILD_LOG_MAX_LINE_CHARS` is cut,
+    saying so.
 
     A writer thread stores them, many lines per query, so a build never waits for the
     database to log: one INSERT per line cost a code-only deploy about 0.3 s of its 1.5 s.
@@ -90,6 +98,7 @@ class BuildLog:
         self.build = build
         self.redact = Redactor(secrets)
         self.max_lines = max_lines or settings.DEPLOYER_BUILD_LOG_MAX_LINES
+        self.max_line_chars = settings.DEPLOYER_BUILD_LOG_MAX_LINE_CHARS
         self.stage = ""
         self._changed = threading.Condition()
         last = build.log_lines.order_by("-seq").values_list("seq", flat=True).first()
@@ -103,7 +112,7 @@ class BuildLog:
     def __call__(self, text: str, stage: str | None = None) -> None:
         # The whole text first: a secret printed at once spanning lines is one mark, not many.
         for line in self.redact(str(text)).split("\n"):
-            self._write(self.redact(clean(line)), stage or self.stage)
+            self._write(cut(self.redact(clean(line)), self.max_line_chars), stage or self.stage)
 
     def flush(self) -> None:
         """Return once every line logged so far is stored."""

@@ -337,6 +337,7 @@ def _release(
             environment=release_environment,
             labels=labels_for(build, "release"), fence=container_fence,
             log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT,
+            max_line_chars=settings.DEPLOYER_BUILD_LOG_MAX_LINE_CHARS,
             should_cancel=should_cancel,
             precheck=_volume_precheck(build, plan, container_fence),
         )  # fmt: skip

@@ -24,6 +24,11 @@ def run_build(self, build_id: int) -> str:
     with heartbeat(build):
         runner.execute(build)
     build.refresh_from_db(fields=["state"])
+    if build.state == Build.State.LIVE:
+        # Settled, the app's memory says what its limit should be (the ship report shows it).
+        measure_live_memory.apply_async(
+            args=[build.pk], countdown=settings.DEPLOYER_MEMORY_SAMPLE_DELAY
+        )
     return build.state
 
 

@@ -270,6 +270,10 @@ DEPLOYER_HEALTH_TIMEOUT = _read("DEPLOYER_HEALTH_TIMEOUT", float, 60.0)
 DEPLOYER_STOP_GRACE = _read("DEPLOYER_STOP_GRACE", int, 10)
 DEPLOYER_KEEP_IMAGES = _read("DEPLOYER_KEEP_IMAGES", int, 5)
 DEPLOYER_BUILD_LOG_MAX_LINES = _read("DEPLOYER_BUILD_LOG_MAX_LINES", int, 10000)
+# A longer line (a progress bar, a minified file, output with no newline) is cut, saying so.
+DEPLOYER_BUILD_LOG_MAX_LINE_CHARS = _read("DEPLOYER_BUILD_LOG_MAX_LINE_CHARS", int, 8192)
+if DEPLOYER_BUILD_LOG_MAX_LINE_CHARS < 80:
+    raise ImproperlyConfigured("DEPLOYER_BUILD_LOG_MAX_LINE_CHARS must be at least 80.")
 DEPLOYER_BUILD_HEARTBEAT_SECONDS = _read("DEPLOYER_BUILD_HEARTBEAT_SECONDS", float, 5.0)
 DEPLOYER_BUILD_HEARTBEAT_TIMEOUT = _read("DEPLOYER_BUILD_HEARTBEAT_TIMEOUT", float, 60.0)
 # Issue 18, repository content is data (builds/pipeline/context.py): the build context Deployer

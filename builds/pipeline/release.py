@@ -35,6 +35,7 @@ def run_release(
     timeout: float = 600,
     should_cancel: Callable[[], bool] = lambda: False,
     precheck: Precheck | None = None,
+    max_line_chars: int = 8192,
 ) -> None:
     """Run `command` with the app's runtime environment before the switch, streaming its output.
 
@@ -60,7 +61,7 @@ def run_release(
         raise StageError(
             f"The release container could not start: {exc.explanation or exc}"
         ) from exc
-    pending = [""]
+    lines = streams.Lines(max_line_chars)
 
     def produce(put: Callable[[object], None]) -> None:
         try:
@@ -70,8 +71,7 @@ def run_release(
             pass
 
     def handle(chunk: object) -> None:
-        *complete, pending[0] = (pending[0] + str(chunk)).split("\n")
-        for line in complete:
+        for line in lines.feed(str(chunk)):
             log(line)
 
     try:
@@ -80,8 +80,8 @@ def run_release(
             timeout_message=f"The release command did not finish within {timeout:.0f} s.",
             abort=lambda: remove_container(client, container.id, grace=0),
         )  # fmt: skip
-        if pending[0]:
-            log(pending[0])
+        for line in lines.end():
+            log(line)
         exit_code = container.wait(timeout=30).get("StatusCode")
         if precheck and exit_code == precheck.exit_code:
             raise StageError(precheck.reason)

@@ -10,6 +10,42 @@ from collections.abc import Callable
 from builds.pipeline.errors import BuildCancelled, StageError
 
 _DONE = object()
+# Chunks waiting for the stage's thread: the reader waits beyond this (the engine's stream
+# then waits too), so a fast producer never fills the worker's memory.
+QUEUE_CHUNKS = 256
+
+
+class Lines:
+    """Cuts streamed text into lines of at most `limit` characters.
+
+    Output with no newline (a progress bar, `print(x, end="")`) never piles up: past
+    `limit` the line so far is given with a notice and the rest of it is dropped until the
+    next newline.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._pending = ""
+        self._dropping = False
+
+    def feed(self, text: str) -> list[str]:
+        lines = []
+        *complete, rest = (self._pending + text).split("\n")
+        for line in complete:
+            if not self._dropping:
+                lines.append(line)
+            self._dropping = False
+        if self._dropping:
+            rest = ""
+        elif len(rest) > self.limit:
+            lines.append(f"{rest[: self.limit]} [deployer: line cut at {self.limit} characters]")
+            rest, self._dropping = "", True
+        self._pending = rest
+        return lines
+
+    def end(self) -> list[str]:
+        rest, self._pending = self._pending, ""
+        return [rest] if rest and not self._dropping else []
 
 
 def follow(
@@ -30,7 +66,7 @@ def follow(
     make the stream end) and the exception propagates: StageError(timeout_message)
     or BuildCancelled.
     """
-    items: queue.Queue = queue.Queue()
+    items: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
 
     def read() -> None:
         try:

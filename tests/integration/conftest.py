@@ -45,6 +45,8 @@ WORKER_ENV = {
     "DEPLOYER_HEALTH_TIMEOUT": "30",
     # Test webhook receivers listen on loopback (Deployer's own services stay refused).
     "DEPLOYER_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8",
+    # The live app's memory is sampled this long after the switch.
+    "DEPLOYER_MEMORY_SAMPLE_DELAY": "2",
 }
 
 

@@ -162,3 +162,21 @@ def test_deploy_command_rolls_back_to_an_earlier_build(celery_worker, git_repo, 
     rollback = project.builds.order_by("-pk").first()
     assert rollback.rollback_of_id == first.pk
     assert http_get(rollback.deployments.get().host_port) == (200, "hello from v1")
+
+
+def test_release_output_with_no_newline_is_cut_as_it_streams_and_the_build_goes_live(
+    celery_worker, git_repo, make_project
+):
+    procfile = (
+        "release: python -c \"import sys; [sys.stdout.write('x' * 10**6) for _ in range(200)]\"\n"
+        "web: gunicorn app:app --bind 0.0.0.0:$PORT\n"
+    )
+    project = make_project(git_repo({**FLASK_APP, "Procfile": procfile}))
+
+    build = deploy(project)
+
+    assert build.state == Build.State.LIVE, build.failure_reason
+    cut = [line for line in build_log(build).splitlines() if line.startswith("xxxx")]
+    assert cut == ["x" * 8192 + " [deployer: line cut at 8192 characters]"]  # 200 MB, one line
+    longest = max(len(text) for text in build.log_lines.values_list("text", flat=True))
+    assert longest < 8300

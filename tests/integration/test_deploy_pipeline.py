@@ -268,3 +268,18 @@ def test_failing_release_command_fails_the_build_before_the_switch(
     assert "migrating" in build_log(build)
     assert not Deployment.objects.filter(build=build).exists()
     assert http_get(port) == (200, "hello from v1")
+
+
+def test_the_live_apps_memory_is_sampled_by_itself_after_the_switch(
+    celery_worker, git_repo, make_project
+):
+    project = make_project(git_repo(FLASK_APP))
+
+    build = deploy(project)
+    assert build.state == Build.State.LIVE, build.failure_reason
+
+    def sampled():
+        """the worker sampled the app's memory (DEPLOYER_MEMORY_SAMPLE_DELAY is 2 s here)"""
+        return Build.objects.get(pk=build.pk).memory_usage_bytes
+
+    assert wait_until(sampled, timeout=30) > 1_000_000

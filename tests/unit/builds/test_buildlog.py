@@ -112,3 +112,28 @@ def test_the_callers_thread_never_waits_on_the_database_to_log(user):
 
     assert in_caller.captured_queries == []  # the caller's thread never waits on the database
     assert build.log_lines.count() == 200
+
+
+def test_streamed_output_with_no_newline_is_cut_and_never_piles_up():
+    from builds.pipeline.streams import Lines
+
+    lines = Lines(limit=100)
+    out = []
+    for _ in range(1000):  # 100 KB of one line, in chunks, then a newline and more
+        out += lines.feed("x" * 100)
+    out += lines.feed("\nnext line\ntail")
+    out += lines.end()
+
+    assert out == ["x" * 100 + " [deployer: line cut at 100 characters]", "next line", "tail"]
+    assert len(lines._pending) == 0
+
+
+def test_a_long_line_is_stored_cut_with_a_notice(build, settings):
+    settings.DEPLOYER_BUILD_LOG_MAX_LINE_CHARS = 100
+    log = BuildLog(build)
+
+    log("y" * 5000)
+    log.close()
+
+    (stored,) = build.log_lines.values_list("text", flat=True)
+    assert stored == "y" * 100 + " [deployer: line cut at 100 characters]"

@@ -110,7 +110,13 @@ def warn_missing(
 
 
 def _reads(module: ast.Module) -> Iterable[tuple[str, bool, bool, int]]:
-    """(name, required, has_default, line) for every read of a variable in `module`."""
+    """(name, required, has_default, line) for every read of a variable in `module`.
+
+    `os.environ["X"]` inside `if os.environ.get("X"):` (or `if "X" in os.environ:`) is
+    guarded by its test, so it does not make X required: the seed article's settings read
+    DB_NAME that way and fall back to SQLite without it.
+    """
+    guarded = _guarded_reads(module)
     for node in ast.walk(module):
         if isinstance(node, ast.Subscript) and pyast.dotted_name(node.value) in (
             "os.environ",
@@ -118,11 +124,38 @@ def _reads(module: ast.Module) -> Iterable[tuple[str, bool, bool, int]]:
         ):
             name = pyast.str_value(node.slice)
             if name:
-                yield name, True, False, node.lineno
+                yield name, id(node) not in guarded, False, node.lineno
         elif isinstance(node, ast.Call):
             read = _call_read(node)
             if read and _NAME.fullmatch(read[0]):
                 yield read
+
+
+def _guarded_reads(module: ast.Module) -> set[int]:
+    """The ids of `os.environ[...]` nodes inside an `if` (or conditional expression) whose
+    test reads the same variable."""
+    guarded: set[int] = set()
+    for node in ast.walk(module):
+        if not isinstance(node, ast.If | ast.IfExp):
+            continue
+        tested = {read[0] for read in map(_tested_name, ast.walk(node.test)) if read}
+        body = node.body if isinstance(node.body, list) else [node.body]
+        for inner in (n for statement in body for n in ast.walk(statement)):
+            if isinstance(inner, ast.Subscript) and pyast.str_value(inner.slice) in tested:
+                guarded.add(id(inner))
+    return guarded
+
+
+def _tested_name(node: ast.AST) -> tuple[str] | None:
+    """The variable a test reads: `os.environ.get("X")`, `os.getenv("X")`, `"X" in os.environ`."""
+    if isinstance(node, ast.Call):
+        read = _call_read(node)
+        return (read[0],) if read else None
+    if isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.In | ast.NotIn):
+        name = pyast.str_value(node.left)
+        if name and pyast.dotted_name(node.comparators[0]) in ("os.environ", "environ"):
+            return (name,)
+    return None
 
 
 def _call_read(node: ast.Call) -> tuple[str, bool, bool, int] | None:

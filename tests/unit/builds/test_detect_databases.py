@@ -190,15 +190,40 @@ def test_the_article_settings_variables_are_listed_with_where_they_come_from(mak
         "SECRET_KEY": "default",
         "DEBUG": "default",
         "ALLOWED_HOSTS": "default",
-        "DB_NAME": "missing",  # read with os.environ[...] in the PostgreSQL branch
+        "DB_NAME": "unset",  # os.environ["DB_NAME"] only under `if os.environ.get("DB_NAME")`
         "DB_USER": "project",
         "DB_PASSWORD": "default",
     }
     database = {v.name for v in plan.variables if v.database}
     assert database == {"DB_NAME", "DB_USER", "DB_PASSWORD"}
+    assert "missing-variable" not in plan.warning_codes()
+
+
+def test_a_required_read_outside_its_guard_is_missing_naming_file_and_line(make_tree):
+    settings = ARTICLE_SETTINGS.replace(
+        'SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only")',
+        'SECRET_KEY = os.environ["SECRET_KEY"]',
+    )
+    plan = detect_plan(make_tree(trees.django_project(settings)))
+
+    warn_missing(plan, {"DB_USER"})
+
     missing = [w for w in plan.warnings if w.code == "missing-variable"]
-    assert [(w.file, w.line) for w in missing] == [("mysite/settings.py", 14)]
-    assert "DB_NAME" in missing[0].message
+    assert [(w.file, w.line) for w in missing] == [("mysite/settings.py", 5)]
+    assert missing[0].message.startswith("The settings require SECRET_KEY")
+
+
+def test_guards_by_membership_and_by_conditional_expression_count_too():
+    module = ast.parse(
+        "import os\n"
+        "if 'A' in os.environ:\n    A = os.environ['A']\n"
+        "B = os.environ['B'] if os.getenv('B') else None\n"
+        "if os.environ.get('OTHER'):\n    C = os.environ['C']\n"
+    )
+
+    found = {v.name: v.required for v in settings_variables({"s.py": module})}
+
+    assert found == {"A": False, "B": False, "OTHER": False, "C": True}
 
 
 def test_without_the_projects_names_no_variable_is_called_missing(detect):

@@ -17,6 +17,7 @@ from addons import engine
 from addons.environment import Credentials, variables
 from addons.models import AddOn
 from builds import docker as docker_seam
+from builds.fences import operator_fence
 from builds.pipeline import fence
 from builds.pipeline.detection import variables as settings_variables
 from builds.pipeline.errors import StageError
@@ -87,15 +88,9 @@ def _spec(addon: AddOn, client) -> engine.Spec:
         project.slug,
         {docker_seam.LABEL_MANAGED: "1", docker_seam.LABEL_PROJECT: project.slug},
     )
-    limits = fence.Fence(
-        network=network,
-        memory_mb=settings.DEPLOYER_ADDON_MEMORY_MB,
-        cpus=settings.DEPLOYER_APP_CPUS,
-        pids_limit=settings.DEPLOYER_APP_PIDS_LIMIT,
-        log_driver=settings.DEPLOYER_APP_LOG_DRIVER,
-        log_max_size=settings.DEPLOYER_APP_LOG_MAX_SIZE,
-        log_max_files=settings.DEPLOYER_APP_LOG_MAX_FILES,
-        runtime=settings.DEPLOYER_CONTAINER_RUNTIME,
+    limits = operator_fence(
+        network,
+        settings.DEPLOYER_ADDON_MEMORY_MB,
         user=engine.POSTGRES_UID,
         mounts=(engine.data_mount(addon.volume_name),),
     )

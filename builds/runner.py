@@ -18,6 +18,7 @@ from builds import docker as docker_seam
 from builds import images as image_rules
 from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
+from builds.fences import operator_fence
 from builds.models import Build, Deployment
 from builds.pipeline import (
     cleanup,
@@ -425,15 +426,9 @@ def _fence(build: Build, plan: Plan, client, log: BuildLog) -> fence.Fence:
             "warning The image runs as root, as the project's setting \"Run the own image as "
             f'root" asks, with no capabilities but {", ".join(cap_add)}.'
         )
-    return fence.Fence(
-        network=network,
-        memory_mb=memory_mb,
-        cpus=settings.DEPLOYER_APP_CPUS,
-        pids_limit=settings.DEPLOYER_APP_PIDS_LIMIT,
-        log_driver=settings.DEPLOYER_APP_LOG_DRIVER,
-        log_max_size=settings.DEPLOYER_APP_LOG_MAX_SIZE,
-        log_max_files=settings.DEPLOYER_APP_LOG_MAX_FILES,
-        runtime=settings.DEPLOYER_CONTAINER_RUNTIME,
+    return operator_fence(
+        network,
+        memory_mb,
         user=user,
         cap_add=cap_add,
         user_note=note,

@@ -214,14 +214,6 @@ def _required_env(tree: Tree, settings: Settings) -> dict[str, str]:
 def _django_environ_reads(module: ast.Module) -> dict[str, str]:
     """Variables django-environ (`env("X")`, `env.bool("X")`, `env.db()`) requires, with a cast."""
     found: dict[str, str] = {}
-    url_defaults = {
-        "db": "DATABASE_URL",
-        "db_url": "DATABASE_URL",
-        "cache": "CACHE_URL",
-        "cache_url": "CACHE_URL",
-        "email": "EMAIL_URL",
-        "email_url": "EMAIL_URL",
-    }
     for node in ast.walk(module):
         if not isinstance(node, ast.Call) or any(k.arg == "default" for k in node.keywords):
             continue
@@ -229,7 +221,11 @@ def _django_environ_reads(module: ast.Module) -> dict[str, str]:
         head, _, method = func.partition(".")
         if head != "env":
             continue
-        name = pyast.str_value(node.args[0]) if node.args else url_defaults.get(method)
+        name = (
+            pyast.str_value(node.args[0])
+            if node.args
+            else variables.ENVIRON_URL_DEFAULTS.get(method)
+        )
         if name and (method or len(node.args) == 1):
             found[name] = {"bool": "false", "int": "0", "float": "0", "list": ""}.get(method, "")
     return found

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from builds.pipeline.detection import pyast
 from builds.pipeline.plan import Plan, SettingsVariable
 
-_ENVIRON_URL_DEFAULTS = {
+# The variable django-environ's URL readers (`env.db()`, ...) read when given no name.
+ENVIRON_URL_DEFAULTS = {
     "db": "DATABASE_URL",
     "db_url": "DATABASE_URL",
     "cache": "CACHE_URL",
@@ -167,8 +168,8 @@ def _call_read(node: ast.Call) -> tuple[str, bool, bool, int] | None:
         return (name, False, has_default, node.lineno) if name else None
     head, _, method = func.partition(".")
     if head == "env" and "." not in method:  # django-environ: env("X"), env.bool("X"), env.db()
-        name = pyast.str_value(node.args[0]) if node.args else _ENVIRON_URL_DEFAULTS.get(method)
-        if not name and method in _ENVIRON_URL_DEFAULTS and node.args:
+        name = pyast.str_value(node.args[0]) if node.args else ENVIRON_URL_DEFAULTS.get(method)
+        if not name and method in ENVIRON_URL_DEFAULTS and node.args:
             return None  # env.db(some_variable): not a name this reader can know
         return (name, not keyword_default, keyword_default, node.lineno) if name else None
     if func == "config" and node.args:  # python-decouple: config("X", default=...)

@@ -60,6 +60,10 @@ class Build(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The build row is the outbox: when its task message was last sent or seen by a worker.
+    # A queued build untouched for DEPLOYER_QUEUE_STALE_SECONDS lost its message, and the
+    # sweeper sends it again (services.dispatch_stranded_builds).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=255, blank=True)
     stage_timings = models.JSONField(default=dict, blank=True)
 
@@ -90,6 +94,20 @@ class Build(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["project", "state"]), models.Index(fields=["state"])]
+        constraints = [
+            # A project runs one build at a time: the database says so, not a check before
+            # the claim (two workers claiming two builds of one project: one claim fails).
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(
+                    state__in=[
+                        "cloning", "detecting", "building", "releasing", "starting",
+                        "health_checking",
+                    ]
+                ),
+                name="one_running_build_per_project",
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.project_id} build #{self.pk} ({self.state})"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from builds import docker as docker_seam
 from builds.models import Build, Deployment, WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
 
 
 class BuildRequestError(Exception):
@@ -106,9 +111,40 @@ def _supersede_queued(project) -> None:
 
 
 def _dispatch_on_commit(build: Build) -> None:
+    transaction.on_commit(lambda: dispatch(build.pk))
+
+
+def dispatch(build_id: int) -> bool:
+    """Send the build's task message and note when. A broker that is down is not an error:
+    the build stays queued and the sweeper sends it again once the broker is back."""
     from builds.tasks import run_build
 
-    transaction.on_commit(lambda: run_build.delay(build.pk))
+    Build.objects.filter(pk=build_id, state=Build.State.QUEUED).update(dispatched_at=timezone.now())
+    try:
+        run_build.delay(build_id)
+    except Exception:  # noqa: BLE001 - kombu raises many kinds; the row is the outbox
+        logger.warning("The task of build #%s could not be sent; the sweeper retries it.", build_id)
+        return False
+    return True
+
+
+def dispatch_stranded_builds(stale_seconds: float) -> list[int]:
+    """Send again the task of every queued build whose message no worker has seen for
+    `stale_seconds` (lost with a broker restart, or never sent); returns their ids."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=stale_seconds)
+    stranded = list(
+        Build.objects.filter(state=Build.State.QUEUED, created_at__lt=cutoff)
+        .filter(Q(dispatched_at__lt=cutoff) | Q(dispatched_at__isnull=True))
+        .values_list("pk", flat=True)
+    )
+    for build_id in stranded:
+        dispatch(build_id)
+    return stranded
+
+
+def touch_queued(build_id: int) -> None:
+    """A worker holds the build's message (it may wait for its project): not stranded."""
+    Build.objects.filter(pk=build_id, state=Build.State.QUEUED).update(dispatched_at=timezone.now())
 
 
 def record_worker_heartbeat(hostname: str) -> WorkerHeartbeat:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from builds.buildlog import BuildLog
@@ -25,20 +25,19 @@ class BuildStopped(Exception):
 def claim(build: Build, worker: str) -> bool:
     """Move a queued build to cloning unless another build of its project is running.
 
-    A conditional UPDATE: two workers can never both claim it, and a project never
-    runs two builds at once. False when the build must wait or is no longer queued.
+    A conditional UPDATE: two workers can never both claim it, and the database's
+    one_running_build_per_project constraint refuses a second running build of a project
+    even when two claims race. False when the build must wait or is no longer queued.
     """
-    busy = (
-        Build.objects.filter(project_id=build.project_id, state__in=Build.RUNNING_STATES)
-        .exclude(pk=build.pk)
-        .exists()
-    )
-    if busy:
-        return False
     now = timezone.now()
-    claimed = Build.objects.filter(pk=build.pk, state=Build.State.QUEUED).update(
-        state=Build.State.CLONING, started_at=now, heartbeat_at=now, worker=worker
-    )
+    try:
+        with transaction.atomic():
+            claimed = Build.objects.filter(pk=build.pk, state=Build.State.QUEUED).update(
+                state=Build.State.CLONING, started_at=now, heartbeat_at=now, worker=worker
+            )
+    except IntegrityError:  # another build of the project is running
+        Build.objects.filter(pk=build.pk, state=Build.State.QUEUED).update(dispatched_at=now)
+        return False
     if claimed:
         build.refresh_from_db()
     return bool(claimed)

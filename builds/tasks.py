@@ -20,6 +20,7 @@ def run_build(self, build_id: int) -> str:
     if build is None or build.state != Build.State.QUEUED:
         return "not queued"
     if not claim(build, worker=self.request.hostname or "worker"):
+        services.touch_queued(build_id)  # the message is alive: the sweeper leaves it be
         raise self.retry(countdown=WAIT_FOR_PROJECT_SECONDS)
     with heartbeat(build):
         runner.execute(build)
@@ -41,6 +42,11 @@ def measure_live_memory(build_id: int) -> int | None:
 def record_worker_heartbeat(self) -> str:
     heartbeat_row = services.record_worker_heartbeat(self.request.hostname or "unknown")
     return heartbeat_row.docker_version
+
+
+@shared_task
+def dispatch_stranded_builds() -> list[int]:
+    return services.dispatch_stranded_builds(settings.DEPLOYER_QUEUE_STALE_SECONDS)
 
 
 @shared_task

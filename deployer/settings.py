@@ -246,7 +246,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "builds.tasks.reap_lost_builds",
         "schedule": _read("DEPLOYER_REAPER_INTERVAL", float, 15.0),
     },
+    # The build rows are the outbox: a queued build whose task message was lost (the broker
+    # restarted, or was down when it was sent) is sent again within about a minute.
+    "dispatch-stranded-builds": {
+        "task": "builds.tasks.dispatch_stranded_builds",
+        "schedule": _read("DEPLOYER_QUEUE_SWEEP_INTERVAL", float, 20.0),
+    },
 }
+# A queued build whose message no worker has touched for this long is sent again.
+DEPLOYER_QUEUE_STALE_SECONDS = _read("DEPLOYER_QUEUE_STALE_SECONDS", float, 45.0)
 
 # Deployer's own settings.
 DEPLOYER_DOCKER_TIMEOUT = _read("DEPLOYER_DOCKER_TIMEOUT", int, 60)

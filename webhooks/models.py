@@ -40,7 +40,8 @@ class Delivery(models.Model):
     """One authenticated notification from a git host and what Deployer did with it."""
 
     class Verdict(models.TextChoices):
-        DEPLOYED = "deployed", "Deploy started"
+        # A build was queued: what happens to it is the build's to say, not the delivery's.
+        QUEUED = "queued", "Queued"
         IGNORED = "ignored", "Ignored"
         DUPLICATE = "duplicate", "Duplicate"
         REJECTED = "rejected", "Rejected"
@@ -49,7 +50,7 @@ class Delivery(models.Model):
 
     # A delivery id may be recorded once with these verdicts: a provider's redelivery of it
     # then finds the row (or hits the constraint when both arrive at the same moment).
-    CLAIMING_VERDICTS = (Verdict.DEPLOYED, Verdict.IGNORED)
+    CLAIMING_VERDICTS = (Verdict.QUEUED, Verdict.IGNORED)
 
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="webhook_deliveries"
@@ -79,7 +80,7 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "delivery_id"],
-                condition=Q(verdict__in=["deployed", "ignored"]) & ~Q(delivery_id=""),
+                condition=Q(verdict__in=["queued", "ignored"]) & ~Q(delivery_id=""),
                 name="webhook_delivery_once_per_project",
             ),
         ]

@@ -216,7 +216,10 @@ def _decide(project: Project, provider: str, notification: providers.Notificatio
         detail=f"{provider} push by {who}" if who else f"{provider} push",
     )
     return Outcome(
-        202, Delivery.Verdict.DEPLOYED, f"Deploying {update.sha[:8]} of {project.branch}.", build
+        202,
+        Delivery.Verdict.QUEUED,
+        f"Queued build #{build.pk} of {update.sha[:8]} ({project.branch}).",
+        build,
     )
 
 

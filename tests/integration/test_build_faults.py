@@ -180,3 +180,22 @@ def test_release_output_with_no_newline_is_cut_as_it_streams_and_the_build_goes_
     assert cut == ["x" * 8192 + " [deployer: line cut at 8192 characters]"]  # 200 MB, one line
     longest = max(len(text) for text in build.log_lines.values_list("text", flat=True))
     assert longest < 8300
+
+
+def test_a_build_whose_task_was_never_sent_leaves_the_queue_by_the_sweeper(
+    celery_worker, git_repo, make_project
+):
+    from django.utils import timezone
+
+    from builds.tasks import dispatch_stranded_builds
+
+    project = make_project(git_repo(FLASK_APP))
+    # As if the broker lost the message: a queued row and no task anywhere.
+    lost = Build.objects.create(project=project, ref="main")
+    old = timezone.now() - timezone.timedelta(minutes=5)
+    Build.objects.filter(pk=lost.pk).update(created_at=old, dispatched_at=old)
+
+    dispatch_stranded_builds.delay()  # what beat sends every DEPLOYER_QUEUE_SWEEP_INTERVAL
+    build = wait_for_build(lost, timeout=300)
+
+    assert build.state == Build.State.LIVE, build.failure_reason

@@ -84,13 +84,16 @@ def test_rollback_reuses_the_image_and_plan_of_the_target(project):
     assert (rollback.image_id, rollback.plan) == ("sha256:abc", {"framework": "flask"})
 
 
-def test_reaper_fails_running_builds_whose_heartbeat_went_stale(project):
+def test_reaper_fails_running_builds_whose_heartbeat_went_stale(project, user):
+    from projects import services as project_services
+
+    other = project_services.create_project(user, slug="svc2", repo_url="https://example.com/b.git")
     stale = Build.objects.create(
         project=project, state=Build.State.BUILDING, worker="w1@host",
         heartbeat_at=timezone.now() - timezone.timedelta(seconds=120),
     )  # fmt: skip
     fresh = Build.objects.create(
-        project=project, state=Build.State.CLONING, heartbeat_at=timezone.now()
+        project=other, state=Build.State.CLONING, heartbeat_at=timezone.now()
     )
 
     reaped = services.reap_lost_builds(timeout_seconds=60)
@@ -112,3 +115,60 @@ def test_only_one_deployment_per_project_can_be_live(project):
 
     with pytest.raises(IntegrityError):
         Deployment.objects.create(project=project, build=build, state=Deployment.State.LIVE)
+
+
+def test_the_database_refuses_a_second_running_build_of_a_project(project):
+    from django.db import IntegrityError, transaction
+
+    Build.objects.create(project=project, state=Build.State.BUILDING)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Build.objects.create(project=project, state=Build.State.CLONING)
+    Build.objects.create(project=project, state=Build.State.QUEUED)  # waiting is allowed
+
+
+def test_the_constraint_names_exactly_the_running_states():
+    (constraint,) = [
+        c for c in Build._meta.constraints if c.name == "one_running_build_per_project"
+    ]
+
+    assert set(dict(constraint.condition.children)["state__in"]) == set(Build.RUNNING_STATES)
+
+
+def test_two_claims_racing_for_one_project_let_one_build_run(project):
+    from builds.stages import claim
+
+    first = Build.objects.create(project=project)
+    second = Build.objects.create(project=project)
+
+    assert claim(first, worker="w1") is True
+    assert claim(second, worker="w2") is False
+    second.refresh_from_db()
+    assert second.state == Build.State.QUEUED and second.dispatched_at is not None
+
+
+def test_a_queued_build_whose_message_was_lost_is_sent_again(project, monkeypatch):
+    sent = []
+    monkeypatch.setattr("builds.tasks.run_build.delay", sent.append)
+    old = timezone.now() - timezone.timedelta(seconds=120)
+    lost = Build.objects.create(project=project)
+    Build.objects.filter(pk=lost.pk).update(created_at=old, dispatched_at=old)
+    waiting = Build.objects.create(project=project)  # its message was seen just now
+    Build.objects.filter(pk=waiting.pk).update(created_at=old, dispatched_at=timezone.now())
+
+    assert services.dispatch_stranded_builds(stale_seconds=45) == [lost.pk]
+    assert sent == [lost.pk]
+    lost.refresh_from_db()
+    assert lost.dispatched_at > old
+
+
+def test_a_broker_that_is_down_leaves_the_build_queued_for_the_sweeper(project, monkeypatch):
+    def down(build_id):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr("builds.tasks.run_build.delay", down)
+    build = Build.objects.create(project=project)
+
+    assert services.dispatch(build.pk) is False
+    build.refresh_from_db()
+    assert build.state == Build.State.QUEUED

@@ -21,12 +21,12 @@ def test_admin_lists_deliveries_filtered_by_provider_and_verdict(admin_client, s
     post_hook(*payloads.gitlab(secret, ref="refs/heads/x", delivery="gl-1"))
 
     everything = admin_client.get("/admin/webhooks/delivery/").content.decode()
-    deployed = admin_client.get("/admin/webhooks/delivery/?verdict=deployed").content.decode()
+    queued = admin_client.get("/admin/webhooks/delivery/?verdict=queued").content.decode()
     gitlab = admin_client.get("/admin/webhooks/delivery/?provider=gitlab").content.decode()
     found = admin_client.get("/admin/webhooks/delivery/?q=gl-1").content.decode()
 
     assert "refs/heads/main" in everything and "refs/heads/x" in everything
-    assert "refs/heads/main" in deployed and "refs/heads/x" not in deployed
+    assert "refs/heads/main" in queued and "refs/heads/x" not in queued
     assert "refs/heads/x" in gitlab and "refs/heads/main" not in gitlab
     assert "refs/heads/x" in found and "refs/heads/main" not in found
 

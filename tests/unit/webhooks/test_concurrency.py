@@ -44,7 +44,7 @@ def test_the_same_delivery_arriving_eight_times_at_once_starts_one_build(project
 
     assert sorted(statuses) == [200] * 7 + [202]
     assert Build.objects.count() == 1
-    assert Delivery.objects.filter(verdict="deployed").count() == 1
+    assert Delivery.objects.filter(verdict="queued").count() == 1
     assert Delivery.objects.filter(verdict="duplicate").count() == 7
 
 
@@ -67,7 +67,7 @@ def test_the_database_refuses_a_second_claim_of_a_delivery_id(project):
     Delivery.objects.create(verdict="duplicate", **fields)  # records of repeats are allowed
 
     with pytest.raises(IntegrityError):
-        Delivery.objects.create(verdict="deployed", **fields)
+        Delivery.objects.create(verdict="queued", **fields)
 
 
 @pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_a_delivery_claimed_between_check_and_insert_is_answered_as_a_duplicate(
 ):
     """The constraint, not only the lookup, keeps a delivery id to one build."""
     Delivery.objects.create(
-        project=project, provider="github", delivery_id="raced", verdict="deployed", status_code=202
+        project=project, provider="github", delivery_id="raced", verdict="queued", status_code=202
     )
     monkeypatch.setattr(services, "_delivery_seen", lambda project, delivery_id: False)
     body, headers = payloads.github(secret, delivery="raced")

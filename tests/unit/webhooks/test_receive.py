@@ -23,7 +23,7 @@ def test_genuine_push_to_the_branch_queues_one_webhook_build_of_the_pushed_commi
     body = response.json()
     assert response.status_code == 202, body
     build = Build.objects.get()
-    assert body["result"] == "deployed"
+    assert body["result"] == "queued"
     assert body["build"] == build.pk
     assert body["build_url"].startswith("http://testserver/")
     assert build.project == project
@@ -318,7 +318,7 @@ def test_every_verified_delivery_is_recorded_with_its_verdict(secret, post_hook)
     assert deployed.delivery_id == "d-1"
     assert deployed.ref == "refs/heads/main"
     assert deployed.commit_sha == SHA
-    assert deployed.verdict == "deployed"
+    assert deployed.verdict == "queued"
     assert deployed.status_code == 202
     assert deployed.build == Build.objects.get()
     assert (ignored.provider, ignored.verdict, ignored.build) == ("gitlab", "ignored", None)

@@ -131,7 +131,7 @@ def test_a_new_commit_deploys_even_when_the_host_dates_it_before_the_live_one(
     response = post_hook(*payloads.PROVIDERS[provider](secret))
 
     assert response.status_code == 202
-    assert response.json()["result"] == "deployed"
+    assert response.json()["result"] == "queued"
 
 
 def test_without_a_live_build_an_old_commit_deploys(project, secret, post_hook):

@@ -17,7 +17,7 @@ import docker
 from docker import errors as docker_errors
 from docker.types import Mount
 
-from builds.docker import LABEL_MANAGED, LABEL_PROJECT, LABEL_ROLE, describe_error
+from builds.docker import LABEL_PROJECT, LABEL_ROLE, describe_error
 from builds.pipeline import fence
 from builds.pipeline.errors import StageError
 
@@ -37,10 +37,11 @@ class Spec:
     volume_name: str
     environment: dict[str, str]
     fence: fence.Fence
+    project_labels: dict[str, str]
 
     @property
     def labels(self) -> dict[str, str]:
-        return {LABEL_MANAGED: "1", LABEL_PROJECT: self.project, LABEL_ROLE: ROLE}
+        return {**self.project_labels, LABEL_ROLE: ROLE}
 
 
 def ensure_image(client: docker.DockerClient, image: str) -> None:

@@ -16,8 +16,8 @@ from django.utils import timezone
 from addons import engine
 from addons.environment import Credentials, variables
 from addons.models import AddOn
-from builds import docker as docker_seam
 from builds.fences import operator_fence
+from builds.installation import project_labels
 from builds.pipeline import fence
 from builds.pipeline.detection import variables as settings_variables
 from builds.pipeline.errors import StageError
@@ -86,7 +86,7 @@ def _spec(addon: AddOn, client) -> engine.Spec:
     network = fence.ensure_network(
         client,
         project.slug,
-        {docker_seam.LABEL_MANAGED: "1", docker_seam.LABEL_PROJECT: project.slug},
+        project_labels(project.slug),
     )
     limits = operator_fence(
         network,
@@ -100,8 +100,9 @@ def _spec(addon: AddOn, client) -> engine.Spec:
         "POSTGRES_DB": addon.database,
     }
     return engine.Spec(
-        project.slug, addon.image, addon.container_name, addon.volume_name, environment, limits
-    )
+        project.slug, addon.image, addon.container_name, addon.volume_name, environment, limits,
+        project_labels(project.slug),
+    )  # fmt: skip
 
 
 def remove_addon(addon: AddOn, client, *, keep_data: bool = False) -> None:

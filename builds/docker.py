@@ -18,8 +18,17 @@ LABEL_MANAGED = "org.deployer.managed"
 LABEL_PROJECT = "org.deployer.project"
 LABEL_BUILD = "org.deployer.build"
 LABEL_ROLE = "org.deployer.role"
+# Which Deployer installation made it (builds/installation.py): two installations, or a test
+# run beside a running stack, on one engine leave each other's things alone.
+LABEL_INSTALLATION = "org.deployer.installation"
 # On the shared setup images: the base image and port they are for.
 LABEL_SETUP_OF = "org.deployer.setup-of"
+
+
+def belongs(labels: dict | None, installation: str) -> bool:
+    """Whether a resource with `labels` is this installation's: it says so, or it predates the
+    installation label (made by this installation before the upgrade that added it)."""
+    return (labels or {}).get(LABEL_INSTALLATION, installation) == installation
 
 
 class DockerUnavailable(Exception):

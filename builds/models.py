@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -200,3 +202,16 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} (Docker {self.docker_version or 'unreachable'})"
+
+
+class Installation(models.Model):
+    """This Deployer installation's id (one row): see builds/installation.py."""
+
+    key = models.CharField(max_length=32, unique=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+    @staticmethod
+    def new_key() -> str:
+        return secrets.token_hex(6)

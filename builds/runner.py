@@ -19,6 +19,7 @@ from builds import images as image_rules
 from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
 from builds.fences import operator_fence
+from builds.installation import installation_id, project_labels
 from builds.models import Build, Deployment
 from builds.pipeline import (
     cleanup,
@@ -122,8 +123,7 @@ def execute(build: Build) -> None:
 
 def labels_for(build: Build, role: str) -> dict[str, str]:
     return {
-        docker_seam.LABEL_MANAGED: "1",
-        docker_seam.LABEL_PROJECT: build.project.slug,
+        **project_labels(build.project.slug),
         docker_seam.LABEL_BUILD: str(build.pk),
         docker_seam.LABEL_ROLE: role,
     }
@@ -298,7 +298,7 @@ def _ensure_volume(build: Build, plan: Plan, client, log: BuildLog) -> bool:
     created = volume.ensure_volume(
         client,
         project.slug,
-        {docker_seam.LABEL_MANAGED: "1", docker_seam.LABEL_PROJECT: project.slug},
+        project_labels(project.slug),
     )
     name = volume.volume_name(project.slug)
     links = ", ".join(
@@ -406,7 +406,7 @@ def _fence(build: Build, plan: Plan, client, log: BuildLog) -> fence.Fence:
     network = fence.ensure_network(
         client,
         project.slug,
-        {docker_seam.LABEL_MANAGED: "1", docker_seam.LABEL_PROJECT: project.slug},
+        project_labels(project.slug),
     )
     memory_mb = project.memory_limit_mb
     if memory_mb > settings.DEPLOYER_APP_MEMORY_MAX_MB:
@@ -544,7 +544,8 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
     running = Build.objects.filter(project=build.project, state__in=Build.RUNNING_STATES)
     cleanup.prune_project_images(
         client, build.project.slug,
-        keep_build_ids=[*keep, build.pk, *running.values_list("pk", flat=True)], log=log,
+        keep_build_ids=[*keep, build.pk, *running.values_list("pk", flat=True)],
+        installation=installation_id(), log=log,
     )  # fmt: skip
     monitoring_tasks.announce_build(build.pk)
 

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from builds import docker as docker_seam
+from builds.installation import installation_id
 from builds.models import Build, Deployment, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -239,7 +240,9 @@ def reconcile_with_engine() -> dict:
                 and int(c.labels[docker_seam.LABEL_BUILD]) in running_builds
             )
         }
-        removed = cleanup.remove_leftover_containers(client, keep_ids=keep)
+        removed = cleanup.remove_leftover_containers(
+            client, keep_ids=keep, installation=installation_id()
+        )
     missing = [d for d in live if d.container_id not in present]
     for deployment in missing:
         Deployment.objects.filter(pk=deployment.pk).update(
@@ -256,7 +259,11 @@ def _remove_build_containers(build: Build) -> None:
             for container in client.containers.list(
                 all=True, filters={"label": f"{docker_seam.LABEL_BUILD}={build.pk}"}
             ):
-                if container.labels.get(docker_seam.LABEL_PROJECT) == build.project.slug:
+                if container.labels.get(
+                    docker_seam.LABEL_PROJECT
+                ) == build.project.slug and docker_seam.belongs(
+                    container.labels, installation_id()
+                ):
                     container.remove(force=True)
     except Exception:  # noqa: BLE001, S110 - the engine may be the thing that was lost
         pass

@@ -253,6 +253,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _read("DEPLOYER_QUEUE_SWEEP_INTERVAL", float, 20.0),
     },
 }
+# The installation's id on everything it creates (builds/installation.py); empty: the one
+# stored in the database at the first migration.
+DEPLOYER_INSTALLATION_ID = _read("DEPLOYER_INSTALLATION_ID", str, "")
 # A queued build whose message no worker has touched for this long is sent again.
 DEPLOYER_QUEUE_STALE_SECONDS = _read("DEPLOYER_QUEUE_STALE_SECONDS", float, 45.0)
 

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.debug import sensitive_variables
 
 from builds import docker as docker_seam
+from builds.installation import installation_id
 from builds.pipeline import clone
 from builds.pipeline.plan import Overrides
 from projects import crypto
@@ -191,14 +192,21 @@ def remove_docker_resources(slug: str) -> list[str]:
     problems: list[str] = []
     try:
         with docker_seam.client() as client:
+            ours = installation_id()
             for container in client.containers.list(all=True, filters={"label": label}):
-                _remove(problems, f"container {container.name}", container.remove, force=True)
+                if docker_seam.belongs(container.labels, ours):
+                    _remove(problems, f"container {container.name}", container.remove, force=True)
             for image in client.images.list(filters={"label": label}):
-                _remove(problems, f"image {image.short_id}", client.images.remove, image.id, True)
+                if docker_seam.belongs(image.labels, ours):
+                    _remove(
+                        problems, f"image {image.short_id}", client.images.remove, image.id, True
+                    )
             for network in client.networks.list(filters={"label": label}):
-                _remove(problems, f"network {network.name}", network.remove)
+                if docker_seam.belongs(network.attrs.get("Labels"), ours):
+                    _remove(problems, f"network {network.name}", network.remove)
             for volume in client.volumes.list(filters={"label": label}):
-                _remove(problems, f"volume {volume.name}", volume.remove, force=True)
+                if docker_seam.belongs(volume.attrs.get("Labels"), ours):
+                    _remove(problems, f"volume {volume.name}", volume.remove, force=True)
     except Exception as exc:  # noqa: BLE001 - an unreachable engine is reported, not raised
         problems.append(
             f"Containers and images labelled {label} could not be removed: "

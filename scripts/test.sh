@@ -16,6 +16,8 @@ ensure_venv requirements-dev.txt
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://deployer:deployer@127.0.0.1:5432/deployer}
 export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 export DEPLOYER_ALLOW_LOCAL_REPOS=true
+# The test run is an installation of its own: a running stack on the same engine keeps its apps.
+export DEPLOYER_INSTALLATION_ID=${DEPLOYER_INSTALLATION_ID:-test-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')}
 unset DEPLOYER_ENV
 
 say "ruff"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 import docker
 from docker import errors as docker_errors
 
-from builds.docker import LABEL_BUILD, LABEL_MANAGED, LABEL_PROJECT, LABEL_ROLE
+from builds.docker import LABEL_BUILD, LABEL_MANAGED, LABEL_PROJECT, LABEL_ROLE, belongs
 
 
 def prune_project_images(
@@ -15,11 +15,14 @@ def prune_project_images(
     project: str,
     *,
     keep_build_ids: Iterable[int],
+    installation: str,
     log: Callable[[str], None] = lambda _: None,
 ) -> list[str]:
     """Remove the project's images except those of `keep_build_ids`; return the removed tags.
 
-    An image still used by a container is left alone (the engine refuses, and that is fine).
+    Only this installation's images (another installation on the engine may have a project
+    of the same name). An image still used by a container is left alone (the engine
+    refuses, and that is fine).
     """
     keep = {str(pk) for pk in keep_build_ids}
     removed = []
@@ -27,6 +30,8 @@ def prune_project_images(
         filters={"label": [f"{LABEL_MANAGED}=1", f"{LABEL_PROJECT}={project}"]}
     )
     for image in images:
+        if not belongs(image.labels, installation):
+            continue
         if keep & {build_of(tag) for tag in image.tags} or image.labels.get(LABEL_BUILD) in keep:
             continue
         try:
@@ -40,14 +45,17 @@ def prune_project_images(
 
 
 def remove_leftover_containers(
-    client: docker.DockerClient, *, keep_ids: Iterable[str]
+    client: docker.DockerClient, *, keep_ids: Iterable[str], installation: str
 ) -> list[str]:
-    """Remove Deployer's containers that no live deployment owns (release and failed ones)."""
+    """Remove this installation's containers that no live deployment owns (release and
+    failed ones); another installation's are never touched."""
     keep = set(keep_ids)
     removed = []
     for container in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=1"}):
         # Add-ons (a project's database) are not deployments: they live until removed.
         if container.id in keep or container.labels.get(LABEL_ROLE) in ("base-image", "addon"):
+            continue
+        if not belongs(container.labels, installation):
             continue
         try:
             container.remove(force=True)

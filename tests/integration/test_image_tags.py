@@ -8,6 +8,7 @@ import os
 import pytest
 
 from builds.images import image_tag
+from builds.installation import installation_id
 from builds.pipeline.cleanup import prune_project_images
 from tests.integration.conftest import TEST_LABEL, remove_labelled
 
@@ -30,7 +31,9 @@ def test_prune_keeps_the_builds_it_is_told_to_keep_by_their_unguessable_tags(doc
             fileobj=io.BytesIO(dockerfile), tag=tags[build], labels=labels, rm=True
         )
 
-    removed = prune_project_images(docker_client, slug, keep_build_ids=[2, 3])
+    removed = prune_project_images(
+        docker_client, slug, keep_build_ids=[2, 3], installation=installation_id()
+    )
 
     assert removed == [tags[1]]
     left = {t for image in docker_client.images.list(name=f"deployer/{slug}") for t in image.tags}

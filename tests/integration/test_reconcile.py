@@ -61,3 +61,44 @@ def test_containers_of_projects_this_database_does_not_know_are_left_alone(
 
     assert stranger.name not in result["removed_containers"]
     assert docker_client.containers.get(stranger.id).status == "created"
+
+
+def test_another_installations_containers_images_and_volumes_are_left_alone(
+    celery_worker, git_repo, make_project, docker_client
+):
+    from builds.docker import LABEL_INSTALLATION
+    from builds.installation import installation_id
+    from projects import services as project_services
+
+    project = make_project(git_repo(FLASK_APP))
+    assert deploy(project).state == Build.State.LIVE
+    # A second Deployer on this engine with a project of the same name, and one of ours
+    # left over: reconcile and deletion take ours only.
+    theirs = {LABEL_MANAGED: "1", LABEL_PROJECT: project.slug, LABEL_BUILD: "7",
+              LABEL_ROLE: "release", LABEL_INSTALLATION: "another-deployer", TEST_LABEL: "1"}  # fmt: skip
+    foreign = docker_client.containers.create("python:3.11-slim", ["sleep", "600"], labels=theirs)
+    foreign_volume = docker_client.volumes.create(f"theirs-{project.slug}", labels=theirs)
+    ours = docker_client.containers.create(
+        "python:3.11-slim", ["sleep", "600"],
+        labels={**theirs, LABEL_INSTALLATION: installation_id()},
+    )  # fmt: skip
+
+    result = services.reconcile_with_engine()
+
+    assert ours.name in result["removed_containers"]
+    assert foreign.name not in result["removed_containers"]
+    problems = project_services.delete_project(project)
+    assert problems == []
+    assert docker_client.containers.get(foreign.id).status == "created"
+    assert docker_client.volumes.get(foreign_volume.name).name == foreign_volume.name
+    assert not docker_client.containers.list(
+        all=True,
+        filters={
+            "label": [
+                f"{LABEL_PROJECT}={project.slug}",
+                f"{LABEL_INSTALLATION}={installation_id()}",
+            ]
+        },
+    )
+    foreign.remove(force=True)
+    foreign_volume.remove(force=True)

@@ -298,6 +298,8 @@ class _FakeResource:
     def __init__(self, name: str, engine: _FakeEngine, fail: bool = False):
         self.name = self.id = self.short_id = name
         self.engine, self.fail = engine, fail
+        self.labels: dict = {}  # made before installation labels: this installation's
+        self.attrs: dict = {"Labels": None}
 
     def remove(self, **kwargs):
         if self.fail:

@@ -92,6 +92,8 @@ class Build(models.Model):
     log_truncated = models.BooleanField(default=False)
     # Set once no more lines can be written: followers stop polling then.
     log_complete = models.BooleanField(default=False)
+    # Housekeeping deleted its log lines (DEPLOYER_KEEP_BUILD_LOGS newer builds exist).
+    log_pruned = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from addons import services as addon_services
 from builds import docker as docker_seam
 from builds import images as image_rules
+from builds import services as build_services
 from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
 from builds.fences import operator_fence
@@ -214,6 +215,7 @@ def _build_image(
         "(after .dockerignore; .git is never sent)"
     )
     with closing(build_context.fileobj):
+        image.check_free_space(client, settings.DEPLOYER_MIN_FREE_DISK_MB)
         image.ensure_base_images(client.api, base_images, log=log)
         image_rules.check_before_build(client.api, plan, text, build_args)
         if plan.kind != "dockerfile":
@@ -533,20 +535,10 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
             f"Stopping the previous container {old.container_name} (grace {settings.DEPLOYER_STOP_GRACE} s)"
         )
         run.remove_container(client, old.container_id, grace=settings.DEPLOYER_STOP_GRACE)
-    keep = (
-        Build.objects.filter(project=build.project, deployments__live_at__isnull=False)
-        .order_by("-pk")
-        .values_list("pk", flat=True)
-        .distinct()[: settings.DEPLOYER_KEEP_IMAGES]
-    )
-    # Redeploys in a row: the next build may be building or starting while this one prunes,
-    # and removing its fresh image would fail it ("without producing an image").
-    running = Build.objects.filter(project=build.project, state__in=Build.RUNNING_STATES)
+    keep = [*build_services.images_to_keep(build.project), build.pk]
     cleanup.prune_project_images(
-        client, build.project.slug,
-        keep_build_ids=[*keep, build.pk, *running.values_list("pk", flat=True)],
-        installation=installation_id(), log=log,
-    )  # fmt: skip
+        client, build.project.slug, keep_build_ids=keep, installation=installation_id(), log=log
+    )
     monitoring_tasks.announce_build(build.pk)
 
 

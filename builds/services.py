@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -96,6 +97,20 @@ def cancel_build(build: Build, *, reason: str = "Cancelled by a user.") -> bool:
             cancel_requested=True
         )
     )
+
+
+def images_to_keep(project) -> list[int]:
+    """The builds whose images stay: the last DEPLOYER_KEEP_IMAGES that went live (the
+    rollback window) and any running now (the next build may be building or starting while
+    another prunes, and removing its fresh image would fail it)."""
+    live = (
+        Build.objects.filter(project=project, deployments__live_at__isnull=False)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .distinct()[: settings.DEPLOYER_KEEP_IMAGES]
+    )
+    running = Build.objects.filter(project=project, state__in=Build.RUNNING_STATES)
+    return [*live, *running.values_list("pk", flat=True)]
 
 
 def live_deployment(project) -> Deployment | None:

@@ -253,6 +253,24 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _read("DEPLOYER_QUEUE_SWEEP_INTERVAL", float, 20.0),
     },
 }
+# Housekeeping (deployer/housekeeping.py): every DEPLOYER_HOUSEKEEPING_INTERVAL seconds, this
+# installation's images beyond each project's rollback window, dangling images of its builds and
+# containers no deployment owns are removed; log lines of all but each project's newest
+# DEPLOYER_KEEP_BUILD_LOGS builds, and deliveries, health checks and notification deliveries older
+# than DEPLOYER_RETENTION_DAYS are deleted. A build is refused when the engine's disk has less than
+# DEPLOYER_MIN_FREE_DISK_MB free (0: no check).
+DEPLOYER_HOUSEKEEPING_INTERVAL = _read("DEPLOYER_HOUSEKEEPING_INTERVAL", float, 3600.0)
+DEPLOYER_KEEP_BUILD_LOGS = _read("DEPLOYER_KEEP_BUILD_LOGS", int, 50)
+DEPLOYER_RETENTION_DAYS = _read("DEPLOYER_RETENTION_DAYS", int, 30)
+DEPLOYER_MIN_FREE_DISK_MB = _read("DEPLOYER_MIN_FREE_DISK_MB", int, 2048)
+if DEPLOYER_KEEP_BUILD_LOGS < 1 or DEPLOYER_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        "DEPLOYER_KEEP_BUILD_LOGS and DEPLOYER_RETENTION_DAYS must be at least 1."
+    )
+CELERY_BEAT_SCHEDULE["housekeeping"] = {
+    "task": "deployer.tasks.housekeeping",
+    "schedule": DEPLOYER_HOUSEKEEPING_INTERVAL,
+}
 # The installation's id on everything it creates (builds/installation.py); empty: the one
 # stored in the database at the first migration.
 DEPLOYER_INSTALLATION_ID = _read("DEPLOYER_INSTALLATION_ID", str, "")

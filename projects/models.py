@@ -142,6 +142,9 @@ class Project(models.Model):
     # The kept SQLite databases' size, read inside the live container after each deploy.
     data_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
     data_measured_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the project's images take on the engine's disk, recorded by housekeeping.
+    images_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
+    images_measured_at = models.DateTimeField(null=True, blank=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects"
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
 import socket
 import tempfile
 from collections import deque
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import docker
 from docker import APIClient
 from docker import errors as docker_errors
 
@@ -246,3 +249,28 @@ def _abort(responses: list) -> None:
             response.close()
         except OSError:
             pass
+
+
+def check_free_space(client: docker.DockerClient, min_mb: int) -> int | None:
+    """Refuse a build when the engine's disk has less than `min_mb` MB free; returns the
+    free MB, or None when it cannot be known from here (a remote engine, 0 = no check).
+
+    Measured on the engine's data folder (`DockerRootDir`) when the engine is this host's
+    (its Unix socket): a remote engine's disk is not visible to the worker.
+    """
+    if min_mb <= 0 or not client.api.base_url.startswith("http+docker://"):
+        return None
+    try:
+        root = client.info().get("DockerRootDir") or ""
+    except docker_errors.DockerException:
+        return None
+    if not root or not os.path.isdir(root):
+        return None
+    free_mb = shutil.disk_usage(root).free // 1_000_000
+    if free_mb < min_mb:
+        raise StageError(
+            f"Only {free_mb} MB are free on the Docker engine's disk ({root}); a build needs at "
+            f"least {min_mb} MB (DEPLOYER_MIN_FREE_DISK_MB). Free space (old images are removed "
+            "every DEPLOYER_HOUSEKEEPING_INTERVAL seconds) or give the engine a larger disk."
+        )
+    return free_mb

@@ -1,0 +1,118 @@
+"""Housekeeping: the disk never fills with what Deployer made and no longer needs.
+
+Run by beat every DEPLOYER_HOUSEKEEPING_INTERVAL seconds (deployer/tasks.py). On the
+engine, by this installation's labels only: each project's images beyond its rollback
+window (failed and cancelled builds' too), dangling images of its builds, containers no
+live deployment owns; never a volume (data) and never another installation's. In the
+database, by retention settings: log lines of all but each project's newest
+DEPLOYER_KEEP_BUILD_LOGS builds, and deliveries, health checks and notification
+deliveries older than DEPLOYER_RETENTION_DAYS. It records what each project's images take
+on the disk, for the dashboard (the web process need not reach the engine).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from builds import docker as docker_seam
+from builds import services as build_services
+from builds.docker import LABEL_INSTALLATION, LABEL_PROJECT
+from builds.installation import installation_id
+from builds.models import Build, BuildLogLine
+from builds.pipeline import cleanup
+from monitoring.models import HealthCheck, NotificationDelivery
+from projects.models import Project
+from webhooks.models import Delivery
+
+logger = logging.getLogger(__name__)
+DELETE_BATCH = 5000
+
+
+@dataclass
+class Report:
+    removed_images: list[str] = field(default_factory=list)
+    removed_containers: list[str] = field(default_factory=list)
+    dangling_bytes: int = 0
+    deleted_rows: dict[str, int] = field(default_factory=dict)
+
+
+def run(client) -> Report:
+    """One round of housekeeping on the engine and the database."""
+    report = Report()
+    ours = installation_id()
+    for project in Project.objects.all():
+        report.removed_images += cleanup.prune_project_images(
+            client, project.slug, keep_build_ids=build_services.images_to_keep(project),
+            installation=ours,
+        )  # fmt: skip
+    pruned = client.images.prune(
+        filters={"dangling": True, "label": f"{LABEL_INSTALLATION}={ours}"}
+    )
+    report.dangling_bytes = pruned.get("SpaceReclaimed") or 0
+    report.removed_containers = build_services.reconcile_with_engine()["removed_containers"]
+    record_image_sizes(client)
+    report.deleted_rows = delete_old_rows()
+    return report
+
+
+def record_image_sizes(client) -> dict[str, int]:
+    """Store the bytes each project's images take (each image's own size; layers they share
+    with the base image are not counted twice across images of one project's builds)."""
+    sizes: dict[str, int] = {}
+    ours = installation_id()
+    for image in client.images.list(filters={"label": f"{LABEL_INSTALLATION}={ours}"}):
+        slug = image.labels.get(LABEL_PROJECT)
+        if slug:
+            sizes[slug] = sizes.get(slug, 0) + int(image.attrs.get("Size") or 0)
+    now = timezone.now()
+    for project in Project.objects.all():
+        Project.objects.filter(pk=project.pk).update(
+            images_bytes=sizes.get(project.slug, 0), images_measured_at=now
+        )
+    return sizes
+
+
+def delete_old_rows() -> dict[str, int]:
+    """Delete rows past the retention settings, in batches; returns how many of each."""
+    cutoff = timezone.now() - timezone.timedelta(days=settings.DEPLOYER_RETENTION_DAYS)
+    deleted = {
+        "deliveries": _in_batches(Delivery.objects.filter(received_at__lt=cutoff)),
+        "health checks": _in_batches(HealthCheck.objects.filter(checked_at__lt=cutoff)),
+        "notification deliveries": _in_batches(
+            NotificationDelivery.objects.filter(created_at__lt=cutoff)
+        ),
+        "log lines": 0,
+    }
+    for project in Project.objects.all():
+        newest = project.builds.order_by("-pk").values_list("pk", flat=True)[
+            : settings.DEPLOYER_KEEP_BUILD_LOGS
+        ]
+        old = Build.objects.filter(project=project).exclude(pk__in=list(newest))
+        old = old.exclude(state__in=Build.ACTIVE_STATES).filter(log_lines__isnull=False)
+        for build_id in old.values_list("pk", flat=True).distinct():
+            deleted["log lines"] += _in_batches(BuildLogLine.objects.filter(build_id=build_id))
+            Build.objects.filter(pk=build_id).update(log_pruned=True)
+    return deleted
+
+
+def _in_batches(queryset) -> int:
+    total = 0
+    while True:
+        ids = list(queryset.values_list("pk", flat=True)[:DELETE_BATCH])
+        if not ids:
+            return total
+        total += queryset.model.objects.filter(pk__in=ids).delete()[0]
+
+
+def run_with_engine() -> Report | None:
+    try:
+        with docker_seam.client() as client:
+            return run(client)
+    except docker_seam.DockerUnavailable as exc:
+        logger.warning("Housekeeping skipped the engine: %s", exc)
+        delete_old_rows()
+        return None

@@ -79,13 +79,17 @@ class BuildAdmin(admin.ModelAdmin):
     def redeploy(self, request, queryset: QuerySet[Build]) -> None:
         queued = []
         for build in queryset.select_related("project"):
-            new = services.request_build(
-                build.project,
-                commit_sha=build.commit_sha,
-                ref=build.ref,
-                triggered_by=request.user,
-                detail=f"redeploy of build #{build.pk} from the admin",
-            )
+            try:
+                new = services.request_build(
+                    build.project,
+                    commit_sha=build.commit_sha,
+                    ref=build.ref,
+                    triggered_by=request.user,
+                    detail=f"redeploy of build #{build.pk} from the admin",
+                )
+            except services.BuildRequestError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
             queued.append(f"#{new.pk}")
         self.message_user(request, f"Queued build(s) {', '.join(queued)}.", messages.SUCCESS)
 

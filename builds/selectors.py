@@ -58,8 +58,8 @@ class ProjectStatus:
     detail: str = ""
 
 
-LIVE, BUILDING, FAILED, UNHEALTHY, CRASHED, STOPPED, NOT_DEPLOYED = (
-    "live", "building", "failed", "unhealthy", "crashed", "stopped", "not_deployed",
+LIVE, BUILDING, FAILED, UNHEALTHY, CRASHED, STOPPED, NOT_DEPLOYED, DELETING = (
+    "live", "building", "failed", "unhealthy", "crashed", "stopped", "not_deployed", "deleting",
 )  # fmt: skip
 LABELS = {
     LIVE: ("Live", "ok"),
@@ -69,6 +69,7 @@ LABELS = {
     CRASHED: ("Crashed", "bad"),
     STOPPED: ("Stopped", "muted"),
     NOT_DEPLOYED: ("Not deployed yet", "muted"),
+    DELETING: ("Deleting", "warn"),
 }
 
 
@@ -164,6 +165,8 @@ def overview_rows(projects) -> list[ProjectRow]:
         status = project_status(
             build, deployment, ever_live=project.pk in ever_live, health=problem
         )
+        if project.deleting_at is not None:
+            status = _status(DELETING, "The worker is removing its containers, images and volumes.")
         rows.append(ProjectRow(project, status, build, deployment, health[project.pk]))
     return rows
 

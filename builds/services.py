@@ -32,8 +32,10 @@ def request_build(
     """Queue a build of `ref` (default: the project's branch) or of an exact `commit_sha`.
 
     Older builds of the project that are still queued are superseded: only the newest
-    request matters. The Celery task is sent once the transaction commits.
+    request matters. The Celery task is sent once the transaction commits. Raises
+    BuildRequestError for a project that is being deleted.
     """
+    _refuse_deleting(project)
     with transaction.atomic():
         _supersede_queued(project)
         build = Build.objects.create(
@@ -50,6 +52,7 @@ def request_build(
 
 def request_rollback(project, target: Build, *, triggered_by=None) -> Build:
     """Queue a redeploy of `target`'s image, without building. Raises BuildRequestError."""
+    _refuse_deleting(project)
     if target.project_id != project.pk:
         raise BuildRequestError("That build belongs to another project.")
     if not target.image_id or target.deployments.filter(live_at__isnull=False).count() == 0:
@@ -75,6 +78,11 @@ def request_rollback(project, target: Build, *, triggered_by=None) -> Build:
         )
         _dispatch_on_commit(build)
     return build
+
+
+def _refuse_deleting(project) -> None:
+    if project.deleting_at is not None:
+        raise BuildRequestError(f"The project {project.slug} is being deleted: nothing deploys.")
 
 
 def cancel_build(build: Build, *, reason: str = "Cancelled by a user.") -> bool:

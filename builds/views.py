@@ -118,12 +118,16 @@ def deploy(request: HttpRequest, slug: str) -> HttpResponse:
     if commit and not SHA.match(commit):
         messages.error(request, "That is not a full commit id; deploy the branch instead.")
         return _redirect(request, project.get_absolute_url())
-    build = services.request_build(
-        project,
-        commit_sha=commit,
-        triggered_by=request.user,
-        detail=f"redeploy of {commit[:12]}" if commit else "",
-    )
+    try:
+        build = services.request_build(
+            project,
+            commit_sha=commit,
+            triggered_by=request.user,
+            detail=f"redeploy of {commit[:12]}" if commit else "",
+        )
+    except services.BuildRequestError as exc:
+        messages.error(request, str(exc))
+        return _redirect(request, project.get_absolute_url())
     messages.success(request, f"Build #{build.pk} queued.")
     return _redirect(request, reverse("builds:detail", args=[build.pk]))
 

@@ -7,7 +7,8 @@ live deployment owns; never a volume (data) and never another installation's. In
 database, by retention settings: log lines of all but each project's newest
 DEPLOYER_KEEP_BUILD_LOGS builds, and deliveries, health checks and notification
 deliveries older than DEPLOYER_RETENTION_DAYS. It records what each project's images take
-on the disk, for the dashboard (the web process need not reach the engine).
+on the disk, for the dashboard (the web process need not reach the engine), and asks again
+for deletions whose task was lost.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from builds.installation import installation_id
 from builds.models import Build, BuildLogLine
 from builds.pipeline import cleanup
 from monitoring.models import HealthCheck, NotificationDelivery
+from projects import tasks as project_tasks
 from projects.models import Project
 from webhooks.models import Delivery
 
@@ -56,7 +58,18 @@ def run(client) -> Report:
     report.removed_containers = build_services.reconcile_with_engine()["removed_containers"]
     record_image_sizes(client)
     report.deleted_rows = delete_old_rows()
+    resume_deletions()
     return report
+
+
+def resume_deletions(after_seconds: float = 600) -> list[int]:
+    """Ask again for the deletion of projects still "deleting" after `after_seconds` (its
+    task message was lost); the deletion itself retries while the engine is unreachable."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=after_seconds)
+    stuck = list(Project.objects.filter(deleting_at__lt=cutoff).values_list("pk", flat=True))
+    for project_id in stuck:
+        project_tasks.delete_project.delay(project_id)
+    return stuck
 
 
 def record_image_sizes(client) -> dict[str, int]:

@@ -142,6 +142,9 @@ class Project(models.Model):
     # The kept SQLite databases' size, read inside the live container after each deploy.
     data_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
     data_measured_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when an owner asked to delete the project: the worker removes its containers,
+    # images, volumes and routes, then the row (the web process need not reach the engine).
+    deleting_at = models.DateTimeField(null=True, blank=True, editable=False)
     # What the project's images take on the engine's disk, recorded by housekeeping.
     images_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
     images_measured_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from builds import docker as docker_seam
@@ -166,18 +167,35 @@ def _set_members(project: Project, members: Iterable) -> None:
 # Deletion -------------------------------------------------------------------------------------
 
 
-def delete_project(project: Project) -> list[str]:
-    """Remove the project's containers, images, networks and volume (its SQLite data), then
-    the project itself.
+def request_deletion(project: Project) -> None:
+    """Mark the project as being deleted and ask the worker to do it (the web process may
+    have no access to the engine). Queued and running builds are cancelled now; deploys and
+    pushes are refused from here on."""
+    from builds import services as build_services
+    from projects import tasks
+
+    with transaction.atomic():
+        Project.objects.filter(pk=project.pk).update(deleting_at=timezone.now())
+        for build in project.builds.filter(state__in=build_services.Build.ACTIVE_STATES):
+            build_services.cancel_build(build, reason="The project is being deleted.")
+        transaction.on_commit(lambda: tasks.delete_project.delay(project.pk))
+
+
+def delete_project(project: Project, *, keep_row_on_failure: bool = False) -> list[str]:
+    """Remove the project's containers, images, networks and volumes (its data), then the
+    project itself.
 
     Returns one sentence per Docker resource that could not be removed (e.g. the engine is
-    down); the project is deleted either way.
+    down); the project is deleted either way, unless `keep_row_on_failure` (the worker's
+    deletion keeps the row, marked deleting, to try again: its containers hold its secrets).
     """
     from builds import services as build_services
 
     for build in project.builds.filter(state__in=build_services.Build.ACTIVE_STATES):
         build_services.cancel_build(build, reason="The project was deleted.")
     problems = remove_docker_resources(project.slug)
+    if problems and keep_row_on_failure:
+        return problems
     with transaction.atomic():
         # Rows that name the project (health samples, deliveries) wait for this lock, so none
         # can slip in between collecting the related rows and deleting the project.

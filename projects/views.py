@@ -93,10 +93,13 @@ def project_delete(request: HttpRequest, slug: str) -> HttpResponse:
     if not project.is_managed_by(request.user):
         raise PermissionDenied("Only the owner can delete this project.")
     if request.method == "POST":
-        problems = services.delete_project(project)
-        messages.success(request, f"Project {slug} deleted.")
-        for problem in problems:
-            messages.error(request, problem)
+        services.request_deletion(project)
+        logger.info("%s asked to delete project %s", request.user, project.slug)
+        messages.success(
+            request,
+            f"Project {slug} is being deleted: the worker stops and removes its containers, "
+            "images and volumes, then the project.",
+        )
         return redirect("projects:list")
     return render(request, "projects/delete.html", {"project": project})
 

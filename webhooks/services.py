@@ -173,6 +173,10 @@ def _act(project: Project, provider: str, notification: providers.Notification) 
 def _decide(project: Project, provider: str, notification: providers.Notification) -> Outcome:
     if _delivery_seen(project, notification.delivery_id):
         return _already_received(notification)
+    if project.deleting_at is not None:
+        return Outcome(
+            200, Delivery.Verdict.IGNORED, "The project is being deleted; nothing deploys."
+        )
     if not notification.is_push:
         if notification.event == "ping":
             return Outcome(200, Delivery.Verdict.IGNORED, "Ping received: the webhook is set up.")

@@ -43,9 +43,12 @@ class Command(BaseCommand):
             except services.BuildRequestError as exc:
                 raise CommandError(str(exc)) from exc
         else:
-            build = services.request_build(
-                found, trigger=Build.Trigger.CLI, ref=ref, detail="manage.py deploy"
-            )
+            try:
+                build = services.request_build(
+                    found, trigger=Build.Trigger.CLI, ref=ref, detail="manage.py deploy"
+                )
+            except services.BuildRequestError as exc:
+                raise CommandError(str(exc)) from exc
         self.stdout.write(f"Queued build #{build.pk} of {found.slug} ({build.ref}).")
         build = self._follow(build, timeout)
         if build.state != Build.State.LIVE:

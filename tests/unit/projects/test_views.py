@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from projects import services
 from projects.models import EnvVar, Project
@@ -138,20 +139,44 @@ def test_member_can_edit_but_not_delete_or_change_members(client, project, other
     assert Project.objects.filter(pk=project.pk).exists()
 
 
-def test_delete_asks_first_then_deletes_and_reports_unremoved_resources(
-    auth_client, project, monkeypatch
+def test_delete_asks_first_then_hands_the_deletion_to_the_worker(
+    auth_client, project, monkeypatch, django_capture_on_commit_callbacks
 ):
+    sent = []
+    monkeypatch.setattr("projects.tasks.delete_project.delay", sent.append)
+
+    assert "Delete shop?" in auth_client.get(_url("delete", project)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(_url("delete", project), follow=True)
+
+    html = response.content.decode()
+    assert "Project shop is being deleted" in html
+    assert "Deleting" in html  # the list shows it until the worker is done
+    assert sent == [project.pk]
+    project.refresh_from_db()
+    assert project.deleting_at is not None
+
+
+def test_a_project_being_deleted_deploys_nothing(auth_client, project):
+    from builds.models import Build
+
+    Project.objects.filter(pk=project.pk).update(deleting_at=timezone.now())
+
+    response = auth_client.post(reverse("builds:deploy", args=[project.slug]), follow=True)
+
+    assert "is being deleted" in response.content.decode()
+    assert not Build.objects.exists()
+
+
+def test_the_workers_deletion_keeps_the_row_while_the_engine_is_unreachable(project, monkeypatch):
     monkeypatch.setattr(
         services, "remove_docker_resources", lambda slug: [f"Could not remove {slug}-web."]
     )
 
-    assert "Delete shop?" in auth_client.get(_url("delete", project)).content.decode()
-    response = auth_client.post(_url("delete", project), follow=True)
+    problems = services.delete_project(project, keep_row_on_failure=True)
 
-    assert not Project.objects.exists()
-    html = response.content.decode()
-    assert "Project shop deleted." in html
-    assert "Could not remove shop-web." in html
+    assert problems == ["Could not remove shop-web."]
+    assert Project.objects.filter(pk=project.pk).exists()
 
 
 def test_no_page_shows_a_stored_value(auth_client, project, env_var):

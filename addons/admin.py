@@ -10,7 +10,15 @@ class AddOnAdmin(admin.ModelAdmin):
     search_fields = ("project__slug", "container_name")
     list_select_related = ("project",)
     readonly_fields = (
-        "project", "kind", "image", "container_name", "volume_name", "database", "user",
-        "error", "created_at", "ready_at",
-    )  # fmt: skip
+        "project",
+        "kind",
+        "image",
+        "container_name",
+        "volume_name",
+        "database",
+        "user",
+        "error",
+        "created_at",
+        "ready_at",
+    )
     exclude = ("encrypted_password",)

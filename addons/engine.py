@@ -93,9 +93,13 @@ def start(client: docker.DockerClient, spec: Spec) -> str:
             restart_policy={"Name": "unless-stopped"}, init=True, **fence.host_config(spec.fence)
         )
         container_id = client.api.create_container(
-            spec.image, name=spec.container_name, environment=spec.environment,
-            labels=spec.labels, user=spec.fence.user, host_config=config,
-        )["Id"]  # fmt: skip
+            spec.image,
+            name=spec.container_name,
+            environment=spec.environment,
+            labels=spec.labels,
+            user=spec.fence.user,
+            host_config=config,
+        )["Id"]
         client.api.start(container_id)
         return container_id
     except docker_errors.DockerException as exc:

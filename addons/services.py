@@ -68,9 +68,12 @@ def provision(addon: AddOn, client) -> AddOn:
         spec = _spec(addon, client)
         engine.start(client, spec)
         engine.wait_until_ready(
-            client, addon.container_name, user=addon.user, database=addon.database,
+            client,
+            addon.container_name,
+            user=addon.user,
+            database=addon.database,
             timeout=settings.DEPLOYER_ADDON_READY_TIMEOUT,
-        )  # fmt: skip
+        )
     except StageError as exc:
         AddOn.objects.filter(pk=addon.pk).update(state=AddOn.State.FAILED, error=str(exc))
     else:
@@ -100,9 +103,14 @@ def _spec(addon: AddOn, client) -> engine.Spec:
         "POSTGRES_DB": addon.database,
     }
     return engine.Spec(
-        project.slug, addon.image, addon.container_name, addon.volume_name, environment, limits,
+        project.slug,
+        addon.image,
+        addon.container_name,
+        addon.volume_name,
+        environment,
+        limits,
         project_labels(project.slug),
-    )  # fmt: skip
+    )
 
 
 def remove_addon(addon: AddOn, client, *, keep_data: bool = False) -> None:

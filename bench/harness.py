@@ -31,10 +31,21 @@ def setup_django(name: str, redis_db: int) -> str:
         DEPLOYER_ALLOW_LOCAL_REPOS="true",
     )
     subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "deployer", "-d", "deployer", "-c",
-         f"CREATE DATABASE deployer_bench_{name}"],
-        env={**os.environ, "PGPASSWORD": "deployer"}, capture_output=True, check=False,
-    )  # fmt: skip
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "deployer",
+            "-d",
+            "deployer",
+            "-c",
+            f"CREATE DATABASE deployer_bench_{name}",
+        ],
+        env={**os.environ, "PGPASSWORD": "deployer"},
+        capture_output=True,
+        check=False,
+    )
     import django
 
     django.setup()
@@ -51,11 +62,24 @@ def start_worker(log_path: Path, concurrency: int = 2) -> subprocess.Popen:
     name = f"bench-{os.getpid()}"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "deployer", "worker", "--purge",
-             f"--concurrency={concurrency}", "--loglevel=INFO", f"--hostname={name}@%h"],
-            cwd=ROOT, env=os.environ, stdout=log,  # production settings: connections kept 60 s
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "deployer",
+                "worker",
+                "--purge",
+                f"--concurrency={concurrency}",
+                "--loglevel=INFO",
+                f"--hostname={name}@%h",
+            ],
+            cwd=ROOT,
+            env=os.environ,
+            stdout=log,  # production settings: connections kept 60 s
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 60
     while not any(name in host for reply in app.control.ping(timeout=0.5) for host in reply):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -73,8 +97,13 @@ def stop_process_group(process: subprocess.Popen) -> None:
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}  # fmt: skip
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "Bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
     return subprocess.run(
         ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
     ).stdout.strip()
@@ -109,9 +138,13 @@ def summary(values: list[float]) -> str:
 def machine() -> str:
     memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")), platform.machine(),
-    )  # fmt: skip
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
     docker = subprocess.run(
         ["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True
     ).stdout.strip()

@@ -163,8 +163,12 @@ def start_gunicorn(port: int, log_path: Path) -> subprocess.Popen:
     log = log_path.open("w")
     process = subprocess.Popen(
         [*GUNICORN, "-b", f"127.0.0.1:{port}", "--error-logfile", "-"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -267,8 +271,13 @@ def follow(port: int, cookies: dict[str, str], build_id: int, deadline: float) -
             break
         cursor = int(sentinel.group(1))
         delay = POLL_DELAY if "delay:500ms" in sentinel.group(2) else 0.0
-    return {"seqs": seqs, "latencies": latencies, "delivery": delivery,
-            "errors": errors, "finished": finished}  # fmt: skip
+    return {
+        "seqs": seqs,
+        "latencies": latencies,
+        "delivery": delivery,
+        "errors": errors,
+        "finished": finished,
+    }
 
 
 def follower_process(port, cookies, build_id, count, deadline, results) -> None:
@@ -363,18 +372,20 @@ def cpu_pressure() -> str:
 def write_report(rows: list[tuple[str, str]]) -> Path:
     """Replace the section of docs/benchmarks.md with this run's figures."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = "\n".join([
-        f"Run {stamp}. `bench/log_followers.py`: gunicorn `-w 3 --threads 4` on 127.0.0.1; "
-        f"{FOLLOWERS} followers (each its own keep-alive connection) poll "
-        "`/builds/<id>/log/?after=<cursor>` at the browser's cadence while a writer appends "
-        f"lines for {FOLLOW_SECONDS:.0f} s; another process loads the projects list back to "
-        "back, alone and then under that load.",
-        f"Machine: {harness.machine()}; PostgreSQL and the benchmark's own clients on the same host.",
-        "",
-        "| Measure | Value |",
-        "| --- | --- |",
-        *(f"| {name} | {value} |" for name, value in rows),
-    ])  # fmt: skip
+    body = "\n".join(
+        [
+            f"Run {stamp}. `bench/log_followers.py`: gunicorn `-w 3 --threads 4` on 127.0.0.1; "
+            f"{FOLLOWERS} followers (each its own keep-alive connection) poll "
+            "`/builds/<id>/log/?after=<cursor>` at the browser's cadence while a writer appends "
+            f"lines for {FOLLOW_SECONDS:.0f} s; another process loads the projects list back to "
+            "back, alone and then under that load.",
+            f"Machine: {harness.machine()}; PostgreSQL and the benchmark's own clients on the same host.",
+            "",
+            "| Measure | Value |",
+            "| --- | --- |",
+            *(f"| {name} | {value} |" for name, value in rows),
+        ]
+    )
     harness.write_section(f"Log followers: {FOLLOWERS} browsers following a build log", body)
     return harness.RESULTS
 
@@ -439,16 +450,34 @@ def main() -> None:
     web_cpu, db_cpu = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
     requests_served = len(polls) + len(loaded["latencies"])
     rows = [
-        ("Projects page p50 / p95, alone", f"{summary(baseline['latencies'])} ({len(baseline['latencies'])} loads)"),
-        (f"Projects page p50 / p95, with {FOLLOWERS} followers", f"{summary(loaded['latencies'])} ({len(loaded['latencies'])} loads, {loaded['errors']} errors)"),
-        ("Log polls answered", f"{len(polls)} in {elapsed:.0f} s ({len(polls) / elapsed:.0f}/s), {errors} errors"),
+        (
+            "Projects page p50 / p95, alone",
+            f"{summary(baseline['latencies'])} ({len(baseline['latencies'])} loads)",
+        ),
+        (
+            f"Projects page p50 / p95, with {FOLLOWERS} followers",
+            f"{summary(loaded['latencies'])} ({len(loaded['latencies'])} loads, {loaded['errors']} errors)",
+        ),
+        (
+            "Log polls answered",
+            f"{len(polls)} in {elapsed:.0f} s ({len(polls) / elapsed:.0f}/s), {errors} errors",
+        ),
         ("Log poll p50 / p95", summary(polls)),
-        ("Server CPU per request: gunicorn / PostgreSQL (all its processes)", f"{web_cpu / requests_served * 1000:.1f} ms / {db_cpu / requests_served * 1000:.1f} ms ({web_cpu:.1f} s / {db_cpu:.1f} s for {requests_served} requests and the writer)"),
-        ("Line written → shown to a follower, p50 / p95 / max", f"{summary(delivery)} / {ms(max(delivery, default=float('nan')))}"),
+        (
+            "Server CPU per request: gunicorn / PostgreSQL (all its processes)",
+            f"{web_cpu / requests_served * 1000:.1f} ms / {db_cpu / requests_served * 1000:.1f} ms ({web_cpu:.1f} s / {db_cpu:.1f} s for {requests_served} requests and the writer)",
+        ),
+        (
+            "Line written → shown to a follower, p50 / p95 / max",
+            f"{summary(delivery)} / {ms(max(delivery, default=float('nan')))}",
+        ),
         ("Lines written", f"{total} (25/s, and one burst of {BURST_LINES} at {BURST_AT:.0f} s)"),
         ("Followers that got every line exactly once, in order", f"{exact} of {len(followers)}"),
-        ("CPU pressure from all work on the host (PSI some avg60), before / after", f"{pressure_before} / {cpu_pressure()}"),
-    ]  # fmt: skip
+        (
+            "CPU pressure from all work on the host (PSI some avg60), before / after",
+            f"{pressure_before} / {cpu_pressure()}",
+        ),
+    ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

@@ -311,10 +311,21 @@ def setup_django() -> None:
     os.environ.setdefault("DEPLOYER_CADDY_ADMIN_URL", "http://127.0.0.1:2039")
     os.environ.setdefault("DEPLOYER_HTTP_PORT", "8039")
     subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "deployer", "-d", "deployer", "-c",
-         f"CREATE DATABASE {DATABASE}"],
-        env={**os.environ, "PGPASSWORD": "deployer"}, capture_output=True, check=False,
-    )  # fmt: skip
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "deployer",
+            "-d",
+            "deployer",
+            "-c",
+            f"CREATE DATABASE {DATABASE}",
+        ],
+        env={**os.environ, "PGPASSWORD": "deployer"},
+        capture_output=True,
+        check=False,
+    )
     import django
 
     django.setup()
@@ -355,9 +366,11 @@ def make_project(work: Path, *, app_delay: float):
     harness.commit(repo, APP, "initial")
     owner, _ = get_user_model().objects.get_or_create(username="bench")
     project = services.create_project(
-        owner, slug=f"bench-route-{int(time.time()) % 100000}", repo_url=f"file://{repo}",
+        owner,
+        slug=f"bench-route-{int(time.time()) % 100000}",
+        repo_url=f"file://{repo}",
         health_check_path="/healthz",
-    )  # fmt: skip
+    )
     services.add_env_var(project, "APP_DELAY", str(app_delay))
     return project, repo
 

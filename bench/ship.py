@@ -150,14 +150,18 @@ def write_manual_context(folder: Path, framework: str, files: dict[str, str]) ->
 def manual_ship(client, framework: str, context: Path, tag: str) -> float:
     """docker build, docker run, first 200: seconds."""
     started = time.monotonic()
-    for _ in client.api.build(path=str(context), tag=tag, labels={MANUAL_LABEL: "1"}, rm=True,
-                              forcerm=True, decode=True):  # fmt: skip
+    for _ in client.api.build(
+        path=str(context), tag=tag, labels={MANUAL_LABEL: "1"}, rm=True, forcerm=True, decode=True
+    ):
         pass
     env = {"SECRET_KEY": "x" * 40, "ALLOWED_HOSTS": "*"} if framework == "django" else {}
     container = client.containers.run(
-        tag, detach=True, environment=env, labels={MANUAL_LABEL: "1"},
+        tag,
+        detach=True,
+        environment=env,
+        labels={MANUAL_LABEL: "1"},
         ports={"8000/tcp": ("127.0.0.1", None)},
-    )  # fmt: skip
+    )
     container.reload()
     port = int(container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"])
     wait_http_ok(port)
@@ -226,8 +230,9 @@ def warm_package_index(client, framework: str) -> None:
     way went first more often."""
     with tempfile.TemporaryDirectory(prefix="deployer-bench-warm-") as context:
         write_manual_context(Path(context), framework, app_files(framework))
-        for _ in client.api.build(path=context, labels={MANUAL_LABEL: "1"}, rm=True, forcerm=True,
-                                  decode=True):  # fmt: skip
+        for _ in client.api.build(
+            path=context, labels={MANUAL_LABEL: "1"}, rm=True, forcerm=True, decode=True
+        ):
             pass
     remove_manual(client)
 

@@ -20,9 +20,16 @@ LOG_TAIL = 200
 @admin.register(Build)
 class BuildAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "project", "state", "trigger", "short_sha", "triggered_by", "created_at",
-        "seconds", "failure_stage",
-    ]  # fmt: skip
+        "id",
+        "project",
+        "state",
+        "trigger",
+        "short_sha",
+        "triggered_by",
+        "created_at",
+        "seconds",
+        "failure_stage",
+    ]
     list_display_links = ["id", "project"]
     list_filter = ["state", "trigger", "created_at"]
     search_fields = ["project__slug", "commit_sha", "commit_message", "failure_reason", "worker"]
@@ -31,16 +38,41 @@ class BuildAdmin(admin.ModelAdmin):
     readonly_fields = [*(field.name for field in Build._meta.fields), "page", "log_tail"]
     fieldsets = [
         (None, {"fields": ["page", "project", "state", "failure_stage", "failure_reason"]}),
-        ("Request", {"fields": ["trigger", "triggered_by", "trigger_detail", "ref",
-                                "commit_sha", "commit_message", "commit_author", "rollback_of",
-                                "cancel_requested"]}),
-        ("Timing", {"fields": ["created_at", "started_at", "finished_at", "heartbeat_at",
-                               "worker"]}),
+        (
+            "Request",
+            {
+                "fields": [
+                    "trigger",
+                    "triggered_by",
+                    "trigger_detail",
+                    "ref",
+                    "commit_sha",
+                    "commit_message",
+                    "commit_author",
+                    "rollback_of",
+                    "cancel_requested",
+                ]
+            },
+        ),
+        (
+            "Timing",
+            {"fields": ["created_at", "started_at", "finished_at", "heartbeat_at", "worker"]},
+        ),
         ("Image", {"fields": ["plan", "image_tag", "image_id"]}),
-        ("Ship report", {"fields": ["stage_timings", "dependency_layer_cached", "image_size",
-                                    "seconds_to_healthy", "memory_usage_bytes"]}),
+        (
+            "Ship report",
+            {
+                "fields": [
+                    "stage_timings",
+                    "dependency_layer_cached",
+                    "image_size",
+                    "seconds_to_healthy",
+                    "memory_usage_bytes",
+                ]
+            },
+        ),
         ("Log", {"fields": ["log_line_count", "log_truncated", "log_complete", "log_tail"]}),
-    ]  # fmt: skip
+    ]
     actions = ["cancel", "redeploy"]
 
     def has_add_permission(self, request) -> bool:
@@ -97,8 +129,15 @@ class BuildAdmin(admin.ModelAdmin):
 @admin.register(Deployment)
 class DeploymentAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "project", "build", "state", "host_port", "container_name", "live_at", "stopped_at",
-    ]  # fmt: skip
+        "id",
+        "project",
+        "build",
+        "state",
+        "host_port",
+        "container_name",
+        "live_at",
+        "stopped_at",
+    ]
     list_filter = ["state", "started_at"]
     search_fields = ["project__slug", "container_id", "container_name", "stop_reason"]
     list_select_related = ["project", "build"]

@@ -105,13 +105,17 @@ class Build(models.Model):
                 fields=["project"],
                 condition=models.Q(
                     state__in=[
-                        "cloning", "detecting", "building", "releasing", "starting",
+                        "cloning",
+                        "detecting",
+                        "building",
+                        "releasing",
+                        "starting",
                         "health_checking",
                     ]
                 ),
                 name="one_running_build_per_project",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.project_id} build #{self.pk} ({self.state})"

@@ -81,9 +81,16 @@ def execute(build: Build) -> None:
                 container_fence = _fence(build, plan, client, log)
                 with _explained(container_fence):
                     _release(
-                        build, plan, None if build.rollback_of_id else source, client,
-                        environment, log, should_cancel, container_fence, new_volume,
-                    )  # fmt: skip
+                        build,
+                        plan,
+                        None if build.rollback_of_id else source,
+                        client,
+                        environment,
+                        log,
+                        should_cancel,
+                        container_fence,
+                        new_volume,
+                    )
             with stage(build, State.STARTING, log):
                 deployment = _start(build, client, environment, log, container_fence)
             with (
@@ -92,18 +99,24 @@ def execute(build: Build) -> None:
                 _explained(container_fence),
             ):
                 health.wait_until_healthy(
-                    client, deployment.container_id, port=deployment.host_port,
+                    client,
+                    deployment.container_id,
+                    port=deployment.host_port,
                     path=project.health_check_path or plan.health_path or "/",
-                    host=project.app_host, memory_mb=project.memory_limit_mb, log=log,
-                    deadline=settings.DEPLOYER_HEALTH_TIMEOUT, should_cancel=should_cancel,
-                )  # fmt: skip
+                    host=project.app_host,
+                    memory_mb=project.memory_limit_mb,
+                    log=log,
+                    deadline=settings.DEPLOYER_HEALTH_TIMEOUT,
+                    should_cancel=should_cancel,
+                )
                 build.seconds_to_healthy = (timezone.now() - deployment.started_at).total_seconds()
                 build.save(update_fields=["seconds_to_healthy"])
                 if plan.sqlite_databases:  # also when the release was skipped
                     volume.check_writable(
-                        client, deployment.container_id,
+                        client,
+                        deployment.container_id,
                         _volume_precheck(build, plan, container_fence),
-                    )  # fmt: skip
+                    )
             _go_live(build, deployment, client, log)
             _measure_data(build, plan, deployment, client, log)
     except BuildStopped:
@@ -112,9 +125,11 @@ def execute(build: Build) -> None:
         _discard(deployment, log)
         log.flush()
         Build.objects.filter(pk=build.pk).update(
-            state=State.FAILED, failure_stage=build.state, failure_reason=log.redact(str(exc)),
+            state=State.FAILED,
+            failure_stage=build.state,
+            failure_reason=log.redact(str(exc)),
             finished_at=timezone.now(),
-        )  # fmt: skip
+        )
         monitoring_tasks.announce_build(build.pk)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -133,12 +148,16 @@ def labels_for(build: Build, role: str) -> dict[str, str]:
 def _clone(build: Build, workdir: Path, log: BuildLog) -> Path:
     project = build.project
     commit = clone.clone_commit(
-        project.repo_url, build.commit_sha or build.ref or project.branch,
-        workdir / "src", log=log, timeout=settings.DEPLOYER_CLONE_TIMEOUT,
-        allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS, branch=build.ref or project.branch,
+        project.repo_url,
+        build.commit_sha or build.ref or project.branch,
+        workdir / "src",
+        log=log,
+        timeout=settings.DEPLOYER_CLONE_TIMEOUT,
+        allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS,
+        branch=build.ref or project.branch,
         credentials=project_services.git_credentials(project),
         max_bytes=project_services.clone_max_bytes(),
-    )  # fmt: skip
+    )
     project_services.remember_known_hosts(project, commit.known_hosts)
     build.commit_sha, build.commit_author, build.commit_message = (
         commit.sha,
@@ -193,9 +212,11 @@ def _build_image(
     else:
         base_image = settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version)
         text = dockerfile.generate_dockerfile(
-            plan, base_image=settings.DEPLOYER_BASE_IMAGE, build_arg_names=sorted(build_args),
+            plan,
+            base_image=settings.DEPLOYER_BASE_IMAGE,
+            build_arg_names=sorted(build_args),
             labels=image_labels(build),
-        )  # fmt: skip
+        )
         default_ignore = dockerfile.generate_dockerignore()
         base_images = [base_image]
         log(f"Generated Dockerfile (from {base_image}):")
@@ -222,11 +243,18 @@ def _build_image(
             ensure_setup_image(client, plan, log)
         tag = image_tag(project, build.pk)
         result = image.build_image(
-            client.api, build_context.fileobj, dockerfile=build_context.dockerfile, tag=tag,
-            labels={}, buildargs=build_args, log=log, should_cancel=should_cancel,
-            timeout=settings.DEPLOYER_BUILD_TIMEOUT, memory_mb=settings.DEPLOYER_BUILD_MEMORY_MB,
+            client.api,
+            build_context.fileobj,
+            dockerfile=build_context.dockerfile,
+            tag=tag,
+            labels={},
+            buildargs=build_args,
+            log=log,
+            should_cancel=should_cancel,
+            timeout=settings.DEPLOYER_BUILD_TIMEOUT,
+            memory_mb=settings.DEPLOYER_BUILD_MEMORY_MB,
             cpus=settings.DEPLOYER_BUILD_CPUS,
-        )  # fmt: skip
+        )
     build.image_tag, build.image_id, build.image_size = tag, result.image_id, result.size
     build.dependency_layer_cached = result.dependency_layer_cached
     build.save(update_fields=["image_tag", "image_id", "image_size", "dependency_layer_cached"])
@@ -311,9 +339,16 @@ def _ensure_volume(build: Build, plan: Plan, client, log: BuildLog) -> bool:
 
 
 def _release(
-    build: Build, plan: Plan, source: Path | None, client, environment, log: BuildLog,
-    should_cancel, container_fence: fence.Fence, new_volume: bool = False,
-) -> None:  # fmt: skip
+    build: Build,
+    plan: Plan,
+    source: Path | None,
+    client,
+    environment,
+    log: BuildLog,
+    should_cancel,
+    container_fence: fence.Fence,
+    new_volume: bool = False,
+) -> None:
     """Run the release command, unless it is Django's migrate and the live build ran it already
     (never on a volume created just now: its database is empty).
 
@@ -336,14 +371,18 @@ def _release(
         )
     else:
         release.run_release(
-            client, build.image_id or build.image_tag, plan.release_command,
+            client,
+            build.image_id or build.image_tag,
+            plan.release_command,
             environment=release_environment,
-            labels=labels_for(build, "release"), fence=container_fence,
-            log=log, timeout=settings.DEPLOYER_RELEASE_TIMEOUT,
+            labels=labels_for(build, "release"),
+            fence=container_fence,
+            log=log,
+            timeout=settings.DEPLOYER_RELEASE_TIMEOUT,
             max_line_chars=settings.DEPLOYER_BUILD_LOG_MAX_LINE_CHARS,
             should_cancel=should_cancel,
             precheck=_volume_precheck(build, plan, container_fence),
-        )  # fmt: skip
+        )
     if fingerprint:
         build.release_fingerprint = fingerprint
         build.save(update_fields=["release_fingerprint"])
@@ -366,9 +405,10 @@ def _fingerprint_of(
         effective["deployer:sqlite-volume"] = ",".join(plan.sqlite_databases)
     if source is not None:
         digest = migrations_digest(
-            source, dependency_files=plan.dependency_files,
+            source,
+            dependency_files=plan.dependency_files,
             settings_module=effective.get("DJANGO_SETTINGS_MODULE"),
-        )  # fmt: skip
+        )
     else:
         digest = build.rollback_of.migrations_digest if build.rollback_of else None
     if not digest:
@@ -376,10 +416,12 @@ def _fingerprint_of(
     build.migrations_digest = digest
     build.save(update_fields=["migrations_digest"])
     return release_fingerprint(
-        settings.SECRET_KEY, command=plan.release_command or "",
+        settings.SECRET_KEY,
+        command=plan.release_command or "",
         base_image=settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version),
-        migrations=digest, environment=effective,
-    )  # fmt: skip
+        migrations=digest,
+        environment=effective,
+    )
 
 
 def _live_build_with_fingerprint(build: Build, fingerprint: str) -> int | None:
@@ -481,15 +523,22 @@ def _start(
 ) -> Deployment:
     project = build.project
     started = run.start_container(
-        client, build.image_id or build.image_tag, name=f"deployer-{project.slug}-{build.pk}",
-        environment=environment, labels=labels_for(build, "web"),
-        container_port=project.container_port, fence=container_fence,
-    )  # fmt: skip
+        client,
+        build.image_id or build.image_tag,
+        name=f"deployer-{project.slug}-{build.pk}",
+        environment=environment,
+        labels=labels_for(build, "web"),
+        container_port=project.container_port,
+        fence=container_fence,
+    )
     log(f"Started container {started.name}, published on 127.0.0.1:{started.host_port}")
     return Deployment.objects.create(
-        project=project, build=build, container_id=started.container_id,
-        container_name=started.name, host_port=started.host_port,
-    )  # fmt: skip
+        project=project,
+        build=build,
+        container_id=started.container_id,
+        container_name=started.name,
+        host_port=started.host_port,
+    )
 
 
 def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> None:
@@ -504,9 +553,10 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
             .exclude(pk=deployment.pk)
         )
         Deployment.objects.filter(pk__in=[d.pk for d in previous]).update(
-            state=Deployment.State.SUPERSEDED, stopped_at=now,
+            state=Deployment.State.SUPERSEDED,
+            stopped_at=now,
             stop_reason=f"Replaced by build #{build.pk}.",
-        )  # fmt: skip
+        )
         Deployment.objects.filter(pk=deployment.pk).update(state=Deployment.State.LIVE, live_at=now)
         Build.objects.filter(pk=build.pk).update(state=State.LIVE, finished_at=now)
         # "Live" names the build that serves now; the one it replaced is superseded.

@@ -59,8 +59,15 @@ class ProjectStatus:
 
 
 LIVE, BUILDING, FAILED, UNHEALTHY, CRASHED, STOPPED, NOT_DEPLOYED, DELETING = (
-    "live", "building", "failed", "unhealthy", "crashed", "stopped", "not_deployed", "deleting",
-)  # fmt: skip
+    "live",
+    "building",
+    "failed",
+    "unhealthy",
+    "crashed",
+    "stopped",
+    "not_deployed",
+    "deleting",
+)
 LABELS = {
     LIVE: ("Live", "ok"),
     BUILDING: ("Building", "info"),
@@ -307,12 +314,15 @@ def preview_detection(project) -> Detection:
     with tempfile.TemporaryDirectory(prefix=f"deployer-preview-{project.slug}-") as tmp:
         try:
             commit = clone.clone_commit(
-                project.repo_url, project.branch, Path(tmp) / "src",
-                log=lambda line: None, timeout=timeout,
+                project.repo_url,
+                project.branch,
+                Path(tmp) / "src",
+                log=lambda line: None,
+                timeout=timeout,
                 allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS,
                 credentials=project_services.git_credentials(project),
                 max_bytes=project_services.clone_max_bytes(),
-            )  # fmt: skip
+            )
         except StageError as exc:
             detection.error = str(exc)
             return detection

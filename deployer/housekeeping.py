@@ -48,9 +48,11 @@ def run(client) -> Report:
     ours = installation_id()
     for project in Project.objects.all():
         report.removed_images += cleanup.prune_project_images(
-            client, project.slug, keep_build_ids=build_services.images_to_keep(project),
+            client,
+            project.slug,
+            keep_build_ids=build_services.images_to_keep(project),
             installation=ours,
-        )  # fmt: skip
+        )
     pruned = client.images.prune(
         filters={"dangling": True, "label": f"{LABEL_INSTALLATION}={ours}"}
     )

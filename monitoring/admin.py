@@ -31,9 +31,16 @@ class MonitorAdmin(ReadOnlyAdmin):
 @admin.register(AppHealth)
 class AppHealthAdmin(ReadOnlyAdmin):
     list_display = [
-        "project", "state", "since", "checked_at", "status_code", "latency_ms", "restart_count",
-        "restarts_stopped_at", "reason",
-    ]  # fmt: skip
+        "project",
+        "state",
+        "since",
+        "checked_at",
+        "status_code",
+        "latency_ms",
+        "restart_count",
+        "restarts_stopped_at",
+        "reason",
+    ]
     list_filter = ["state"]
     search_fields = ["project__slug", "reason"]
     list_select_related = ["project"]
@@ -99,9 +106,16 @@ class NotificationSettingsAdmin(admin.ModelAdmin):
 @admin.register(NotificationDelivery)
 class NotificationDeliveryAdmin(ReadOnlyAdmin):
     list_display = [
-        "created_at", "project", "channel", "kind", "target", "status", "attempts",
-        "response_code", "error",
-    ]  # fmt: skip
+        "created_at",
+        "project",
+        "channel",
+        "kind",
+        "target",
+        "status",
+        "attempts",
+        "response_code",
+        "error",
+    ]
     list_filter = ["status", "channel", "kind"]
     search_fields = ["project__slug", "target", "subject", "error"]
     list_select_related = ["project"]

@@ -62,9 +62,15 @@ def record_build_outcome(build: Build) -> HealthEvent | None:
     if not created:
         return None
     message = notify.Message(
-        event=event_name, project=project.slug, title=title, text=text, time=event.created_at,
-        tone=tone, build=build.pk, app_url=_app_url(project),
-    )  # fmt: skip
+        event=event_name,
+        project=project.slug,
+        title=title,
+        text=text,
+        time=event.created_at,
+        tone=tone,
+        build=build.pk,
+        app_url=_app_url(project),
+    )
     notify_project(project, message, event=event, topic="deploy")
     return event
 
@@ -83,10 +89,16 @@ HEALTH_TITLES = {
 def health_message(project, event: HealthEvent) -> notify.Message:
     title, tone = HEALTH_TITLES.get(event.state, ("{} is " + event.state, "info"))
     return notify.Message(
-        event="health.changed", project=project.slug, title=title.format(project.slug),
-        text=event.reason, time=event.created_at, tone=tone, state=event.state,
-        previous_state=event.previous_state, app_url=_app_url(project),
-    )  # fmt: skip
+        event="health.changed",
+        project=project.slug,
+        title=title.format(project.slug),
+        text=event.reason,
+        time=event.created_at,
+        tone=tone,
+        state=event.state,
+        previous_state=event.previous_state,
+        app_url=_app_url(project),
+    )
 
 
 def notification_settings(project) -> NotificationSettings:
@@ -181,17 +193,27 @@ def notify_project(
     if to:
         subject, text = notify.email_text(message)
         email = Delivery.objects.create(
-            project=project, event=event, channel=Delivery.Channel.EMAIL, kind=message.event,
-            target=", ".join(to), subject=subject, body=text,
-        )  # fmt: skip
+            project=project,
+            event=event,
+            channel=Delivery.Channel.EMAIL,
+            kind=message.event,
+            target=", ".join(to),
+            subject=subject,
+            body=text,
+        )
         deliveries.append(email)
     if prefs.has_webhook:
         target = masked_webhook(prefs)
         body = notify.encode(notify.payload(message, prefs.webhook_format)).decode()
         webhook = Delivery.objects.create(
-            project=project, event=event, channel=Delivery.Channel.WEBHOOK, kind=message.event,
-            target=target, subject=message.title[:300], body=body,
-        )  # fmt: skip
+            project=project,
+            event=event,
+            channel=Delivery.Channel.WEBHOOK,
+            kind=message.event,
+            target=target,
+            subject=message.title[:300],
+            body=body,
+        )
         deliveries.append(webhook)
     ids = [delivery.pk for delivery in deliveries]
     if ids:
@@ -211,10 +233,13 @@ def masked_webhook(prefs: NotificationSettings) -> str:
 
 def send_test(project) -> list[NotificationDelivery]:
     message = notify.Message(
-        event="test", project=project.slug, title=f"{project.slug}: test notification",
+        event="test",
+        project=project.slug,
+        title=f"{project.slug}: test notification",
         text="A test from Deployer: notifications of this project reach you.",
-        time=timezone.now(), app_url=_app_url(project),
-    )  # fmt: skip
+        time=timezone.now(),
+        app_url=_app_url(project),
+    )
     return notify_project(project, message, topic="test")
 
 
@@ -240,9 +265,14 @@ def deliver(delivery: NotificationDelivery) -> float | None:
             response_code=exc.status,
         )
         (logger.error if final else logger.warning)(
-            "Notification %s (%s to %s), attempt %s: %s%s", delivery.pk, delivery.channel,
-            delivery.target, attempt, exc, " - giving up" if final else "",
-        )  # fmt: skip
+            "Notification %s (%s to %s), attempt %s: %s%s",
+            delivery.pk,
+            delivery.channel,
+            delivery.target,
+            attempt,
+            exc,
+            " - giving up" if final else "",
+        )
         return None if final else backoff(attempt)
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.SENT, sent_at=timezone.now(), response_code=status, error=""

@@ -105,16 +105,20 @@ def _health(row: AppHealth | None, engine_now: Engine, now: datetime) -> Health:
             State.UNKNOWN,
             f"The Docker engine has been unreachable{since}: the app's state cannot be seen. "
             f"Last known: {LABELS[row.state][0].lower()}.",
-            row.since, row.checked_at, last_known=row.state,
-        )  # fmt: skip
+            row.since,
+            row.checked_at,
+            last_known=row.state,
+        )
     if row.checked_at is None or now - row.checked_at > stale_after():
         last = f"since {timesince(row.checked_at, now)} ago" if row.checked_at else "yet"
         return Health(
             State.UNKNOWN,
             f"Not checked {last}: are the Celery worker and beat running? "
             f"Last known: {LABELS[row.state][0].lower()}.",
-            row.since, row.checked_at, last_known=row.state,
-        )  # fmt: skip
+            row.since,
+            row.checked_at,
+            last_known=row.state,
+        )
     return stored
 
 

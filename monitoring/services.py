@@ -297,9 +297,12 @@ def record_held_crash(health: AppHealth, deployment: Deployment) -> None:
     """An app whose crash loop Deployer stopped stays crashed (and down) until the next deploy."""
     now = timezone.now()
     HealthCheck.objects.create(
-        project=deployment.project, deployment=deployment, checked_at=now, state=health.state,
+        project=deployment.project,
+        deployment=deployment,
+        checked_at=now,
+        state=health.state,
         ok=False,
-    )  # fmt: skip
+    )
     AppHealth.objects.filter(pk=health.pk).update(checked_at=now)
 
 

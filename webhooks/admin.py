@@ -28,9 +28,17 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = [
-        "received_at", "project", "provider", "event", "ref", "short_sha", "verdict",
-        "status_code", "build", "reason",
-    ]  # fmt: skip
+        "received_at",
+        "project",
+        "provider",
+        "event",
+        "ref",
+        "short_sha",
+        "verdict",
+        "status_code",
+        "build",
+        "reason",
+    ]
     list_filter = ["provider", "verdict", "received_at"]
     search_fields = ["project__slug", "delivery_id", "commit_sha", "ref", "pusher", "reason"]
     list_select_related = ["project", "build"]

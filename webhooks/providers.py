@@ -225,10 +225,20 @@ def _generic(payload: Any, headers: Mapping[str, str]) -> Notification:
 # Gitea and Forgejo also send X-GitHub-* and X-Gogs-* headers for compatibility, and Forgejo
 # sends X-Gitea-* too: the most specific header is tried first.
 PROVIDERS = (
-    Provider("forgejo", lambda h: "X-Forgejo-Event" in h, _signed("X-Forgejo-Signature", ""), _gitea_like("Forgejo")),
-    Provider("gitea", lambda h: "X-Gitea-Event" in h, _signed("X-Gitea-Signature", ""), _gitea_like("Gitea")),
+    Provider(
+        "forgejo",
+        lambda h: "X-Forgejo-Event" in h,
+        _signed("X-Forgejo-Signature", ""),
+        _gitea_like("Forgejo"),
+    ),
+    Provider(
+        "gitea",
+        lambda h: "X-Gitea-Event" in h,
+        _signed("X-Gitea-Signature", ""),
+        _gitea_like("Gitea"),
+    ),
     Provider("gitlab", lambda h: "X-Gitlab-Event" in h, _gitlab_verify, _gitlab),
     Provider("bitbucket", lambda h: "X-Event-Key" in h, _signed("X-Hub-Signature"), _bitbucket),
     Provider("github", lambda h: "X-GitHub-Event" in h, _signed("X-Hub-Signature-256"), _github),
     Provider("generic", lambda h: True, _signed("X-Deployer-Signature"), _generic),
-)  # fmt: skip
+)

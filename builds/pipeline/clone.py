@@ -212,12 +212,17 @@ class _Clone:
         options = [part for option in self.context.options for part in ("-c", option)]
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             process = subprocess.Popen(
-                ["git", *options, *args], cwd=self.dest, env=self.context.env,
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                ["git", *options, *args],
+                cwd=self.dest,
+                env=self.context.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
                 # Python ignores SIGXFSZ and this keeps it so: a write past the file size
                 # limit then fails with "File too large" instead of killing git unexplained.
-                start_new_session=True, restore_signals=False,
-            )  # fmt: skip
+                start_new_session=True,
+                restore_signals=False,
+            )
             self._limit_file_size(process.pid)
             self._wait(process, args[0])
             out.seek(0)
@@ -345,9 +350,14 @@ def clone_commit(
     pinned = checked_addresses(url, allow_local=allow_file, log=log)
     with _private_home(credentials, url) as (home, key_file, known_hosts):
         context = git_context(
-            url, home=home, credentials=credentials, ssh_key_file=key_file,
-            known_hosts_file=known_hosts, allow_file=allow_file, pinned_addresses=pinned,
-        )  # fmt: skip
+            url,
+            home=home,
+            credentials=credentials,
+            ssh_key_file=key_file,
+            known_hosts_file=known_hosts,
+            allow_file=allow_file,
+            pinned_addresses=pinned,
+        )
         git = _Clone(url, dest, context, timeout, max_bytes)
         commit = _fetch(git, url, ref, dest, branch)
         if SHA.match(ref) and commit.sha != ref:
@@ -419,9 +429,19 @@ def _clone_branch(git: _Clone, url: str, branch: str) -> None:
     checkout take four (each costs 5-10 ms to start, on every deploy)."""
     try:
         git.git(
-            ["clone", "--quiet", "--depth=1", "--no-tags", "--single-branch",
-             "--no-recurse-submodules", f"--branch={branch}", "--", url, "."],
-        )  # fmt: skip
+            [
+                "clone",
+                "--quiet",
+                "--depth=1",
+                "--no-tags",
+                "--single-branch",
+                "--no-recurse-submodules",
+                f"--branch={branch}",
+                "--",
+                url,
+                ".",
+            ],
+        )
     except StageError as exc:
         if "not found in upstream" in str(exc):
             raise StageError(f"Branch {branch!r} was not found in {public_url(url)}.") from None

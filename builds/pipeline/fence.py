@@ -102,14 +102,17 @@ def ensure_network(client: docker.DockerClient, project: str, labels: dict[str, 
         return name
     try:
         client.api.create_network(
-            name, driver="bridge", labels=labels, check_duplicate=True,
+            name,
+            driver="bridge",
+            labels=labels,
+            check_duplicate=True,
             options={
                 "com.docker.network.bridge.name": bridge_name(project),
                 # The project's own containers (web, release, the one being replaced) talk.
                 "com.docker.network.bridge.enable_icc": "true",
                 "com.docker.network.bridge.enable_ip_masquerade": "true",
             },
-        )  # fmt: skip
+        )
     except docker_errors.APIError as exc:
         if exc.status_code == 409:  # a parallel build of the project made it meanwhile
             return name

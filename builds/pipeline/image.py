@@ -93,9 +93,16 @@ def ensure_setup_image(
         Path(context, "Dockerfile").write_text(dockerfile_text)
         try:
             chunks = list(
-                api.build(path=context, tag=tag, labels=labels, rm=True, forcerm=True,
-                          pull=False, decode=True)
-            )  # fmt: skip
+                api.build(
+                    path=context,
+                    tag=tag,
+                    labels=labels,
+                    rm=True,
+                    forcerm=True,
+                    pull=False,
+                    decode=True,
+                )
+            )
         except docker_errors.APIError as exc:
             raise StageError(f"The shared setup steps could not be built: {exc}") from exc
     errors = [chunk["error"].strip() for chunk in chunks if "error" in chunk]
@@ -150,19 +157,28 @@ def build_image(
     def produce(put: Callable[[object], None]) -> None:
         try:
             for chunk in docker_seam.build(
-                api, context, dockerfile=dockerfile, tag=tag, labels=labels,
-                buildargs=buildargs, memory_mb=memory_mb, cpus=cpus,
-            ):  # fmt: skip
+                api,
+                context,
+                dockerfile=dockerfile,
+                tag=tag,
+                labels=labels,
+                buildargs=buildargs,
+                memory_mb=memory_mb,
+                cpus=cpus,
+            ):
                 put(chunk)
         except Exception as exc:  # noqa: BLE001 - handed to the stage's thread
             put({"exception": exc})
 
     try:
         streams.follow(
-            produce, lambda chunk: state.consume(chunk, log), timeout=timeout,
+            produce,
+            lambda chunk: state.consume(chunk, log),
+            timeout=timeout,
             timeout_message=f"The image build exceeded its time limit of {timeout:.0f} s.",
-            should_cancel=should_cancel, abort=lambda: _abort(responses),
-        )  # fmt: skip
+            should_cancel=should_cancel,
+            abort=lambda: _abort(responses),
+        )
     finally:
         api.hooks["response"].clear()
     if state.error:

@@ -76,10 +76,13 @@ def run_release(
 
     try:
         streams.follow(
-            produce, handle, timeout=timeout, should_cancel=should_cancel,
+            produce,
+            handle,
+            timeout=timeout,
+            should_cancel=should_cancel,
             timeout_message=f"The release command did not finish within {timeout:.0f} s.",
             abort=lambda: remove_container(client, container.id, grace=0),
-        )  # fmt: skip
+        )
         for line in lines.end():
             log(line)
         exit_code = container.wait(timeout=30).get("StatusCode")

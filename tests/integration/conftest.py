@@ -55,10 +55,26 @@ def start_worker(database_url: str, log_path: Path, *, name: str, queue: str = "
     env = {**os.environ, **WORKER_ENV, "DATABASE_URL": database_url, "DATABASE_CONN_MAX_AGE": "0"}
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "deployer", "worker", "--purge", "-Q", queue,
-             "--concurrency=2", "--loglevel=INFO", f"--hostname={name}@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "deployer",
+                "worker",
+                "--purge",
+                "-Q",
+                queue,
+                "--concurrency=2",
+                "--loglevel=INFO",
+                f"--hostname={name}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 60
     while not any(name in host for reply in celery_app.control.ping(timeout=0.5) for host in reply):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -112,8 +128,13 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):
 
 
 def _git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
-           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}  # fmt: skip
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "test@example.com",
+    }
     return subprocess.run(
         ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
     ).stdout.strip()

@@ -38,9 +38,10 @@ OWN_FLASK_DOCKERFILE = (
 
 def sleep_containers(docker_client) -> list:
     return [
-        c for c in docker_client.containers.list(filters={"status": "running"})
+        c
+        for c in docker_client.containers.list(filters={"status": "running"})
         if "sleep 45" in " ".join(c.attrs["Config"].get("Cmd") or [])
-    ]  # fmt: skip
+    ]
 
 
 def wait_for_log(build, text: str, timeout: float = 120):

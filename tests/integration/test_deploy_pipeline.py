@@ -218,10 +218,15 @@ def test_code_only_django_deploy_skips_migrate_until_a_migration_changes(
     assert "Running the release command" in build_log(with_migration)
     assert with_migration.release_fingerprint not in ("", first.release_fingerprint)
     release_containers = docker_client.events(
-        since=since, until=int(time.time()) + 1, decode=True,
-        filters={"type": "container", "event": "create",
-                 "label": ["org.deployer.role=release", f"org.deployer.project={project.slug}"]},
-    )  # fmt: skip
+        since=since,
+        until=int(time.time()) + 1,
+        decode=True,
+        filters={
+            "type": "container",
+            "event": "create",
+            "label": ["org.deployer.role=release", f"org.deployer.project={project.slug}"],
+        },
+    )
     released = {int(e["Actor"]["Attributes"]["org.deployer.build"]) for e in release_containers}
     assert released == {first.pk, with_migration.pk}
 

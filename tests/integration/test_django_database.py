@@ -80,10 +80,12 @@ def test_an_unwritable_volume_fails_the_release_and_the_live_version_keeps_its_d
     assert http_get(port, "/add?text=precious") == (200, "added")
     # An operator's slip: the volume's files now belong to root.
     docker_client.containers.run(
-        "python:3.11-slim", ["sh", "-c", "chown -R 0:0 /data && chmod -R go-w /data"],
+        "python:3.11-slim",
+        ["sh", "-c", "chown -R 0:0 /data && chmod -R go-w /data"],
         volumes={f"deployer-data-{project.slug}": {"bind": "/data", "mode": "rw"}},
-        remove=True, labels={"org.deployer.project": project.slug},
-    )  # fmt: skip
+        remove=True,
+        labels={"org.deployer.project": project.slug},
+    )
 
     sentence = (
         f"The project's volume deployer-data-{project.slug} (mounted at /var/lib/deployer/data) "

@@ -346,9 +346,16 @@ def build_lines(engine, root: Path, plan) -> tuple[str, list[str]]:
     (root / DOCKERFILE).write_text(generate_dockerfile(plan, base_image=BASE_IMAGE))
     (root / ".dockerignore").write_text(generate_dockerignore() + f"{DOCKERFILE}\n")
     chunks = list(
-        engine.api.build(path=str(root), dockerfile=DOCKERFILE, labels=LABELS, rm=True,
-                         forcerm=True, pull=False, decode=True)
-    )  # fmt: skip
+        engine.api.build(
+            path=str(root),
+            dockerfile=DOCKERFILE,
+            labels=LABELS,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            decode=True,
+        )
+    )
     lines = "".join(chunk.get("stream", "") for chunk in chunks).splitlines()
     image_id = next(line.split()[-1] for line in reversed(lines) if "Successfully built" in line)
     return image_id, lines

@@ -129,13 +129,22 @@ def private_http_repo(tmp_path):
     root.mkdir()
     work = tmp_path / "work"
     work.mkdir()
-    env = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A",
-           "GIT_COMMITTER_EMAIL": "a@x", "PATH": "/usr/bin:/bin",
-           "GIT_CONFIG_GLOBAL": "/dev/null"}  # fmt: skip
+    env = {
+        "GIT_AUTHOR_NAME": "A",
+        "GIT_AUTHOR_EMAIL": "a@x",
+        "GIT_COMMITTER_NAME": "A",
+        "GIT_COMMITTER_EMAIL": "a@x",
+        "PATH": "/usr/bin:/bin",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+    }
     (work / "Dockerfile").write_text(COPY_ALL_DOCKERFILE)
     (work / "index.html").write_text("private app\n")
-    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "private"],
-                 ["clone", "-q", "--bare", ".", str(root / "private.git")]):  # fmt: skip
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "."],
+        ["commit", "-qm", "private"],
+        ["clone", "-q", "--bare", ".", str(root / "private.git")],
+    ):
         subprocess.run(["git", *args], cwd=work, env=env, check=True, capture_output=True)
     app, seen = _http_backend(root, "deploy", TOKEN)
     server = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
@@ -163,9 +172,13 @@ def test_the_token_reaches_git_only_in_its_environment_never_the_checkout(
     dest = tmp_path / "checkout"
 
     clone.clone_commit(
-        project.repo_url, "main", dest, log=lambda _: None, allow_file=True,
+        project.repo_url,
+        "main",
+        dest,
+        log=lambda _: None,
+        allow_file=True,
         credentials=services.git_credentials(project),
-    )  # fmt: skip
+    )
 
     assert (dest / "index.html").read_text() == "private app\n"
     assert seen["authorised"] > 0

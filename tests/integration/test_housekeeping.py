@@ -32,8 +32,12 @@ def test_housekeeping_removes_what_this_installation_no_longer_needs(
     live = deploy(project)
     assert live.state == Build.State.LIVE
     failed = Build.objects.create(project=project, state=Build.State.FAILED)
-    ours = {LABEL_MANAGED: "1", LABEL_PROJECT: project.slug, LABEL_INSTALLATION: installation_id(),
-            TEST_LABEL: "1"}  # fmt: skip
+    ours = {
+        LABEL_MANAGED: "1",
+        LABEL_PROJECT: project.slug,
+        LABEL_INSTALLATION: installation_id(),
+        TEST_LABEL: "1",
+    }
     failed_image = _image(
         docker_client,
         f"deployer/{project.slug}:{failed.pk}-0",
@@ -41,9 +45,11 @@ def test_housekeeping_removes_what_this_installation_no_longer_needs(
         "f",
     )
     theirs = _image(
-        docker_client, f"deployer/{project.slug}:{failed.pk}-theirs",
-        {**ours, LABEL_INSTALLATION: "another-deployer", LABEL_BUILD: str(failed.pk)}, "t",
-    )  # fmt: skip
+        docker_client,
+        f"deployer/{project.slug}:{failed.pk}-theirs",
+        {**ours, LABEL_INSTALLATION: "another-deployer", LABEL_BUILD: str(failed.pk)},
+        "t",
+    )
 
     report = housekeeping.run(docker_client)
 

@@ -276,9 +276,14 @@ def test_notifications_reach_a_local_receiver_signed_through_the_worker(
     project = make_project(git_repo(MONITORED_APP), health_check_path="/healthz")
     with Receiver() as receiver:
         alerts.update_notification_settings(
-            project, email_owner=False, extra_emails="", webhook_url=receiver.url,
-            webhook_format="generic", on_health=True, on_deploy=True,
-        )  # fmt: skip
+            project,
+            email_owner=False,
+            extra_emails="",
+            webhook_url=receiver.url,
+            webhook_format="generic",
+            on_health=True,
+            on_deploy=True,
+        )
         secret = alerts.notification_settings(project).signing_secret()
 
         build = deploy(project)
@@ -292,8 +297,10 @@ def test_notifications_reach_a_local_receiver_signed_through_the_worker(
     deployed, crashed = (json.loads(r.body) for r in receiver.received[:2])
     assert (deployed["event"], deployed["build"]) == ("deploy.succeeded", build.pk)
     assert (crashed["event"], crashed["state"], crashed["previous_state"]) == (
-        "health.changed", "crashed", "healthy",
-    )  # fmt: skip
+        "health.changed",
+        "crashed",
+        "healthy",
+    )
     assert "code 137" in crashed["text"]
     for request in receiver.received:
         assert verify(request.body, secret, request.headers["X-Deployer-Signature"])
@@ -308,9 +315,14 @@ def test_failed_deploy_is_announced_through_the_worker(
     project = make_project(git_repo(broken), health_check_path="/healthz")
     with Receiver() as receiver:
         alerts.update_notification_settings(
-            project, email_owner=False, extra_emails="", webhook_url=receiver.url,
-            webhook_format="slack", on_health=True, on_deploy=True,
-        )  # fmt: skip
+            project,
+            email_owner=False,
+            extra_emails="",
+            webhook_url=receiver.url,
+            webhook_format="slack",
+            on_health=True,
+            on_deploy=True,
+        )
 
         build = deploy(project)
         wait_until(lambda: receiver.received, timeout=30)

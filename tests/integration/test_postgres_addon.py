@@ -90,13 +90,19 @@ def test_another_project_cannot_reach_the_add_on(
     )
 
     output = docker_client.containers.run(
-        "python:3.11-slim", ["python3", "-c", probe], network=other_network, remove=True,
+        "python:3.11-slim",
+        ["python3", "-c", probe],
+        network=other_network,
+        remove=True,
         labels={"org.deployer.project": other.slug},
-    ).decode()  # fmt: skip
+    ).decode()
     own = docker_client.containers.run(
-        "python:3.11-slim", ["python3", "-c", probe], network=f"deployer-{owner.slug}",
-        remove=True, labels={"org.deployer.project": owner.slug},
-    ).decode()  # fmt: skip
+        "python:3.11-slim",
+        ["python3", "-c", probe],
+        network=f"deployer-{owner.slug}",
+        remove=True,
+        labels={"org.deployer.project": owner.slug},
+    ).decode()
 
     assert own.strip() == "reached"  # the probe works: the add-on answers its own project
     assert output.startswith("refused")

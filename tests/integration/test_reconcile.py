@@ -20,10 +20,16 @@ def test_leftover_containers_are_removed_and_the_live_one_is_kept(
     live = deploy(project)
     assert live.state == Build.State.LIVE
     leftover = docker_client.containers.create(
-        "python:3.11-slim", ["sleep", "600"],
-        labels={LABEL_MANAGED: "1", LABEL_PROJECT: project.slug, LABEL_BUILD: "999999",
-                LABEL_ROLE: "release", TEST_LABEL: "1"},
-    )  # fmt: skip
+        "python:3.11-slim",
+        ["sleep", "600"],
+        labels={
+            LABEL_MANAGED: "1",
+            LABEL_PROJECT: project.slug,
+            LABEL_BUILD: "999999",
+            LABEL_ROLE: "release",
+            TEST_LABEL: "1",
+        },
+    )
 
     result = services.reconcile_with_engine()
 
@@ -52,10 +58,16 @@ def test_containers_of_projects_this_database_does_not_know_are_left_alone(
     celery_worker, docker_client
 ):
     stranger = docker_client.containers.create(
-        "python:3.11-slim", ["sleep", "600"],
-        labels={LABEL_MANAGED: "1", LABEL_PROJECT: "another-installation", LABEL_BUILD: "1",
-                LABEL_ROLE: "web", TEST_LABEL: "1"},
-    )  # fmt: skip
+        "python:3.11-slim",
+        ["sleep", "600"],
+        labels={
+            LABEL_MANAGED: "1",
+            LABEL_PROJECT: "another-installation",
+            LABEL_BUILD: "1",
+            LABEL_ROLE: "web",
+            TEST_LABEL: "1",
+        },
+    )
 
     result = services.reconcile_with_engine()
 
@@ -74,14 +86,21 @@ def test_another_installations_containers_images_and_volumes_are_left_alone(
     assert deploy(project).state == Build.State.LIVE
     # A second Deployer on this engine with a project of the same name, and one of ours
     # left over: reconcile and deletion take ours only.
-    theirs = {LABEL_MANAGED: "1", LABEL_PROJECT: project.slug, LABEL_BUILD: "7",
-              LABEL_ROLE: "release", LABEL_INSTALLATION: "another-deployer", TEST_LABEL: "1"}  # fmt: skip
+    theirs = {
+        LABEL_MANAGED: "1",
+        LABEL_PROJECT: project.slug,
+        LABEL_BUILD: "7",
+        LABEL_ROLE: "release",
+        LABEL_INSTALLATION: "another-deployer",
+        TEST_LABEL: "1",
+    }
     foreign = docker_client.containers.create("python:3.11-slim", ["sleep", "600"], labels=theirs)
     foreign_volume = docker_client.volumes.create(f"theirs-{project.slug}", labels=theirs)
     ours = docker_client.containers.create(
-        "python:3.11-slim", ["sleep", "600"],
+        "python:3.11-slim",
+        ["sleep", "600"],
         labels={**theirs, LABEL_INSTALLATION: installation_id()},
-    )  # fmt: skip
+    )
 
     result = services.reconcile_with_engine()
 

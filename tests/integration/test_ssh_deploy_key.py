@@ -64,8 +64,10 @@ def sshd(tmp_path):
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
         process = subprocess.Popen(
             ["/usr/sbin/sshd", "-D", "-e", "-f", str(root / "sshd_config")],
-            stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            stdout=log.open("a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         processes.append(process)
         for _ in range(100):  # until it listens
             with socket.socket() as sock:
@@ -86,12 +88,21 @@ def sshd(tmp_path):
 def bare_repo(tmp_path) -> Path:
     work, bare = tmp_path / "work", tmp_path / "served.git"
     work.mkdir()
-    env = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A",
-           "GIT_COMMITTER_EMAIL": "a@x", "PATH": "/usr/bin:/bin",
-           "GIT_CONFIG_GLOBAL": "/dev/null"}  # fmt: skip
+    env = {
+        "GIT_AUTHOR_NAME": "A",
+        "GIT_AUTHOR_EMAIL": "a@x",
+        "GIT_COMMITTER_NAME": "A",
+        "GIT_COMMITTER_EMAIL": "a@x",
+        "PATH": "/usr/bin:/bin",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+    }
     (work / "app.py").write_text("print('over ssh')\n")
-    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "over ssh"],
-                 ["clone", "-q", "--bare", ".", str(bare)]):  # fmt: skip
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "."],
+        ["commit", "-qm", "over ssh"],
+        ["clone", "-q", "--bare", ".", str(bare)],
+    ):
         subprocess.run(["git", *args], cwd=work, env=env, check=True, capture_output=True)
     return bare
 
@@ -128,10 +139,14 @@ def test_an_ssh_repository_is_cloned_with_the_projects_deploy_key_only(
     project = services.update_project(project, repo_url=f"ssh://root@127.0.0.1:{port}{bare_repo}")
 
     commit = clone.clone_commit(
-        project.repo_url, "main", tmp_path / "checkout", log=lambda _: None,
-        credentials=services.git_credentials(project), timeout=30,
-            allow_file=True,  # the test's sshd is on loopback, as DEPLOYER_ALLOW_LOCAL_REPOS allows
-    )  # fmt: skip
+        project.repo_url,
+        "main",
+        tmp_path / "checkout",
+        log=lambda _: None,
+        credentials=services.git_credentials(project),
+        timeout=30,
+        allow_file=True,  # the test's sshd is on loopback, as DEPLOYER_ALLOW_LOCAL_REPOS allows
+    )
 
     assert commit.message == "over ssh"
     assert (tmp_path / "checkout" / "app.py").read_text() == "print('over ssh')\n"
@@ -152,10 +167,14 @@ def test_a_key_the_worker_holds_is_never_offered_even_when_the_server_accepts_it
 
     with pytest.raises(clone.StageError, match="git clone failed"):
         clone.clone_commit(
-            project.repo_url, "main", tmp_path / "checkout", log=lambda _: None,
-            credentials=services.git_credentials(project), timeout=30,
+            project.repo_url,
+            "main",
+            tmp_path / "checkout",
+            log=lambda _: None,
+            credentials=services.git_credentials(project),
+            timeout=30,
             allow_file=True,  # the test's sshd is on loopback, as DEPLOYER_ALLOW_LOCAL_REPOS allows
-        )  # fmt: skip
+        )
 
     offered = _offered(read_log()) - {_fingerprint_host(tmp_path)}
     assert _fingerprint(operator_agent, tmp_path) not in offered
@@ -163,10 +182,14 @@ def test_a_key_the_worker_holds_is_never_offered_even_when_the_server_accepts_it
     # The same clone with ssh's defaults would have got in through the agent: the key works.
     plain = subprocess.run(
         ["git", "clone", "-q", url, str(tmp_path / "plain")],
-        env={**os.environ, "GIT_SSH_COMMAND": "ssh -o StrictHostKeyChecking=no "
-             "-o UserKnownHostsFile=/dev/null -o BatchMode=yes"},
-        capture_output=True, text=True,
-    )  # fmt: skip
+        env={
+            **os.environ,
+            "GIT_SSH_COMMAND": "ssh -o StrictHostKeyChecking=no "
+            "-o UserKnownHostsFile=/dev/null -o BatchMode=yes",
+        },
+        capture_output=True,
+        text=True,
+    )
     assert plain.returncode == 0, plain.stderr
     shutil.rmtree(tmp_path / "plain")
 

@@ -84,10 +84,13 @@ def describe(plan: Plan) -> str:
         ("static files", plan.static_command or "-"),
         ("health path", plan.health_path),
         ("extra packages", ", ".join(plan.extra_packages) or "-"),
-        ("system packages", f"build: {' '.join(plan.build_packages) or '-'}; "
-         f"runtime: {' '.join(plan.runtime_packages) or '-'}"),
+        (
+            "system packages",
+            f"build: {' '.join(plan.build_packages) or '-'}; "
+            f"runtime: {' '.join(plan.runtime_packages) or '-'}",
+        ),
         ("base images", ", ".join(plan.base_images) or "-"),
-    ]  # fmt: skip
+    ]
     lines = ["Plan:"] + [f"  {name + ':':<17} {value}" for name, value in rows]
     lines += ["", "Evidence:"] + [f"  {item}" for item in plan.evidence]
     lines += ["", "Warnings:"] + ([f"  {item}" for item in plan.warnings] or ["  none"])

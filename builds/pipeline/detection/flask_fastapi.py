@@ -47,9 +47,25 @@ FILE_NAMES = (
     "__init__.py",
 )
 EXCLUDED_DIRS = frozenset(
-    {"tests", "test", "testing", "docs", "doc", "docs_src", "examples", "example", "samples",
-     "sample", "benchmarks", "scripts", "migrations", "alembic", "fixtures", "tutorial"}
-)  # fmt: skip
+    {
+        "tests",
+        "test",
+        "testing",
+        "docs",
+        "doc",
+        "docs_src",
+        "examples",
+        "example",
+        "samples",
+        "sample",
+        "benchmarks",
+        "scripts",
+        "migrations",
+        "alembic",
+        "fixtures",
+        "tutorial",
+    }
+)
 MANIFESTS = ("requirements.txt", "pyproject.toml", "Pipfile", "setup.py", "manage.py")
 MAX_DEPTH = 3
 MAX_PARSED = 60
@@ -73,9 +89,10 @@ def subprojects(tree: Tree) -> list[str]:
     return [
         name
         for name in tree.listdir()
-        if name not in EXCLUDED_DIRS and tree.is_dir(name)
+        if name not in EXCLUDED_DIRS
+        and tree.is_dir(name)
         and any(tree.is_file(f"{name}/{manifest}") for manifest in MANIFESTS)
-    ]  # fmt: skip
+    ]
 
 
 def find_apps(

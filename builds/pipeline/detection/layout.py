@@ -66,9 +66,11 @@ def apps_below(tree: Tree) -> list[tuple[str, str]]:
 def library_package(tree: Tree) -> tuple[str, str] | None:
     """(name, folder) when pyproject/setup.cfg names a package whose source is here."""
     pyproject = manifests.pyproject(tree)
-    name = pyproject.get("project", {}).get("name") or (
-        pyproject.get("tool", {}).get("poetry", {}).get("name")
-    ) or manifests.setup_cfg(tree).get("metadata", "name", fallback=None)  # fmt: skip
+    name = (
+        pyproject.get("project", {}).get("name")
+        or (pyproject.get("tool", {}).get("poetry", {}).get("name"))
+        or manifests.setup_cfg(tree).get("metadata", "name", fallback=None)
+    )
     if not isinstance(name, str):
         return None
     package = normalize(name).replace("-", "_")

@@ -26,11 +26,28 @@ MAX_DEPTH = 5
 MAX_ENTRIES = 20_000
 SKIP_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", "node_modules", "bower_components", ".venv", "venv", "env",
-        "virtualenv", "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache",
-        ".ruff_cache", ".eggs", "site-packages", ".idea", ".vscode", "staticfiles",
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "bower_components",
+        ".venv",
+        "venv",
+        "env",
+        "virtualenv",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".eggs",
+        "site-packages",
+        ".idea",
+        ".vscode",
+        "staticfiles",
     }
-)  # fmt: skip
+)
 
 
 class RefusedPath(Exception):

@@ -19,10 +19,18 @@ def _commands(addr: str, concurrency: int) -> dict[str, list[str]]:
     python = sys.executable
     return {
         "web": [python, "manage.py", "runserver", addr, "--noreload"],
-        "worker": [python, "-m", "celery", "-A", "deployer", "worker", "--loglevel=INFO",
-                   f"--concurrency={concurrency}"],
+        "worker": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "deployer",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+        ],
         "beat": [python, "-m", "celery", "-A", "deployer", "beat", "--loglevel=INFO"],
-    }  # fmt: skip
+    }
 
 
 class Command(BaseCommand):
@@ -48,9 +56,13 @@ class Command(BaseCommand):
         for name, argv in _commands(addr, concurrency).items():
             # Own process groups, so that one Ctrl-C is handled here once, in order.
             processes[name] = subprocess.Popen(
-                argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True, start_new_session=True,
-            )  # fmt: skip
+                argv,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
             threading.Thread(target=pump, args=(name, processes[name]), daemon=True).start()
         self.stdout.write(f"Deployer is running at http://{addr}/ (Ctrl-C stops everything)")
 

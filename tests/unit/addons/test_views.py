@@ -38,9 +38,15 @@ def test_the_owner_adds_postgres_and_the_worker_is_asked_to_start_it(
 
 def test_a_member_sees_the_add_ons_but_cannot_add_or_remove_them(client, other_user, project):
     addon = AddOn.objects.create(
-        project=project, kind="postgres", image="postgres:15", container_name="c",
-        volume_name="v", database="shop", user="app", encrypted_password=crypto.encrypt("pw"),
-    )  # fmt: skip
+        project=project,
+        kind="postgres",
+        image="postgres:15",
+        container_name="c",
+        volume_name="v",
+        database="shop",
+        user="app",
+        encrypted_password=crypto.encrypt("pw"),
+    )
     client.force_login(other_user)
 
     assert client.get("/addons/shop/").status_code == 200

@@ -51,9 +51,13 @@ def finished(project):
     BuildLogLine.objects.create(build=build, seq=1, stage="cloning", text="==> Cloning")
     BuildLogLine.objects.create(build=build, seq=2, stage="cloning", text="<b>fetched</b>")
     Deployment.objects.create(
-        project=project, build=build, container_id="abc", host_port=32000,
-        state=Deployment.State.LIVE, live_at=timezone.now(),
-    )  # fmt: skip
+        project=project,
+        build=build,
+        container_id="abc",
+        host_port=32000,
+        state=Deployment.State.LIVE,
+        live_at=timezone.now(),
+    )
     return build
 
 

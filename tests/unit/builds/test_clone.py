@@ -19,8 +19,13 @@ from builds.pipeline.errors import StageError
 
 
 def _git(cwd, *args):
-    env = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A",
-           "GIT_COMMITTER_EMAIL": "a@x", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    env = {
+        "GIT_AUTHOR_NAME": "A",
+        "GIT_AUTHOR_EMAIL": "a@x",
+        "GIT_COMMITTER_NAME": "A",
+        "GIT_COMMITTER_EMAIL": "a@x",
+        "PATH": "/usr/bin:/bin",
+    }
     return subprocess.run(
         ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
     ).stdout.strip()
@@ -70,9 +75,13 @@ def test_a_commit_pushed_to_a_branch_is_checked_out_whether_or_not_it_is_the_hea
     sha = _git(path, "rev-parse", "HEAD") if which == "head" else first
 
     commit = clone_commit(
-        f"file://{path}", sha, tmp_path / which, log=lambda _: None, allow_file=True,
+        f"file://{path}",
+        sha,
+        tmp_path / which,
+        log=lambda _: None,
+        allow_file=True,
         branch="main",
-    )  # fmt: skip
+    )
 
     assert commit.sha == sha
     assert (tmp_path / which / "app.py").read_text() == ("v2" if which == "head" else "v1")
@@ -143,13 +152,20 @@ def test_a_committed_gitconfig_attributes_hooks_and_signature_run_nothing(tmp_pa
     sha = make_hostile_repo(tmp_path / "evil", marker_dir, {"app.py": "print('hi')"})
 
     head = clone_commit(
-        f"file://{tmp_path / 'evil'}", "main", tmp_path / "a", log=lambda _: None,
+        f"file://{tmp_path / 'evil'}",
+        "main",
+        tmp_path / "a",
+        log=lambda _: None,
         allow_file=True,
-    )  # fmt: skip
+    )
     by_sha = clone_commit(
-        f"file://{tmp_path / 'evil'}", sha, tmp_path / "b", log=lambda _: None,
-        allow_file=True, branch="main",
-    )  # fmt: skip
+        f"file://{tmp_path / 'evil'}",
+        sha,
+        tmp_path / "b",
+        log=lambda _: None,
+        allow_file=True,
+        branch="main",
+    )
 
     assert head.sha == by_sha.sha == sha
     assert (head.author, head.message) == ("Mallory <mallory@example.com>", "hostile")
@@ -165,9 +181,16 @@ def test_every_git_command_gets_an_empty_home_and_no_configuration_of_its_own(tm
     assert (env["GIT_CONFIG_GLOBAL"], env["GIT_CONFIG_NOSYSTEM"]) == ("/dev/null", "1")
     assert env["GIT_LFS_SKIP_SMUDGE"] == "1"
     assert env["GIT_CONFIG_COUNT"] == "0"
-    for option in ("core.hooksPath=/dev/null", "core.fsmonitor=false", "log.showSignature=false",
-                   "submodule.recurse=false", "protocol.allow=never", "protocol.file.allow=never",
-                   "protocol.http.allow=never", "protocol.ssh.allow=never"):  # fmt: skip
+    for option in (
+        "core.hooksPath=/dev/null",
+        "core.fsmonitor=false",
+        "log.showSignature=false",
+        "submodule.recurse=false",
+        "protocol.allow=never",
+        "protocol.file.allow=never",
+        "protocol.http.allow=never",
+        "protocol.ssh.allow=never",
+    ):
         assert option in options
     assert env["GIT_SSH_COMMAND"] == "/bin/false"  # an https project never uses ssh at all
 
@@ -198,8 +221,13 @@ def test_ssh_uses_only_the_project_key_and_known_hosts_file(tmp_path):
 
     command = shlex.split(context.env["GIT_SSH_COMMAND"])
     assert command[:3] == ["ssh", "-i", str(key)]
-    for option in ("IdentitiesOnly=yes", "IdentityAgent=none", "BatchMode=yes",
-                   f"UserKnownHostsFile={known}", "StrictHostKeyChecking=accept-new"):  # fmt: skip
+    for option in (
+        "IdentitiesOnly=yes",
+        "IdentityAgent=none",
+        "BatchMode=yes",
+        f"UserKnownHostsFile={known}",
+        "StrictHostKeyChecking=accept-new",
+    ):
         assert option in command
     assert command[command.index("-F") + 1] == "/dev/null"  # not ~/.ssh/config
     assert "protocol.ssh.allow=always" in context.options
@@ -224,10 +252,14 @@ def test_the_deploy_key_file_is_private_and_gone_after_the_clone(repo, tmp_path,
     monkeypatch.setattr(clone, "git_context", spy)
     with pytest.raises(StageError):  # nothing listens on port 9
         clone_commit(
-            "ssh://git@127.0.0.1:9/acme/shop.git", "main", tmp_path / "k", log=lambda _: None,
+            "ssh://git@127.0.0.1:9/acme/shop.git",
+            "main",
+            tmp_path / "k",
+            log=lambda _: None,
             credentials=Credentials(ssh_private_key="-----BEGIN OPENSSH PRIVATE KEY-----\n"),
-            timeout=20, allow_file=True,  # a loopback host, allowed as in development
-        )  # fmt: skip
+            timeout=20,
+            allow_file=True,  # a loopback host, allowed as in development
+        )
 
     assert seen["mode"] == 0o600
     assert not seen["key"].is_relative_to(tmp_path / "k")
@@ -244,9 +276,13 @@ def test_a_clone_over_the_size_cap_is_stopped_with_the_setting_named(tmp_path):
 
     with pytest.raises(StageError) as failure:
         clone_commit(
-            f"file://{path}", "main", tmp_path / "z", log=lambda _: None, allow_file=True,
+            f"file://{path}",
+            "main",
+            tmp_path / "z",
+            log=lambda _: None,
+            allow_file=True,
             max_bytes=1024 * 1024,
-        )  # fmt: skip
+        )
 
     assert str(failure.value) == (
         "The repository is larger than the clone size cap of 1 MB (DEPLOYER_CLONE_MAX_MB): "

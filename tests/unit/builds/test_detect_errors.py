@@ -39,14 +39,16 @@ def test_flask_app_in_a_subproject_is_not_served_from_the_root(detect):
 
 def test_library_source_tree_is_nothing_deployable(detect):
     with pytest.raises(DetectionError) as raised:
-        detect({
-            "pyproject.toml": '[project]\nname = "Flask"\ndependencies = ["werkzeug>=3"]\n',
-            "src/flask/__init__.py": "from .app import Flask as Flask\n",
-            "src/flask/app.py": "class Flask:\n    def __init__(self, name):\n        self.name = name\n",
-            "tests/conftest.py": "import flask\n\napp = flask.Flask(__name__)\n",
-            "examples/tutorial/flaskr/__init__.py": trees.FLASK_FACTORY,
-            "docs/quickstart.py": trees.FLASK_APP,
-        })  # fmt: skip
+        detect(
+            {
+                "pyproject.toml": '[project]\nname = "Flask"\ndependencies = ["werkzeug>=3"]\n',
+                "src/flask/__init__.py": "from .app import Flask as Flask\n",
+                "src/flask/app.py": "class Flask:\n    def __init__(self, name):\n        self.name = name\n",
+                "tests/conftest.py": "import flask\n\napp = flask.Flask(__name__)\n",
+                "examples/tutorial/flaskr/__init__.py": trees.FLASK_FACTORY,
+                "docs/quickstart.py": trees.FLASK_APP,
+            }
+        )
 
     message = str(raised.value)
     assert message.startswith("Nothing deployable here")
@@ -60,7 +62,10 @@ def test_django_framework_setting_without_manage_py_fails(detect):
 
 def test_procfile_framework_setting_without_a_web_line_fails(detect):
     with pytest.raises(DetectionError, match="no Procfile with a web: line"):
-        detect({"app.py": trees.FLASK_APP, "Procfile": "worker: celery -A app worker\n"}, Overrides(framework="procfile"))  # fmt: skip
+        detect(
+            {"app.py": trees.FLASK_APP, "Procfile": "worker: celery -A app worker\n"},
+            Overrides(framework="procfile"),
+        )
 
 
 def test_command_framework_setting_needs_a_start_command(detect):
@@ -69,7 +74,9 @@ def test_command_framework_setting_needs_a_start_command(detect):
 
 
 def test_command_framework_with_a_start_command_needs_no_app(detect):
-    plan = detect({"serve.sh": "#!/bin/sh\n"}, Overrides(framework="command", start_command="sh serve.sh"))  # fmt: skip
+    plan = detect(
+        {"serve.sh": "#!/bin/sh\n"}, Overrides(framework="command", start_command="sh serve.sh")
+    )
 
     assert plan.start_command == "sh serve.sh"
     assert plan.framework == "unknown"

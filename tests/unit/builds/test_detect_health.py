@@ -24,7 +24,7 @@ def test_route_on_the_app_object_is_the_health_path(detect):
 
 
 def test_route_on_a_blueprint_is_not_trusted_because_of_its_prefix(detect):
-    app = "from flask import Flask\n\nfrom ops import bp\n\napp = Flask(__name__)\napp.register_blueprint(bp)\n"  # fmt: skip
+    app = "from flask import Flask\n\nfrom ops import bp\n\napp = Flask(__name__)\napp.register_blueprint(bp)\n"
     plan = detect({"app.py": app, "ops.py": BLUEPRINT})
 
     assert plan.health_path == "/"
@@ -40,13 +40,15 @@ def test_healthz_is_preferred_over_status(detect):
 
 def test_django_health_route_comes_from_the_root_urlconf_only(detect):
     app_urls = 'from django.urls import path\n\nurlpatterns = [path("ping/", view)]\n'
-    plan = detect(trees.django_project(**{"mysite/urls.py": "urlpatterns = []\n", "shop/urls.py": app_urls}))  # fmt: skip
+    plan = detect(
+        trees.django_project(**{"mysite/urls.py": "urlpatterns = []\n", "shop/urls.py": app_urls})
+    )
 
     assert plan.health_path == "/"
 
 
 def test_django_health_check_package_include_is_recognised(detect):
-    urls = 'from django.urls import include, path\n\nurlpatterns = [path("ht/", include("health_check.urls"))]\n'  # fmt: skip
+    urls = 'from django.urls import include, path\n\nurlpatterns = [path("ht/", include("health_check.urls"))]\n'
     plan = detect(trees.django_project(**{"mysite/urls.py": urls}))
 
     assert plan.health_path == "/ht/"

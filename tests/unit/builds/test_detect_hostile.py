@@ -157,25 +157,31 @@ def test_unparsable_python_is_skipped(make_tree, source):
 
 
 def test_invalid_manifests_read_as_empty(make_tree):
-    plan = detect_plan(make_tree({
-        "app.py": trees.FLASK_APP,
-        "pyproject.toml": "[project\nname = ",
-        "Pipfile.lock": "{not json",
-        "Pipfile": "[packages]\nflask = '*'\n",
-    }))  # fmt: skip
+    plan = detect_plan(
+        make_tree(
+            {
+                "app.py": trees.FLASK_APP,
+                "pyproject.toml": "[project\nname = ",
+                "Pipfile.lock": "{not json",
+                "Pipfile": "[packages]\nflask = '*'\n",
+            }
+        )
+    )
 
     assert plan.entrypoint == "app:app"
     assert "pyproject.toml: skipped: not valid TOML" in skipped_notes(plan)
 
 
 def test_vendored_and_virtualenv_folders_are_not_searched(make_tree):
-    root = make_tree({
-        "node_modules/pkg/app.py": trees.FLASK_APP,
-        ".venv/lib/site.py": trees.FLASK_APP,
-        "myenv/pyvenv.cfg": "home = /usr/bin\n",
-        "myenv/lib/app.py": trees.FLASK_APP,
-        ".git/hooks/app.py": trees.FLASK_APP,
-    })  # fmt: skip
+    root = make_tree(
+        {
+            "node_modules/pkg/app.py": trees.FLASK_APP,
+            ".venv/lib/site.py": trees.FLASK_APP,
+            "myenv/pyvenv.cfg": "home = /usr/bin\n",
+            "myenv/lib/app.py": trees.FLASK_APP,
+            ".git/hooks/app.py": trees.FLASK_APP,
+        }
+    )
 
     with pytest.raises(DetectionError, match="No web application found"):
         detect_plan(root)

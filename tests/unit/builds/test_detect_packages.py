@@ -14,13 +14,15 @@ APP = {"app.py": trees.FLASK_APP}
 
 
 def test_includes_are_followed_relative_to_the_including_file(detect):
-    plan = detect({
-        **APP,
-        "requirements.txt": "-r requirements/prod.txt\n",
-        "requirements/prod.txt": "-r base.txt\n-c constraints.txt\ngunicorn==23.0.0\n",
-        "requirements/base.txt": "flask==3.0.3\n",
-        "requirements/constraints.txt": "werkzeug==3.0.3\n",
-    })  # fmt: skip
+    plan = detect(
+        {
+            **APP,
+            "requirements.txt": "-r requirements/prod.txt\n",
+            "requirements/prod.txt": "-r base.txt\n-c constraints.txt\ngunicorn==23.0.0\n",
+            "requirements/base.txt": "flask==3.0.3\n",
+            "requirements/constraints.txt": "werkzeug==3.0.3\n",
+        }
+    )
 
     assert plan.dependency_files == [
         "requirements.txt",
@@ -32,7 +34,13 @@ def test_includes_are_followed_relative_to_the_including_file(detect):
 
 
 def test_include_cycle_is_read_once(detect):
-    plan = detect({**APP, "requirements.txt": "-r other.txt\nflask==3.0.3\n", "other.txt": "-r requirements.txt\n"})  # fmt: skip
+    plan = detect(
+        {
+            **APP,
+            "requirements.txt": "-r other.txt\nflask==3.0.3\n",
+            "other.txt": "-r requirements.txt\n",
+        }
+    )
 
     assert plan.dependency_files == ["requirements.txt", "other.txt"]
 
@@ -65,7 +73,9 @@ def test_missing_requirements_file_setting_says_which_setting_to_fix(detect):
 
 
 def test_local_path_requirement_installs_after_the_source(detect):
-    plan = detect({**APP, "requirements.txt": "flask==3.0.3\n-e .\n", "setup.py": "raise SystemExit\n"})  # fmt: skip
+    plan = detect(
+        {**APP, "requirements.txt": "flask==3.0.3\n-e .\n", "setup.py": "raise SystemExit\n"}
+    )
     text = generate_dockerfile(plan)
 
     assert plan.install_needs_source
@@ -73,7 +83,9 @@ def test_local_path_requirement_installs_after_the_source(detect):
 
 
 def test_environment_markers_are_warned_about(detect):
-    plan = detect({**APP, "requirements.txt": 'flask==3.0.3\npywin32==306; sys_platform == "win32"\n'})  # fmt: skip
+    plan = detect(
+        {**APP, "requirements.txt": 'flask==3.0.3\npywin32==306; sys_platform == "win32"\n'}
+    )
 
     warning = next(w for w in plan.warnings if w.code == "environment-markers")
     assert (warning.file, warning.line) == ("requirements.txt", 2)
@@ -123,7 +135,7 @@ def test_setup_py_is_read_and_never_run(detect, tmp_path):
 
 
 def test_setup_py_with_computed_requirements_installs_the_project(detect):
-    setup = "from setuptools import setup\nsetup(name='svc', install_requires=open('deps').read().split())\n"  # fmt: skip
+    setup = "from setuptools import setup\nsetup(name='svc', install_requires=open('deps').read().split())\n"
     plan = detect({**APP, "setup.py": setup})
 
     assert plan.install_steps[0] == "pip install --no-cache-dir ."
@@ -131,12 +143,14 @@ def test_setup_py_with_computed_requirements_installs_the_project(detect):
 
 
 def test_uv_exports_the_lock_with_a_throwaway_tool(detect):
-    plan = detect({
-        **APP,
-        "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["flask"]\n',
-        "uv.lock": 'version = 1\n[[package]]\nname = "svc"\nsource = { editable = "." }\n'
-        'dependencies = [{ name = "flask" }, { name = "gunicorn" }]\n',
-    })  # fmt: skip
+    plan = detect(
+        {
+            **APP,
+            "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["flask"]\n',
+            "uv.lock": 'version = 1\n[[package]]\nname = "svc"\nsource = { editable = "." }\n'
+            'dependencies = [{ name = "flask" }, { name = "gunicorn" }]\n',
+        }
+    )
 
     assert plan.install_steps == [
         "python3 -m venv --without-pip --system-site-packages /opt/deployer-tools",
@@ -150,67 +164,82 @@ def test_uv_exports_the_lock_with_a_throwaway_tool(detect):
 
 
 def test_uv_dev_dependencies_do_not_count_as_installed(detect):
-    plan = detect({
-        **APP,
-        "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["flask"]\n',
-        "uv.lock": '[[package]]\nname = "svc"\nsource = { editable = "." }\ndependencies = [{ name = "flask" }]\n'
-        '[package.dev-dependencies]\ndev = [{ name = "gunicorn" }]\n\n'
-        '[[package]]\nname = "gunicorn"\nversion = "23.0.0"\n',
-    })  # fmt: skip
+    plan = detect(
+        {
+            **APP,
+            "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["flask"]\n',
+            "uv.lock": '[[package]]\nname = "svc"\nsource = { editable = "." }\ndependencies = [{ name = "flask" }]\n'
+            '[package.dev-dependencies]\ndev = [{ name = "gunicorn" }]\n\n'
+            '[[package]]\nname = "gunicorn"\nversion = "23.0.0"\n',
+        }
+    )
 
     assert plan.extra_packages == ["gunicorn"]
 
 
 def test_poetry_dev_group_does_not_count_as_installed(detect):
-    plan = detect({
-        **APP,
-        "pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.11"\nflask = "^3"\n\n'
-        '[tool.poetry.group.dev.dependencies]\ngunicorn = "*"\n',
-        "poetry.lock": '[[package]]\nname = "flask"\nversion = "3.0.3"\n\n'
-        '[[package]]\nname = "gunicorn"\nversion = "23.0.0"\n',
-    })  # fmt: skip
+    plan = detect(
+        {
+            **APP,
+            "pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.11"\nflask = "^3"\n\n'
+            '[tool.poetry.group.dev.dependencies]\ngunicorn = "*"\n',
+            "poetry.lock": '[[package]]\nname = "flask"\nversion = "3.0.3"\n\n'
+            '[[package]]\nname = "gunicorn"\nversion = "23.0.0"\n',
+        }
+    )
 
     assert plan.extra_packages == ["gunicorn"]
     assert "--only main" in plan.install_steps[2]
 
 
 def test_poetry_without_lock_locks_at_build_time_and_warns(detect):
-    plan = detect({**APP, "pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.11"\nflask = "^3"\n'})  # fmt: skip
+    plan = detect(
+        {**APP, "pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.11"\nflask = "^3"\n'}
+    )
 
     assert plan.install_steps[2] == "/opt/deployer-tools/bin/poetry lock"
     assert "no-lock-file" in plan.warning_codes()
 
 
 def test_pipfile_lock_develop_section_does_not_count_as_installed(detect):
-    plan = detect({
-        **APP,
-        "Pipfile": '[packages]\nflask = "*"\n',
-        "Pipfile.lock": '{"default": {"flask": {"version": "==3.0.3"}}, "develop": {"gunicorn": {}}}',
-    })  # fmt: skip
+    plan = detect(
+        {
+            **APP,
+            "Pipfile": '[packages]\nflask = "*"\n',
+            "Pipfile.lock": '{"default": {"flask": {"version": "==3.0.3"}}, "develop": {"gunicorn": {}}}',
+        }
+    )
 
     assert plan.extra_packages == ["gunicorn"]
-    assert plan.install_steps[2] == "/opt/deployer-tools/bin/pipenv requirements > /opt/deployer-requirements.txt"  # fmt: skip
+    assert (
+        plan.install_steps[2]
+        == "/opt/deployer-tools/bin/pipenv requirements > /opt/deployer-requirements.txt"
+    )
 
 
 def test_lock_file_takes_precedence_over_requirements_txt_and_says_so(detect):
-    plan = detect({
-        **APP,
-        "requirements.txt": "flask\n",
-        "pyproject.toml": '[tool.poetry.dependencies]\nflask = "^3"\n',
-        "poetry.lock": '[[package]]\nname = "flask"\nversion = "3.0.3"\n',
-    })  # fmt: skip
+    plan = detect(
+        {
+            **APP,
+            "requirements.txt": "flask\n",
+            "pyproject.toml": '[tool.poetry.dependencies]\nflask = "^3"\n',
+            "poetry.lock": '[[package]]\nname = "flask"\nversion = "3.0.3"\n',
+        }
+    )
 
     assert plan.package_manager == "poetry"
     assert any(e.file == "requirements.txt" and "ignored" in e.message for e in plan.evidence)
 
 
 def test_pep621_dynamic_dependencies_from_a_file_use_that_file(detect):
-    plan = detect({
-        **APP,
-        "pyproject.toml": '[project]\nname = "svc"\ndynamic = ["dependencies"]\n\n'
-        '[tool.setuptools.dynamic]\ndependencies = { file = ["deps.txt"] }\n',
-        "deps.txt": "flask==3.0.3\n",
-    })  # fmt: skip
+    plan = detect(
+        {
+            **APP,
+            "pyproject.toml": '[project]\nname = "svc"\ndynamic = ["dependencies"]\n\n'
+            '[tool.setuptools.dynamic]\ndependencies = { file = ["deps.txt"] }\n',
+            "deps.txt": "flask==3.0.3\n",
+        }
+    )
 
     assert plan.install_steps[0] == "pip install --no-cache-dir -r deps.txt"
 
@@ -224,7 +253,9 @@ def test_no_manifest_installs_only_the_server_and_warns(detect):
 
 
 def test_system_packages_setting_is_installed_at_run_time(detect):
-    plan = detect({**APP, "requirements.txt": "flask==3.0.3\n"}, Overrides(system_packages=["ffmpeg"]))  # fmt: skip
+    plan = detect(
+        {**APP, "requirements.txt": "flask==3.0.3\n"}, Overrides(system_packages=["ffmpeg"])
+    )
 
     assert plan.runtime_packages == ["ffmpeg"]
     assert plan.build_packages == []

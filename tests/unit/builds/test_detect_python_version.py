@@ -93,7 +93,10 @@ def test_no_request_uses_the_documented_default(detect):
 
 
 def test_newer_base_image_does_not_change_the_choice_for_a_range(detect):
-    files = {"pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.10"\n', "app.py": trees.FLASK_APP}  # fmt: skip
+    files = {
+        "pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.10"\n',
+        "app.py": trees.FLASK_APP,
+    }
 
     assert detect(files, available=("3.11", "3.12")).python_version == "3.11"
     assert detect(files, available=("3.11", "3.12", "3.14")).python_version == "3.11"

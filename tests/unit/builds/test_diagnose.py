@@ -41,9 +41,11 @@ def test_a_failed_build_ends_with_the_plain_reason_after_pips_output():
     for chunk in [
         {"stream": "Step 5/9 : RUN pip install -r requirements.txt\n"},
         {"stream": PSYCOPG2_OUTPUT + "\n"},
-        {"error": "The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 1",
-         "errorDetail": {"code": 1}},
-    ]:  # fmt: skip
+        {
+            "error": "The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 1",
+            "errorDetail": {"code": 1},
+        },
+    ]:
         state.consume(chunk, lines.append)
 
     assert lines[-1].startswith("Why: psycopg2 needs pg_config")

@@ -157,8 +157,10 @@ def test_install_that_needs_the_source_runs_after_copying_it():
 
 
 def test_collectstatic_runs_after_the_source_with_its_throwaway_values():
-    static = 'SECRET_KEY="${SECRET_KEY:-collectstatic-only}" DJANGO_SETTINGS_MODULE=x.settings python manage.py collectstatic --noinput'  # fmt: skip
-    text = generate_dockerfile(pip_plan(static_command=static, env={"DJANGO_SETTINGS_MODULE": "x.settings"}))  # fmt: skip
+    static = 'SECRET_KEY="${SECRET_KEY:-collectstatic-only}" DJANGO_SETTINGS_MODULE=x.settings python manage.py collectstatic --noinput'
+    text = generate_dockerfile(
+        pip_plan(static_command=static, env={"DJANGO_SETTINGS_MODULE": "x.settings"})
+    )
 
     assert text.index("COPY --chown=10001:10001 . .") < text.index(f"RUN {static}")
     assert "ENV SECRET_KEY" not in text

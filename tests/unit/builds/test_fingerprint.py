@@ -42,9 +42,12 @@ def fingerprint_of(root: Path, environment: dict[str, str] = ENV, key: str = KEY
     digest = digest_of(root)
     assert digest
     return release_fingerprint(
-        key, command=RELEASE, base_image="python:3.12-slim", migrations=digest,
+        key,
+        command=RELEASE,
+        base_image="python:3.12-slim",
+        migrations=digest,
         environment=environment,
-    )  # fmt: skip
+    )
 
 
 def test_same_tree_and_variables_give_the_same_fingerprint(make_tree):

@@ -78,9 +78,15 @@ class Engine:
 
 def wait(app: App, engine: Engine, lines: list[str], **kwargs) -> int:
     return health.wait_until_healthy(
-        engine, "c1", port=app.port, path="/healthz", host="app.localhost", memory_mb=256,
-        log=lines.append, **kwargs,
-    )  # fmt: skip
+        engine,
+        "c1",
+        port=app.port,
+        path="/healthz",
+        host="app.localhost",
+        memory_mb=256,
+        log=lines.append,
+        **kwargs,
+    )
 
 
 def test_the_gate_opens_within_a_few_percent_of_the_app_listening():

@@ -44,10 +44,14 @@ def test_a_rebuilt_dependency_step_is_not_cached():
 
 
 def test_a_failing_run_step_is_explained_with_its_exit_code():
-    state, _ = feed([
-        {"error": "The command '/bin/sh -c pip install nosuchpkg' returned a non-zero code: 1",
-         "errorDetail": {"code": 1}},
-    ])  # fmt: skip
+    state, _ = feed(
+        [
+            {
+                "error": "The command '/bin/sh -c pip install nosuchpkg' returned a non-zero code: 1",
+                "errorDetail": {"code": 1},
+            },
+        ]
+    )
 
     assert state.error == "The build step `pip install nosuchpkg` failed with exit code 1."
 

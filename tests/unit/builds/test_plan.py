@@ -45,7 +45,9 @@ def test_own_dockerfile_is_built_as_is_with_its_base_images_recorded(detect):
         "COPY --from=build /w /w\n"
         "EXPOSE 5000\n"
     )
-    plan = detect({"Dockerfile": dockerfile, "Procfile": "web: gunicorn app:app\n", "app.py": trees.FLASK_APP})  # fmt: skip
+    plan = detect(
+        {"Dockerfile": dockerfile, "Procfile": "web: gunicorn app:app\n", "app.py": trees.FLASK_APP}
+    )
 
     assert plan.kind == "dockerfile"
     assert plan.dockerfile_path == "Dockerfile"

@@ -70,9 +70,13 @@ def test_rollback_to_a_build_that_never_went_live_is_refused(project):
 
 def test_rollback_reuses_the_image_and_plan_of_the_target(project):
     target = Build.objects.create(
-        project=project, state=Build.State.SUPERSEDED, image_id="sha256:abc",
-        image_tag="deployer/svc:1", commit_sha="a" * 40, plan={"framework": "flask"},
-    )  # fmt: skip
+        project=project,
+        state=Build.State.SUPERSEDED,
+        image_id="sha256:abc",
+        image_tag="deployer/svc:1",
+        commit_sha="a" * 40,
+        plan={"framework": "flask"},
+    )
     Deployment.objects.create(
         project=project, build=target, state="superseded", live_at=timezone.now()
     )
@@ -89,9 +93,11 @@ def test_reaper_fails_running_builds_whose_heartbeat_went_stale(project, user):
 
     other = project_services.create_project(user, slug="svc2", repo_url="https://example.com/b.git")
     stale = Build.objects.create(
-        project=project, state=Build.State.BUILDING, worker="w1@host",
+        project=project,
+        state=Build.State.BUILDING,
+        worker="w1@host",
         heartbeat_at=timezone.now() - timezone.timedelta(seconds=120),
-    )  # fmt: skip
+    )
     fresh = Build.objects.create(
         project=other, state=Build.State.CLONING, heartbeat_at=timezone.now()
     )

@@ -16,10 +16,14 @@ def project(user):
 
 def test_build_page_shows_the_ship_report_of_a_live_build(auth_client, project):
     build = live_build(
-        project, SHA1, image_size=219_600_000, dependency_layer_cached=True,
-        seconds_to_healthy=1.4, memory_usage_bytes=95 * 1024 * 1024,
+        project,
+        SHA1,
+        image_size=219_600_000,
+        dependency_layer_cached=True,
+        seconds_to_healthy=1.4,
+        memory_usage_bytes=95 * 1024 * 1024,
         stage_timings={"building": {"seconds": 2.5}},
-    )  # fmt: skip
+    )
 
     html = auth_client.get(reverse("builds:detail", args=[build.pk])).content.decode()
 

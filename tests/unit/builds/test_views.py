@@ -260,8 +260,11 @@ def test_stage_progress_names_each_stage_state_in_text(auth_client, project):
         ("Starting", "skipped"),
         ("Health checking", "skipped"),
     ]
-    assert re.search(r"Cloning</span>\s*<span class=\"step-status\">done</span>\s*"
-                     r"<span class=\"step-seconds\">1.2 s", html)  # fmt: skip
+    assert re.search(
+        r"Cloning</span>\s*<span class=\"step-status\">done</span>\s*"
+        r"<span class=\"step-seconds\">1.2 s",
+        html,
+    )
     assert re.search(r"Building</span>\s*<span class=\"step-status\">failed", html)
 
 
@@ -619,9 +622,14 @@ def test_no_rollback_is_offered_to_the_image_that_is_already_serving(auth_client
     first = live_build(project, SHA1)
     live_build(project, SHA2)
     rollback = make_build(
-        project, Build.State.LIVE, finished_ago=timedelta(minutes=1), rollback_of=first,
-        trigger=Build.Trigger.ROLLBACK, image_id=first.image_id, commit_sha=SHA1,
-    )  # fmt: skip
+        project,
+        Build.State.LIVE,
+        finished_ago=timedelta(minutes=1),
+        rollback_of=first,
+        trigger=Build.Trigger.ROLLBACK,
+        image_id=first.image_id,
+        commit_sha=SHA1,
+    )
     go_live(rollback)
 
     html = auth_client.get(project.get_absolute_url()).content.decode()
@@ -695,8 +703,14 @@ def local_repo(tmp_path, settings):
     repo.mkdir()
     (repo / "requirements.txt").write_text("flask\ngunicorn\n")
     (repo / "app.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
-    env = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@e.x", "GIT_COMMITTER_NAME": "T",
-           "GIT_COMMITTER_EMAIL": "t@e.x", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # fmt: skip
+    env = {
+        "GIT_AUTHOR_NAME": "T",
+        "GIT_AUTHOR_EMAIL": "t@e.x",
+        "GIT_COMMITTER_NAME": "T",
+        "GIT_COMMITTER_EMAIL": "t@e.x",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "app"]):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True)
     return repo

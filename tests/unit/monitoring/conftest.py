@@ -35,9 +35,14 @@ def live(project):
         project=project, state=Build.State.LIVE, plan={"health_path": "/healthz"}
     )
     return Deployment.objects.create(
-        project=project, build=build, container_id="c0ffee", container_name="deployer-shop-1",
-        host_port=49999, state=Deployment.State.LIVE, live_at=timezone.now(),
-    )  # fmt: skip
+        project=project,
+        build=build,
+        container_id="c0ffee",
+        container_name="deployer-shop-1",
+        host_port=49999,
+        state=Deployment.State.LIVE,
+        live_at=timezone.now(),
+    )
 
 
 def running(restarts: int = 0, oom: bool = False) -> ContainerState:
@@ -54,9 +59,13 @@ def observation(live):
 
     def make(container=None, probe=None, **extra) -> observe.Observation:
         target = observe.Target(
-            deployment_id=live.pk, container_id=live.container_id, host_port=live.host_port,
-            path="/healthz", host="shop.localhost", known_restarts=0,
-        )  # fmt: skip
+            deployment_id=live.pk,
+            container_id=live.container_id,
+            host_port=live.host_port,
+            path="/healthz",
+            host="shop.localhost",
+            known_restarts=0,
+        )
         return observe.Observation(target, container, probe, **extra)
 
     return make

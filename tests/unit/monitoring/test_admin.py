@@ -44,9 +44,14 @@ def test_every_monitoring_list_opens_and_filters_on_state(admin_client, project)
 
 def test_admin_never_shows_the_webhook_url_or_the_secret(admin_client, project):
     alerts.update_notification_settings(
-        project, email_owner=True, extra_emails="", webhook_url="https://example.com/hooks/TOKEN",
-        webhook_format="generic", on_health=True, on_deploy=True,
-    )  # fmt: skip
+        project,
+        email_owner=True,
+        extra_emails="",
+        webhook_url="https://example.com/hooks/TOKEN",
+        webhook_format="generic",
+        on_health=True,
+        on_deploy=True,
+    )
     prefs = alerts.notification_settings(project)
 
     html = admin_client.get(

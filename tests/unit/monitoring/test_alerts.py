@@ -19,9 +19,14 @@ Delivery = NotificationDelivery
 
 def configure(project, **changes):
     arguments = {
-        "email_owner": True, "extra_emails": "", "webhook_url": None, "webhook_format": "generic",
-        "on_health": True, "on_deploy": True, **changes,
-    }  # fmt: skip
+        "email_owner": True,
+        "extra_emails": "",
+        "webhook_url": None,
+        "webhook_format": "generic",
+        "on_health": True,
+        "on_deploy": True,
+        **changes,
+    }
     return alerts.update_notification_settings(project, **arguments)
 
 
@@ -194,9 +199,11 @@ def test_a_live_build_is_announced_once(project):
 
 def test_a_failed_build_says_where_and_why_and_that_the_old_version_serves(project, live):
     build = Build.objects.create(
-        project=project, state=Build.State.FAILED, failure_stage=Build.State.HEALTH_CHECKING,
+        project=project,
+        state=Build.State.FAILED,
+        failure_stage=Build.State.HEALTH_CHECKING,
         failure_reason="The app exited with code 1 before answering its health check.",
-    )  # fmt: skip
+    )
 
     event = alerts.record_build_outcome(build)
 

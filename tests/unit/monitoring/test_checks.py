@@ -10,9 +10,13 @@ from tests.unit.monitoring.conftest import answered, running
 
 def classify(container, probe=None, known_restarts=0, slow_ms=1000):
     return checks.classify(
-        container, probe, path="/healthz", memory_mb=64, known_restarts=known_restarts,
+        container,
+        probe,
+        path="/healthz",
+        memory_mb=64,
+        known_restarts=known_restarts,
         slow_ms=slow_ms,
-    )  # fmt: skip
+    )
 
 
 def test_running_container_answering_200_quickly_is_healthy():

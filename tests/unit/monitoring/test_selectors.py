@@ -17,9 +17,12 @@ State = HealthState
 def stored(project, state, *, checked_ago=timedelta(seconds=5), reason="why"):
     now = timezone.now()
     return AppHealth.objects.create(
-        project=project, state=state, reason=reason, since=now - timedelta(hours=1),
+        project=project,
+        state=state,
+        reason=reason,
+        since=now - timedelta(hours=1),
         checked_at=now - checked_ago,
-    )  # fmt: skip
+    )
 
 
 def test_a_project_never_checked_is_unknown(project):
@@ -102,9 +105,12 @@ def test_panel_has_uptime_over_a_day_and_a_week_and_the_chart(project):
     now = timezone.now()
     for hours, ok in [(1, True), (2, True), (3, False), (4, True), (48, False), (49, False)]:
         HealthCheck.objects.create(
-            project=project, checked_at=now - timedelta(hours=hours), state=State.HEALTHY, ok=ok,
+            project=project,
+            checked_at=now - timedelta(hours=hours),
+            state=State.HEALTHY,
+            ok=ok,
             latency_ms=25.0 if ok else None,
-        )  # fmt: skip
+        )
     HealthCheck.objects.create(
         project=project, checked_at=now - timedelta(days=9), state=State.HEALTHY, ok=False
     )

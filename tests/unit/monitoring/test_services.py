@@ -245,9 +245,12 @@ def test_a_new_deployment_starts_a_fresh_restart_count(health, live, project):
     )
     Deployment.objects.filter(pk=live.pk).update(state=Deployment.State.SUPERSEDED)
     newer = Deployment.objects.create(
-        project=project, build=live.build, container_id="beef", host_port=50000,
+        project=project,
+        build=live.build,
+        container_id="beef",
+        host_port=50000,
         state=Deployment.State.LIVE,
-    )  # fmt: skip
+    )
 
     fresh = services.health_of(newer)
 

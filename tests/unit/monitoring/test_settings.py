@@ -57,8 +57,11 @@ def test_email_url_configures_the_smtp_backend():
     result = _load_settings(EMAIL_URL="smtp+tls://robot:pw@mail.example.com:587")
 
     assert result.stdout.split()[1:] == [
-        "django.core.mail.backends.smtp.EmailBackend", "mail.example.com", "587", "True",
-    ]  # fmt: skip
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mail.example.com",
+        "587",
+        "True",
+    ]
 
 
 def test_a_bad_email_url_stops_start_up_naming_it():

@@ -17,9 +17,14 @@ HTMX = {"HX-Request": "true"}
 
 def form_data(**changes):
     return {
-        "email_owner": "on", "extra_emails": "", "webhook_url": "", "webhook_format": "generic",
-        "on_health": "on", "on_deploy": "on", **changes,
-    }  # fmt: skip
+        "email_owner": "on",
+        "extra_emails": "",
+        "webhook_url": "",
+        "webhook_format": "generic",
+        "on_health": "on",
+        "on_deploy": "on",
+        **changes,
+    }
 
 
 def test_health_page_shows_state_reason_uptime_chart_and_events(auth_client, project):
@@ -30,9 +35,14 @@ def test_health_page_shows_state_reason_uptime_chart_and_events(auth_client, pro
         checked_at=timezone.now(),
     )
     HealthEvent.objects.create(
-        project=project, kind="state", state="oom_killed", previous_state="healthy",
-        reason="killed: limit of 256 MB", exit_code=137, logs="MemoryError <b>",
-    )  # fmt: skip
+        project=project,
+        kind="state",
+        state="oom_killed",
+        previous_state="healthy",
+        reason="killed: limit of 256 MB",
+        exit_code=137,
+        logs="MemoryError <b>",
+    )
 
     html = auth_client.get(HEALTH).content.decode()
 

@@ -14,9 +14,12 @@ def make(user, **fields):
 
 def test_build_overrides_are_stored(user):
     project = make(
-        user, entrypoint="mysite.wsgi:application", python_version="3.13",
-        requirements_file="requirements/prod.txt", system_packages="libpq-dev gcc",
-    )  # fmt: skip
+        user,
+        entrypoint="mysite.wsgi:application",
+        python_version="3.13",
+        requirements_file="requirements/prod.txt",
+        system_packages="libpq-dev gcc",
+    )
 
     project.refresh_from_db()
     assert (project.entrypoint, project.python_version) == ("mysite.wsgi:application", "3.13")

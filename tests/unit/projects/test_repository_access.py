@@ -45,10 +45,12 @@ def test_a_member_cannot_change_the_repository_url_or_the_credentials(
     response = client.post(
         url,
         _edit_form(
-            private_project, repo_url="https://github.com/mallory/loot.git", branch="dev",
+            private_project,
+            repo_url="https://github.com/mallory/loot.git",
+            branch="dev",
             forget_credentials="on",
         ),
-    )  # fmt: skip
+    )
 
     assert not {"repo_url", "forget_credentials"} & set(page.context["form"].fields)
     assert "only the owner can change the repository" in page.content.decode()

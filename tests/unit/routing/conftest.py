@@ -25,9 +25,12 @@ def make_live():
             state=Deployment.State.SUPERSEDED
         )
         return Deployment.objects.create(
-            project=project, build=build, container_id=f"c{port}", host_port=port,
+            project=project,
+            build=build,
+            container_id=f"c{port}",
+            host_port=port,
             state=Deployment.State.LIVE,
-        )  # fmt: skip
+        )
 
     return make
 

@@ -196,6 +196,9 @@ PROVIDERS = {
 
 
 def _bitbucket_change_for(ref: str, after: str) -> dict:
-    kind, name = ("tag", ref.removeprefix("refs/tags/")) if ref.startswith("refs/tags/") else (
-        "branch", ref.removeprefix("refs/heads/"))  # fmt: skip
+    kind, name = (
+        ("tag", ref.removeprefix("refs/tags/"))
+        if ref.startswith("refs/tags/")
+        else ("branch", ref.removeprefix("refs/heads/"))
+    )
     return bitbucket_change(name, after, kind=kind, deleted=after == ZERO)

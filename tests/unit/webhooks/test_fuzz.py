@@ -20,10 +20,42 @@ from webhooks.models import Delivery
 pytestmark = pytest.mark.django_db
 
 ANSWERS = {200, 202, 400, 401, 413, 429}
-KEYS = ["ref", "after", "before", "deleted", "checkout_sha", "pusher", "name", "login", "push",
-        "changes", "new", "old", "type", "target", "hash", "actor", "user_username", "sender"]  # fmt: skip
-STRINGS = ["", "refs/heads/main", "refs/tags/v1", SHA, "0" * 40, "branch", "tag", "\x00",
-           "\ud800", "é" * 300, "x" * 5000, "refs/heads/main\x00", "☃", "null"]  # fmt: skip
+KEYS = [
+    "ref",
+    "after",
+    "before",
+    "deleted",
+    "checkout_sha",
+    "pusher",
+    "name",
+    "login",
+    "push",
+    "changes",
+    "new",
+    "old",
+    "type",
+    "target",
+    "hash",
+    "actor",
+    "user_username",
+    "sender",
+]
+STRINGS = [
+    "",
+    "refs/heads/main",
+    "refs/tags/v1",
+    SHA,
+    "0" * 40,
+    "branch",
+    "tag",
+    "\x00",
+    "\ud800",
+    "é" * 300,
+    "x" * 5000,
+    "refs/heads/main\x00",
+    "☃",
+    "null",
+]
 HEADER_SETS = {
     "github": {"X-GitHub-Event": "push", "X-GitHub-Delivery": "d"},
     "gitlab": {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": "d"},
@@ -121,11 +153,26 @@ def test_hostile_header_values_on_a_genuine_push_never_crash(secret, post_hook):
     for provider in HEADER_SETS:
         for _ in range(10):
             body = payloads.encode({"ref": "refs/heads/other", "after": SHA})
-            extra = {name: rng.choice(values) for name in (*HEADER_SETS["github"], "X-Gitlab-Event-UUID",
-                     "X-Request-UUID", "X-Gitea-Delivery", "X-Deployer-Delivery", "Idempotency-Key")}  # fmt: skip
-            response = post_hook(body, signed(provider, secret, body) | {
-                name: value for name, value in extra.items() if name not in HEADER_SETS[provider]
-            })  # fmt: skip
+            extra = {
+                name: rng.choice(values)
+                for name in (
+                    *HEADER_SETS["github"],
+                    "X-Gitlab-Event-UUID",
+                    "X-Request-UUID",
+                    "X-Gitea-Delivery",
+                    "X-Deployer-Delivery",
+                    "Idempotency-Key",
+                )
+            }
+            response = post_hook(
+                body,
+                signed(provider, secret, body)
+                | {
+                    name: value
+                    for name, value in extra.items()
+                    if name not in HEADER_SETS[provider]
+                },
+            )
 
             assert response.status_code in ANSWERS, response.content
 
@@ -170,8 +217,12 @@ def test_a_malformed_content_length_does_not_crash(secret, client):
     body, headers = payloads.generic(secret)
 
     response = client.generic(
-        "POST", "/hooks/shop/", data=body, content_type="application/json",
-        headers=headers, CONTENT_LENGTH="banana",
-    )  # fmt: skip
+        "POST",
+        "/hooks/shop/",
+        data=body,
+        content_type="application/json",
+        headers=headers,
+        CONTENT_LENGTH="banana",
+    )
 
     assert response.status_code in ANSWERS

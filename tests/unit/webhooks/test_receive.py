@@ -198,8 +198,14 @@ def test_wrong_secret_is_401(provider, secret, post_hook):
 @pytest.mark.parametrize("provider", PROVIDER_NAMES)
 def test_missing_signature_is_401(provider, secret, post_hook):
     body, headers = payloads.PROVIDERS[provider](secret)
-    for name in ("X-Hub-Signature-256", "X-Hub-Signature", "X-Gitlab-Token", "X-Gitea-Signature",
-                 "X-Forgejo-Signature", "X-Deployer-Signature"):  # fmt: skip
+    for name in (
+        "X-Hub-Signature-256",
+        "X-Hub-Signature",
+        "X-Gitlab-Token",
+        "X-Gitea-Signature",
+        "X-Forgejo-Signature",
+        "X-Deployer-Signature",
+    ):
         headers.pop(name, None)
 
     assert post_hook(body, headers).status_code == 401

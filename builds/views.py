@@ -7,8 +7,6 @@ No request is held open, so a gunicorn thread is never tied to a viewer.
 
 from __future__ import annotations
 
-import re
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -24,6 +22,7 @@ from builds import selectors, services
 from builds.buildlog import Redactor
 from builds.models import Build
 from builds.pipeline import run
+from builds.pipeline.sha import is_sha
 from projects import crypto
 from projects import services as project_services
 from projects.models import Project
@@ -32,7 +31,6 @@ from projects.services import get_project_for_user
 # A follower gets at most this many lines per answer; a longer backlog comes in a few quick polls.
 LOG_BATCH = 500
 RUNTIME_LOG_LINES = 100
-SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def _get_build_for_user(request: HttpRequest, pk: int, *fields: str) -> Build:
@@ -115,7 +113,7 @@ def deploy(request: HttpRequest, slug: str) -> HttpResponse:
     """Build the branch's newest commit, or with `commit` (Redeploy) that exact commit again."""
     project = get_project_for_user(request.user, slug)
     commit = request.POST.get("commit", "").strip()
-    if commit and not SHA.match(commit):
+    if commit and not is_sha(commit):
         messages.error(request, "That is not a full commit id; deploy the branch instead.")
         return _redirect(request, project.get_absolute_url())
     try:

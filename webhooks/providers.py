@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,8 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
-SHA = re.compile(r"[0-9a-f]{40}")
+from builds.pipeline.sha import is_sha
+
 ZERO_SHA = "0" * 40
 
 
@@ -114,7 +114,7 @@ def _sha(value: Any, what: str = "after") -> str:
     sha = _text(value, what).lower()
     if sha and set(sha) == {"0"}:
         return ""
-    if not SHA.fullmatch(sha):
+    if not is_sha(sha):
         raise MalformedPayload(f"{what} is not a 40-character hexadecimal commit sha")
     return sha
 

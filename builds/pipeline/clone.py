@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import resource
 import shlex
 import shutil
@@ -30,9 +29,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from builds.pipeline.errors import StageError
+from builds.pipeline.sha import is_sha
 from deployer import outbound
 
-SHA = re.compile(r"^[0-9a-f]{40}$")
 # How often the size of the destination is measured while git runs.
 SIZE_POLL_SECONDS = 0.2
 MAX_MB_SETTING = "DEPLOYER_CLONE_MAX_MB"
@@ -360,7 +359,7 @@ def clone_commit(
         )
         git = _Clone(url, dest, context, timeout, max_bytes)
         commit = _fetch(git, url, ref, dest, branch)
-        if SHA.match(ref) and commit.sha != ref:
+        if is_sha(ref) and commit.sha != ref:
             raise StageError(f"Commit {ref} was not found in {public_url(url)}.")
         known = known_hosts.read_text()
     log(f"Checked out {commit.sha[:12]} by {commit.author}: {commit.message}")
@@ -390,10 +389,10 @@ def checked_addresses(
 
 
 def _fetch(git: _Clone, url: str, ref: str, dest: Path, branch: str | None) -> Commit:
-    if not SHA.match(ref):
+    if not is_sha(ref):
         _clone_branch(git, url, ref)
         return _checked_out(git)
-    if branch and not SHA.match(branch):
+    if branch and not is_sha(branch):
         try:
             _clone_branch(git, url, branch)
             commit = _checked_out(git)

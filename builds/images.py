@@ -12,6 +12,11 @@ from builds.pipeline.image_guard import NAMESPACE, ImagePolicy
 from builds.pipeline.plan import Plan
 
 
+def base_image(python_version: str) -> str:
+    """The image a generated Dockerfile of this Python version starts from."""
+    return settings.DEPLOYER_BASE_IMAGE.format(version=python_version)
+
+
 def image_policy() -> ImagePolicy:
     """What an own Dockerfile may name besides registry images and its own stages: the base
     image setting (any version) and `DEPLOYER_ALLOWED_IMAGES`; `# syntax=` may name only

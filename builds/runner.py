@@ -210,7 +210,7 @@ def _build_image(
         base_images = plan.base_images
         log(f"Building the repository's own {own} as is")
     else:
-        base_image = settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version)
+        base_image = image_rules.base_image(plan.python_version)
         text = dockerfile.generate_dockerfile(
             plan,
             base_image=settings.DEPLOYER_BASE_IMAGE,
@@ -283,7 +283,7 @@ def ensure_setup_image(client, plan: Plan, log) -> str:
     Labelled as Deployer's but no project's, so no project's removal takes them, and with
     the base image and port they are for, so a newer one replaces them.
     """
-    base_image = settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version)
+    base_image = image_rules.base_image(plan.python_version)
     return image.ensure_setup_image(
         client.api,
         dockerfile.generate_setup_dockerfile(plan, base_image=settings.DEPLOYER_BASE_IMAGE),
@@ -418,7 +418,7 @@ def _fingerprint_of(
     return release_fingerprint(
         settings.SECRET_KEY,
         command=plan.release_command or "",
-        base_image=settings.DEPLOYER_BASE_IMAGE.format(version=plan.python_version),
+        base_image=image_rules.base_image(plan.python_version),
         migrations=digest,
         environment=effective,
     )

@@ -39,7 +39,7 @@ from builds.pipeline.detection import tree
 from builds.pipeline.detection.sqlite import DATA_DIR, volume_links
 from builds.pipeline.errors import StageError
 from builds.pipeline.fingerprint import may_skip, migrations_digest, release_fingerprint
-from builds.pipeline.plan import Plan
+from builds.pipeline.plan import Plan, health_path
 from builds.pythons import available_pythons
 from builds.stages import BuildStopped, cancel_requested, stage
 from monitoring import tasks as monitoring_tasks
@@ -102,7 +102,7 @@ def execute(build: Build) -> None:
                     client,
                     deployment.container_id,
                     port=deployment.host_port,
-                    path=project.health_check_path or plan.health_path or "/",
+                    path=health_path(project.health_check_path, plan.health_path),
                     host=project.app_host,
                     memory_mb=project.memory_limit_mb,
                     log=log,

@@ -22,6 +22,7 @@ from builds import selectors, services
 from builds.buildlog import Redactor
 from builds.models import Build
 from builds.pipeline import run
+from builds.pipeline.plan import health_path
 from builds.pipeline.sha import is_sha
 from projects import crypto
 from projects import services as project_services
@@ -93,7 +94,7 @@ def deployments_context(project: Project) -> dict:
 
 def _health_path(project: Project, row: selectors.ProjectRow) -> str:
     plan = row.live.build.plan if row.live else None
-    return project.health_check_path or (plan or {}).get("health_path") or "/"
+    return health_path(project.health_check_path, (plan or {}).get("health_path"))
 
 
 @never_cache

@@ -18,6 +18,11 @@ KINDS = ("inferred", "procfile", "dockerfile")
 FRAMEWORK_CHOICES = ("auto", "django", "flask", "fastapi", "dockerfile", "procfile", "command")
 
 
+def health_path(override: str | None, detected: str | None) -> str:
+    """The path health checks use: the project's setting, else detection's, else `/`."""
+    return override or detected or "/"
+
+
 @dataclass
 class Evidence:
     """Why a decision was taken: the file and line that said so, in words."""

@@ -2,7 +2,8 @@
 # Start Debian's caddy as Deployer's router for development and tests. Idempotent: does
 # nothing when Caddy's admin API already answers. Its initial JSON config holds the admin
 # endpoint and one plain-HTTP server with no routes; Deployer's worker fills in the routes
-# from the database (at start and every DEPLOYER_ROUTE_RECONCILE_INTERVAL seconds).
+# from the database (at start and every DEPLOYER_ROUTE_RECONCILE_INTERVAL seconds). Started
+# again, Caddy resumes the last routes it was given (var/caddy/<port>/config/caddy/autosave.json).
 #
 # Reads the same variables as Deployer: DEPLOYER_CADDY_ADMIN_URL (http://127.0.0.1:2019),
 # DEPLOYER_HTTP_PORT (8080), DEPLOYER_HTTP_BIND (127.0.0.1). Data and config under var/caddy/,
@@ -40,10 +41,12 @@ LOG="$VAR/log/caddy.log"
 [ "$ADMIN_PORT" = 2019 ] || LOG="$VAR/log/caddy-$ADMIN_PORT.log"
 mkdir -p "$DIR/data" "$DIR/config"
 
-# persist=false: the database, not Caddy's autosave, is the source of the routes.
+# The database is the source of the routes (the worker sets them at each switch and every
+# DEPLOYER_ROUTE_RECONCILE_INTERVAL seconds); Caddy also keeps the last config it was given
+# (autosave) and resumes it when it starts again, so a restart costs only its own time.
 cat >"$DIR/initial.json" <<JSON
 {
-  "admin": {"listen": "$ADMIN", "config": {"persist": false}},
+  "admin": {"listen": "$ADMIN", "config": {"persist": true}},
   "storage": {"module": "file_system", "root": "$DIR/data"},
   "apps": {
     "http": {
@@ -67,6 +70,6 @@ JSON
 
 say "starting caddy: admin $ADMIN_URL, apps on http://$HTTP_BIND:$HTTP_PORT (log: ${LOG#"$ROOT"/})"
 XDG_DATA_HOME="$DIR/data" XDG_CONFIG_HOME="$DIR/config" \
-    setsid nohup caddy run --config "$DIR/initial.json" >>"$LOG" 2>&1 </dev/null &
+    setsid nohup caddy run --resume --config "$DIR/initial.json" >>"$LOG" 2>&1 </dev/null &
 echo $! >"$DIR/caddy.pid"
 wait_for caddy 15 admin_answers

@@ -208,7 +208,7 @@ def test_redeploys_under_load_through_caddy_drop_no_request(
     assert load.bodies["hello from v4"] > 0
 
 
-def test_restarted_caddy_gets_every_route_back_from_the_reconcile_task(
+def test_restarted_caddy_resumes_its_routes_and_an_empty_one_gets_them_from_the_database(
     router, celery_worker, git_repo, make_project
 ):
     shop = make_project(git_repo(flask_app(1)))
@@ -221,6 +221,15 @@ def test_restarted_caddy_gets_every_route_back_from_the_reconcile_task(
     wait_for_answer(blog.app_host, "hello from v2")
 
     kill_caddy()
+    start_caddy()
+    # Caddy resumes the routes it was last given: the apps answer as soon as it is up.
+    wait_for_answer(shop.app_host, "hello from v1", timeout=5)
+    # A Caddy that lost its saved state (a new machine or container) starts empty, and the
+    # worker's route reconcile (at start, and every DEPLOYER_ROUTE_RECONCILE_INTERVAL)
+    # restores every route from the database.
+    kill_caddy()
+    admin_port = settings.DEPLOYER_CADDY_ADMIN_URL.rstrip("/").rsplit(":", 1)[1]
+    (ROOT / "var" / "caddy" / admin_port / "config" / "caddy" / "autosave.json").unlink()
     start_caddy()
 
     assert through_caddy(shop.app_host)[0] == 404  # its initial config: no route yet

@@ -11,6 +11,7 @@ restart.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -20,9 +21,17 @@ from django.db import connections
 
 from builds import services as build_services
 from builds.models import Build
+from builds.tasks import reap_lost_builds, run_build
 from routing import services as routing
 from tests.integration.apps import FLASK_APP
-from tests.integration.conftest import deploy, wait_for_build, wait_until
+from tests.integration.conftest import (
+    deploy,
+    start_worker,
+    stop_worker,
+    wait_for_build,
+    wait_until,
+)
+from tests.integration.test_build_faults import OWN_FLASK_DOCKERFILE, SLOW_DOCKERFILE, wait_for_log
 from tests.integration.test_routing import Load, kill_caddy, start_caddy, wait_for_answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -129,6 +138,35 @@ def test_dockerd_restarts_with_live_restore_and_the_app_never_stops(live_app, do
     assert load.failures == []
 
 
+def _reaped(build) -> bool:
+    """the reaper (what beat sends every DEPLOYER_REAPER_INTERVAL) failed the lost build"""
+    reap_lost_builds.delay()
+    return Build.objects.get(pk=build.pk).state == Build.State.FAILED
+
+
 def _dockerd_gone() -> bool:
     """dockerd has exited"""
     return subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True).returncode != 0
+
+
+def test_a_worker_killed_mid_build_stops_no_app_and_the_next_deploy_works(
+    live_app, test_database_url, tmp_path
+):
+    project, repo = live_app
+    repo.commit({"Dockerfile": SLOW_DOCKERFILE}, "a slow build")
+    doomed = start_worker(test_database_url, tmp_path / "doomed.log", name="doomed", queue="doomed")
+    with Load(project.app_host, threads=2) as load:
+        started = time.monotonic()
+        try:
+            build = Build.objects.create(project=project, ref="main")
+            run_build.apply_async((build.pk,), queue="doomed")
+            wait_for_log(build, "RUN sleep 45")
+            os.killpg(doomed.pid, signal.SIGKILL)
+        finally:
+            stop_worker(doomed)
+        wait_until(lambda: _reaped(build), timeout=60, interval=2)
+        repo.commit({"Dockerfile": OWN_FLASK_DOCKERFILE}, "a Dockerfile that works")
+        assert deploy(project).state == Build.State.LIVE
+        seconds = time.monotonic() - started
+    _report("worker (SIGKILL mid-build)", load, seconds)
+    assert load.failures == []

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from addons.models import AddOn
+from addons.models import AddOn, Backup
 
 
 @admin.register(AddOn)
@@ -22,3 +22,23 @@ class AddOnAdmin(admin.ModelAdmin):
         "ready_at",
     )
     exclude = ("encrypted_password",)
+
+
+@admin.register(Backup)
+class BackupAdmin(admin.ModelAdmin):
+    list_display = ("addon", "state", "created_at", "size", "verified_at", "reason")
+    list_filter = ("state",)
+    search_fields = ("addon__project__slug",)
+    list_select_related = ("addon__project",)
+    readonly_fields = (
+        "addon",
+        "state",
+        "reason",
+        "path",
+        "size",
+        "tables",
+        "restored_tables",
+        "error",
+        "created_at",
+        "verified_at",
+    )

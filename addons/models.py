@@ -43,3 +43,30 @@ class AddOn(models.Model):
 
     def password(self) -> str:
         return crypto.decrypt(self.encrypted_password)
+
+
+class Backup(models.Model):
+    """One dump of an add-on's database; it counts only once restored into a throw-away copy."""
+
+    class State(models.TextChoices):
+        TAKEN = "taken", "Taken, not yet verified"
+        VERIFIED = "verified", "Verified by a restore"
+        FAILED = "failed", "Failed"
+
+    addon = models.ForeignKey(AddOn, on_delete=models.CASCADE, related_name="backups")
+    state = models.CharField(max_length=20, choices=State, default=State.TAKEN)
+    reason = models.CharField(max_length=200, blank=True)  # why it was taken
+    path = models.CharField(max_length=500, blank=True)
+    size = models.BigIntegerField(default=0)
+    # {table: rows} of the live database when it was taken, and of the restored copy.
+    tables = models.JSONField(default=dict, blank=True)
+    restored_tables = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"backup #{self.pk} of {self.addon} ({self.state})"

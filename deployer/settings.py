@@ -340,6 +340,8 @@ DEPLOYER_CONTAINER_RUNTIME = _read("DEPLOYER_CONTAINER_RUNTIME", str, "").strip(
 DEPLOYER_ADDON_POSTGRES_IMAGE = _read("DEPLOYER_ADDON_POSTGRES_IMAGE", str, "postgres:15")
 DEPLOYER_ADDON_MEMORY_MB = _read("DEPLOYER_ADDON_MEMORY_MB", int, 256)
 DEPLOYER_ADDON_READY_TIMEOUT = _read("DEPLOYER_ADDON_READY_TIMEOUT", float, 90.0)
+# Where add-on backups are written (addons/backups.py), one folder per project.
+DEPLOYER_BACKUP_DIR = _read("DEPLOYER_BACKUP_DIR", str, str(VAR_DIR / "backups"))
 if DEPLOYER_ADDON_MEMORY_MB < 64:
     raise ImproperlyConfigured("DEPLOYER_ADDON_MEMORY_MB must be at least 64.")
 if DEPLOYER_APP_CPUS <= 0:

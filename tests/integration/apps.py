@@ -117,6 +117,9 @@ ARTICLE_DJANGO_APP = {
         "def add(request):\n"
         "    Note.objects.create(text=request.GET['text'])\n"
         "    return HttpResponse('added')\n\n\n"
+        "def clear(request):\n"
+        "    Note.objects.all().delete()\n"
+        "    return HttpResponse('cleared')\n\n\n"
         "def vendor(request):\n"
         "    from django.db import connection\n"
         "    return HttpResponse(connection.vendor)\n\n\n"
@@ -124,7 +127,8 @@ ARTICLE_DJANGO_APP = {
         "    (settings.BASE_DIR / 'scratch.txt').write_text('written beside the code')\n"
         "    return HttpResponse((settings.BASE_DIR / 'scratch.txt').read_text())\n\n\n"
         "urlpatterns = [\n"
-        "    path('', index), path('add', add), path('scratch', scratch), path('vendor', vendor)\n"
+        "    path('', index), path('add', add), path('scratch', scratch), path('vendor', vendor),\n"
+        "    path('clear', clear),\n"
         "]\n"
     ),
     "mysite/wsgi.py": DJANGO_APP["site_conf/wsgi.py"].replace("site_conf", "mysite"),

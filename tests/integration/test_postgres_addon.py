@@ -9,13 +9,13 @@ release with one sentence and the live version stays; another project cannot rea
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from addons.models import AddOn
 from builds.models import Build
 from builds.pipeline import fence
 from tests.integration.apps import ARTICLE_DJANGO_APP
-from tests.integration.conftest import build_log, deploy, http_get
+from tests.integration.conftest import build_log, deploy, http_get, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,3 +114,62 @@ NOOP_MIGRATION = (
     "    dependencies = [('notes', '0001_initial')]\n"
     "    operations = []\n"
 )
+
+
+def test_a_backup_counts_once_restored_and_brings_back_exactly_its_rows(
+    celery_worker, git_repo, make_project, tmp_path, settings, capsys
+):
+    settings.DEPLOYER_BACKUP_DIR = str(tmp_path / "backups")
+    project = make_project(git_repo(ARTICLE_DJANGO_APP))
+    call_command("addon", "create", project.slug, "postgres")
+    assert deploy(project).state == Build.State.LIVE
+    port = live_port(project)
+    for text in ("alpha", "beta"):
+        assert http_get(port, f"/add?text={text}") == (200, "added")
+
+    call_command("addon", "backup", project.slug, "postgres")
+    addon = AddOn.objects.get(project=project)
+    backup = addon.backups.get()
+    assert backup.state == "verified", backup.error
+    assert backup.tables["public.notes_note"] == 2 == backup.restored_tables["public.notes_note"]
+    assert "verified by a restore" in capsys.readouterr().out
+    assert http_get(port, "/clear") == (200, "cleared")
+    assert http_get(port, "/add?text=after-the-backup") == (200, "added")
+
+    call_command("addon", "restore", project.slug, "postgres", "--latest")
+
+    port = live_port(project)  # the same container, stopped and started again
+    wait_until(lambda: http_get(port, "/")[0] == 200, timeout=60)
+    assert http_get(port, "/") == (200, "2 notes: alpha,beta")
+    safety = addon.backups.exclude(pk=backup.pk).get()
+    assert safety.state == "verified" and safety.tables["public.notes_note"] == 1
+
+
+def test_a_corrupt_backup_is_never_verified_nor_restored_and_the_live_data_stays(
+    celery_worker, git_repo, make_project, tmp_path, settings, docker_client
+):
+    from addons import backups
+    from addons.models import Backup
+    from builds import docker as docker_seam
+
+    settings.DEPLOYER_BACKUP_DIR = str(tmp_path / "backups")
+    project = make_project(git_repo(ARTICLE_DJANGO_APP))
+    call_command("addon", "create", project.slug, "postgres")
+    assert deploy(project).state == Build.State.LIVE
+    port = live_port(project)
+    assert http_get(port, "/add?text=precious") == (200, "added")
+    addon = AddOn.objects.get(project=project)
+    corrupt = tmp_path / "corrupt.dump"
+    corrupt.write_bytes(b"PGDMP" + b"\x00garbage" * 100)
+    backup = Backup.objects.create(addon=addon, path=str(corrupt), tables={"public.notes_note": 1})
+
+    with docker_seam.client() as client:
+        checked = backups.verify(backup, client)
+    with pytest.raises(CommandError, match="only a backup proven by a restore is restored"):
+        call_command("addon", "restore", project.slug, "postgres", "--backup", str(backup.pk))
+
+    assert checked.state == "failed" and checked.error.startswith("The restore check failed")
+    assert http_get(port, "/") == (200, "1 notes: precious")
+    assert not docker_client.containers.list(
+        all=True, filters={"label": "org.deployer.role=backup-check"}
+    )

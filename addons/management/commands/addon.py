@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from addons import engine, services
-from addons.models import AddOn
+from addons import backups, engine, services
+from addons.models import AddOn, Backup
 from builds import docker as docker_seam
 from projects.models import Project
 
@@ -14,14 +14,31 @@ class Command(BaseCommand):
     help = "Create, list, start or remove a project's add-ons (PostgreSQL)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("action", choices=["create", "list", "start", "remove"])
+        parser.add_argument(
+            "action", choices=["create", "list", "start", "remove", "backup", "backups", "restore"]
+        )
         parser.add_argument("project", help="the project's name (slug)")
         parser.add_argument("kind", nargs="?", default="postgres", choices=AddOn.Kind.values)
         parser.add_argument(
             "--keep-data", action="store_true", help="remove: keep the add-on's volume"
         )
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
+            "--latest", action="store_true", help="restore: the newest verified backup"
+        )
+        which.add_argument("--backup", type=int, metavar="ID", help="restore: this backup")
 
-    def handle(self, *args, action: str, project: str, kind: str, keep_data: bool, **options):
+    def handle(
+        self,
+        *args,
+        action: str,
+        project: str,
+        kind: str,
+        keep_data: bool,
+        latest: bool,
+        backup: int | None,
+        **options,
+    ):
         found = Project.objects.filter(slug=project).first()
         if found is None:
             raise CommandError(f"No project named {project!r}.")
@@ -39,6 +56,8 @@ class Command(BaseCommand):
             raise CommandError(f"The project {project} has no {kind} add-on.")
         if action == "start":
             return self._provision(addon)
+        if action in ("backup", "backups", "restore"):
+            return self._backups(addon, action, latest=latest, backup_id=backup)
         with docker_seam.client() as client:
             services.remove_addon(addon, client, keep_data=keep_data)
         kept = f" (its volume {addon.volume_name} is kept)" if keep_data else ""
@@ -56,6 +75,48 @@ class Command(BaseCommand):
                 f"{addon} is ready at {addon.container_name}:{engine.POSTGRES_PORT} (database "
                 f"{addon.database}, user {addon.user}). The next deploy gives the app {names}, "
                 "and every database variable its settings read."
+            )
+        )
+
+    def _backups(self, addon: AddOn, action: str, *, latest: bool, backup_id: int | None) -> None:
+        if action == "backups":
+            for row in addon.backups.all():
+                self.stdout.write(
+                    f"#{row.pk}\t{row.state}\t{row.created_at:%Y-%m-%d %H:%M:%S}\t{row.size} B\t"
+                    f"{sum(row.tables.values())} rows in {len(row.tables)} tables\t{row.error}"
+                )
+            return
+        with docker_seam.client() as client:
+            if action == "backup":
+                taken = backups.take(addon, client, reason="manage.py addon backup")
+                if taken.state != Backup.State.VERIFIED:
+                    raise CommandError(f"Backup #{taken.pk} failed: {taken.error}")
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Backup #{taken.pk} verified by a restore: {len(taken.tables)} tables, "
+                        f"{sum(taken.tables.values())} rows, {taken.size} bytes ({taken.path})."
+                    )
+                )
+                return
+            if not latest and backup_id is None:
+                raise CommandError("Say which backup: --latest or --backup ID.")
+            chosen = (
+                addon.backups.filter(state=Backup.State.VERIFIED).first()
+                if latest
+                else addon.backups.filter(pk=backup_id).first()
+            )
+            if chosen is None:
+                raise CommandError(
+                    f"No {'verified ' if latest else ''}backup of {addon} to restore."
+                )
+            try:
+                safety = backups.restore(addon, chosen, client)
+            except backups.BackupError as exc:
+                raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Restored backup #{chosen.pk} into {addon.container_name} "
+                f"(safety backup #{safety.pk} taken first)."
             )
         )
 

@@ -1,0 +1,227 @@
+"""Backups of a PostgreSQL add-on that count only once they have been restored.
+
+A backup is `pg_dump -Fc` run inside the add-on's container, streamed through the engine's
+API to a file under DEPLOYER_BACKUP_DIR (the add-on need not run beside the worker). It is
+**verified** only after it was restored into a throw-away container of the same image, with
+no network, and every table the live database had when it was taken is there again; the
+row counts of both are kept. A restore into the live add-on takes only a verified backup,
+takes a safety backup first, and stops the app's container meanwhile so it never sees a
+half-restored database.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import tarfile
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from addons import engine
+from addons.models import AddOn, Backup
+from builds.docker import LABEL_ROLE, describe_error
+from builds.installation import project_labels
+from builds.models import Deployment
+from builds.pipeline.errors import StageError
+
+# Exact row counts of every table in one query (no psql meta-commands needed).
+COUNTS_SQL = (
+    "SELECT table_schema || '.' || table_name, "
+    "(xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', "
+    "table_schema, table_name), false, true, '')))[1]::text "
+    "FROM information_schema.tables "
+    "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE' "
+    "ORDER BY 1"
+)
+# In the home folder of the image's postgres user (uid 999), beside its data folder.
+DUMP_IN_CONTAINER = "/var/lib/postgresql/deployer-backup.dump"
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done, in one sentence."""
+
+
+def take(addon: AddOn, client, *, reason: str = "asked for") -> Backup:
+    """Dump the add-on's database to a file, then verify it by a restore; returns the row."""
+    backup = Backup.objects.create(addon=addon, reason=reason[:200])
+    folder = Path(settings.DEPLOYER_BACKUP_DIR) / addon.project.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{addon.kind}-{timezone.now():%Y%m%dT%H%M%S}-{backup.pk}.dump"
+    try:
+        tables = counts(client, addon.container_name, addon)
+        _dump(client, addon, path)
+    except BackupError as exc:
+        return _failed(backup, str(exc))
+    Backup.objects.filter(pk=backup.pk).update(
+        path=str(path), size=path.stat().st_size, tables=tables
+    )
+    backup.refresh_from_db()
+    return verify(backup, client)
+
+
+def verify(backup: Backup, client) -> Backup:
+    """Restore the backup into a throw-away container and check its tables; records the outcome."""
+    addon = backup.addon
+    name = f"deployer-{addon.project.slug}-backup-check-{backup.pk}"
+    try:
+        container_id = _throwaway(client, addon, name)
+        try:
+            _restore_into(client, container_id, addon, Path(backup.path), clean=False)
+            restored = counts(client, container_id, addon)
+        finally:
+            client.api.remove_container(container_id, force=True)
+    except (BackupError, OSError) as exc:
+        return _failed(backup, f"The restore check failed: {exc}")
+    missing = sorted(set(backup.tables) - set(restored))
+    if missing:
+        return _failed(backup, f"The restored copy lacks tables: {', '.join(missing)}.")
+    Backup.objects.filter(pk=backup.pk).update(
+        state=Backup.State.VERIFIED, restored_tables=restored, verified_at=timezone.now(), error=""
+    )
+    backup.refresh_from_db()
+    return backup
+
+
+def restore(addon: AddOn, backup: Backup, client) -> Backup:
+    """Restore a verified backup into the live add-on; returns the safety backup taken first.
+
+    The app's live container is stopped meanwhile and started again after. Raises
+    BackupError, with the live database untouched, for an unverified or missing backup or
+    when the safety backup fails.
+    """
+    if backup.addon_id != addon.pk:
+        raise BackupError(f"Backup #{backup.pk} is not of the {addon} add-on.")
+    if backup.state != Backup.State.VERIFIED:
+        raise BackupError(
+            f"Backup #{backup.pk} is {backup.get_state_display().lower()}: only a backup proven "
+            "by a restore is restored into the live database."
+        )
+    if not Path(backup.path).is_file():
+        raise BackupError(f"The file of backup #{backup.pk} ({backup.path}) is gone.")
+    safety = take(addon, client, reason=f"safety backup before restoring #{backup.pk}")
+    if safety.state != Backup.State.VERIFIED:
+        raise BackupError(f"The safety backup failed ({safety.error}); nothing was restored.")
+    live = Deployment.objects.filter(project=addon.project, state=Deployment.State.LIVE).first()
+    if live:
+        client.api.stop(live.container_id, timeout=settings.DEPLOYER_STOP_GRACE)
+    try:
+        _restore_into(client, addon.container_name, addon, Path(backup.path), clean=True)
+    finally:
+        if live:
+            client.api.start(live.container_id)
+    return safety
+
+
+def counts(client, container: str, addon: AddOn) -> dict[str, int]:
+    """{schema.table: rows} of the database in `container` (the live add-on or a copy)."""
+    code, out, err = _exec(
+        client,
+        container,
+        ["psql", "-At", "-F", "\t", "-U", addon.user, "-d", addon.database, "-c", COUNTS_SQL],
+    )
+    if code != 0:
+        raise BackupError(f"Counting the tables failed: {err.strip()[:300] or code}")
+    rows = {}
+    for line in out.splitlines():
+        table, _, number = line.partition("\t")
+        if table and number.isdigit():
+            rows[table] = int(number)
+    return rows
+
+
+def _dump(client, addon: AddOn, path: Path) -> None:
+    command = ["pg_dump", "-Fc", "--no-owner", "-U", addon.user, "-d", addon.database]
+    try:
+        created = client.api.exec_create(addon.container_name, command)
+        stream = client.api.exec_start(created["Id"], stream=True, demux=True)
+        errors = []
+        with path.open("wb") as out:
+            for stdout, stderr in stream:
+                if stdout:
+                    out.write(stdout)
+                if stderr:
+                    errors.append(stderr.decode("utf-8", "replace"))
+        code = client.api.exec_inspect(created["Id"]).get("ExitCode")
+    except Exception as exc:
+        path.unlink(missing_ok=True)
+        raise BackupError(f"pg_dump could not run: {describe_error(exc)}") from exc
+    if code != 0:
+        path.unlink(missing_ok=True)
+        raise BackupError(f"pg_dump failed ({code}): {''.join(errors).strip()[:300]}")
+
+
+def _throwaway(client, addon: AddOn, name: str) -> str:
+    """A fresh PostgreSQL of the add-on's image with no network, ready; returns its id."""
+    labels = {**project_labels(addon.project.slug), LABEL_ROLE: "backup-check"}
+    config = client.api.create_host_config(
+        network_mode="none",
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges:true"],
+        mem_limit=f"{settings.DEPLOYER_ADDON_MEMORY_MB}m",
+    )
+    container_id = client.api.create_container(
+        addon.image,
+        name=name,
+        user=engine.POSTGRES_UID,
+        labels=labels,
+        host_config=config,
+        environment={
+            "POSTGRES_USER": addon.user,
+            "POSTGRES_DB": addon.database,
+            "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+        },
+    )["Id"]
+    client.api.start(container_id)
+    try:
+        engine.wait_until_ready(
+            client,
+            container_id,
+            user=addon.user,
+            database=addon.database,
+            timeout=settings.DEPLOYER_ADDON_READY_TIMEOUT,
+        )
+    except StageError as exc:
+        client.api.remove_container(container_id, force=True)
+        raise BackupError(str(exc)) from exc
+    return container_id
+
+
+def _restore_into(client, container: str, addon: AddOn, path: Path, *, clean: bool) -> None:
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        info = tarfile.TarInfo(Path(DUMP_IN_CONTAINER).name)
+        info.size, info.mode, info.uid, info.gid = path.stat().st_size, 0o644, 999, 999
+        with path.open("rb") as handle:
+            tar.addfile(info, handle)
+    if not client.api.put_archive(container, str(Path(DUMP_IN_CONTAINER).parent), data.getvalue()):
+        raise BackupError("The backup could not be copied into the container.")
+    command = [
+        "pg_restore",
+        "--no-owner",
+        "--exit-on-error",
+        "-U",
+        addon.user,
+        "-d",
+        addon.database,
+    ]
+    if clean:
+        command += ["--clean", "--if-exists", "--single-transaction"]
+    code, _out, err = _exec(client, container, [*command, DUMP_IN_CONTAINER])
+    _exec(client, container, ["rm", "-f", DUMP_IN_CONTAINER])
+    if code != 0:
+        raise BackupError(f"pg_restore failed ({code}): {err.strip()[:300]}")
+
+
+def _exec(client, container: str, command: list[str]) -> tuple[int | None, str, str]:
+    created = client.api.exec_create(container, command)
+    out, err = client.api.exec_start(created["Id"], demux=True)
+    code = client.api.exec_inspect(created["Id"]).get("ExitCode")
+    return code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace")
+
+
+def _failed(backup: Backup, error: str) -> Backup:
+    Backup.objects.filter(pk=backup.pk).update(state=Backup.State.FAILED, error=error[:2000])
+    backup.refresh_from_db()
+    return backup

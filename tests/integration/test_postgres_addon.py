@@ -8,6 +8,8 @@ release with one sentence and the live version stays; another project cannot rea
 
 from __future__ import annotations
 
+import http.client
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -18,6 +20,14 @@ from tests.integration.apps import ARTICLE_DJANGO_APP
 from tests.integration.conftest import build_log, deploy, http_get, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _answers(port: int) -> bool:
+    """the app answers again"""
+    try:
+        return http_get(port, "/")[0] == 200
+    except (OSError, http.client.HTTPException):
+        return False
 
 
 def live_port(project) -> int:
@@ -139,7 +149,7 @@ def test_a_backup_counts_once_restored_and_brings_back_exactly_its_rows(
     call_command("addon", "restore", project.slug, "postgres", "--latest")
 
     port = live_port(project)  # the same container, stopped and started again
-    wait_until(lambda: http_get(port, "/")[0] == 200, timeout=60)
+    wait_until(lambda: _answers(port), timeout=60)
     assert http_get(port, "/") == (200, "2 notes: alpha,beta")
     safety = addon.backups.exclude(pk=backup.pk).get()
     assert safety.state == "verified" and safety.tables["public.notes_note"] == 1

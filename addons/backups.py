@@ -21,9 +21,11 @@ from django.utils import timezone
 
 from addons import engine
 from addons.models import AddOn, Backup
-from builds.docker import LABEL_ROLE, describe_error
+from builds.docker import LABEL_ROLE, describe_error, run_in
+from builds.fences import operator_fence
 from builds.installation import project_labels
 from builds.models import Deployment
+from builds.pipeline import fence
 from builds.pipeline.errors import StageError
 
 # Exact row counts of every table in one query (no psql meta-commands needed).
@@ -116,15 +118,17 @@ def restore(addon: AddOn, backup: Backup, client) -> Backup:
 
 def counts(client, container: str, addon: AddOn) -> dict[str, int]:
     """{schema.table: rows} of the database in `container` (the live add-on or a copy)."""
-    code, out, err = _exec(
+    ran = run_in(
         client,
         container,
         ["psql", "-At", "-F", "\t", "-U", addon.user, "-d", addon.database, "-c", COUNTS_SQL],
     )
-    if code != 0:
-        raise BackupError(f"Counting the tables failed: {err.strip()[:300] or code}")
+    if ran.exit_code != 0:
+        raise BackupError(
+            f"Counting the tables failed: {ran.stderr.strip()[:300] or ran.exit_code}"
+        )
     rows = {}
-    for line in out.splitlines():
+    for line in ran.stdout.splitlines():
         table, _, number = line.partition("\t")
         if table and number.isdigit():
             rows[table] = int(number)
@@ -155,12 +159,9 @@ def _dump(client, addon: AddOn, path: Path) -> None:
 def _throwaway(client, addon: AddOn, name: str) -> str:
     """A fresh PostgreSQL of the add-on's image with no network, ready; returns its id."""
     labels = {**project_labels(addon.project.slug), LABEL_ROLE: "backup-check"}
-    config = client.api.create_host_config(
-        network_mode="none",
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges:true"],
-        mem_limit=f"{settings.DEPLOYER_ADDON_MEMORY_MB}m",
-    )
+    # The add-on's own fence, on no network at all: nothing reaches the copy, nor it anything.
+    limits = operator_fence("none", settings.DEPLOYER_ADDON_MEMORY_MB, user=engine.POSTGRES_UID)
+    config = client.api.create_host_config(**fence.host_config(limits))
     container_id = client.api.create_container(
         addon.image,
         name=name,
@@ -208,17 +209,10 @@ def _restore_into(client, container: str, addon: AddOn, path: Path, *, clean: bo
     ]
     if clean:
         command += ["--clean", "--if-exists", "--single-transaction"]
-    code, _out, err = _exec(client, container, [*command, DUMP_IN_CONTAINER])
-    _exec(client, container, ["rm", "-f", DUMP_IN_CONTAINER])
-    if code != 0:
-        raise BackupError(f"pg_restore failed ({code}): {err.strip()[:300]}")
-
-
-def _exec(client, container: str, command: list[str]) -> tuple[int | None, str, str]:
-    created = client.api.exec_create(container, command)
-    out, err = client.api.exec_start(created["Id"], demux=True)
-    code = client.api.exec_inspect(created["Id"]).get("ExitCode")
-    return code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace")
+    ran = run_in(client, container, [*command, DUMP_IN_CONTAINER])
+    run_in(client, container, ["rm", "-f", DUMP_IN_CONTAINER])
+    if ran.exit_code != 0:
+        raise BackupError(f"pg_restore failed ({ran.exit_code}): {ran.stderr.strip()[:300]}")
 
 
 def _failed(backup: Backup, error: str) -> Backup:

@@ -17,8 +17,8 @@ import docker
 from docker import errors as docker_errors
 from docker.types import Mount
 
-from builds.docker import LABEL_PROJECT, LABEL_ROLE, describe_error
-from builds.pipeline import fence
+from builds.docker import LABEL_PROJECT, LABEL_ROLE, describe_error, run_in
+from builds.pipeline import fence, volume
 from builds.pipeline.errors import StageError
 
 ROLE = "addon"
@@ -88,7 +88,7 @@ def start(client: docker.DockerClient, spec: Spec) -> str:
             if not existing["State"].get("Running"):
                 client.api.start(existing["Id"])
             return existing["Id"]
-        _ensure_volume(client, spec)
+        volume.ensure_volume(client, spec.volume_name, spec.project, spec.labels)
         config = client.api.create_host_config(
             restart_policy={"Name": "unless-stopped"}, init=True, **fence.host_config(spec.fence)
         )
@@ -108,16 +108,6 @@ def start(client: docker.DockerClient, spec: Spec) -> str:
         ) from exc
 
 
-def _ensure_volume(client: docker.DockerClient, spec: Spec) -> None:
-    try:
-        found = client.api.inspect_volume(spec.volume_name)
-    except docker_errors.NotFound:
-        client.api.create_volume(spec.volume_name, labels=spec.labels)
-        return
-    if (found.get("Labels") or {}).get(LABEL_PROJECT) != spec.project:
-        raise StageError(f"The Docker volume {spec.volume_name} exists but is not this project's.")
-
-
 def data_mount(volume_name: str) -> Mount:
     return Mount(target=POSTGRES_DATA, source=volume_name, type="volume")
 
@@ -130,18 +120,7 @@ def wait_until_ready(
     Raises StageError with the container's last log lines when it stops or does not answer.
     """
     deadline = time.monotonic() + timeout
-    command = [
-        "pg_isready",
-        "-q",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(POSTGRES_PORT),
-        "-U",
-        user,
-        "-d",
-        database,
-    ]
+    command = _ready_command(user, database)
     while True:
         state = status(client, container_name)
         if state != "running":
@@ -195,10 +174,25 @@ def remove(client: docker.DockerClient, container_name: str, volume_name: str | 
             pass
 
 
+def _ready_command(user: str, database: str) -> list[str]:
+    """pg_isready on the server's network address, so it says yes only after initdb's
+    temporary socket-only server has given way to the real one."""
+    return [
+        "pg_isready",
+        "-q",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(POSTGRES_PORT),
+        "-U",
+        user,
+        "-d",
+        database,
+    ]
+
+
 def _exec(client: docker.DockerClient, container_name: str, command: list[str]) -> int | None:
     try:
-        created = client.api.exec_create(container_name, command)
-        client.api.exec_start(created["Id"])
-        return client.api.exec_inspect(created["Id"]).get("ExitCode")
+        return run_in(client, container_name, command).exit_code
     except docker_errors.DockerException:
         return None

@@ -165,23 +165,22 @@ def app_environment(project: Project, plan: Plan) -> dict[str, str]:
     """The app's runtime variables: its add-ons' (for the names `plan`'s settings read, and
     libpq's), then the project's own, which win."""
     own = project_services.runtime_environment(project)
-    names = [variable.name for variable in plan.variables]
-    return {**environment(project, names, set(own)), **own}
+    return {**_given(project, plan, set(own)), **own}
 
 
 def variable_sources(project: Project, plan: Plan) -> list[settings_variables.Source]:
     """Where each variable the plan's settings read comes from, for this project now."""
     project_names = project_services.environment_names(project)
-    names = [variable.name for variable in plan.variables]
     return settings_variables.sources(
-        plan, project_names, set(environment(project, names, project_names))
+        plan, project_names, set(_given(project, plan, project_names))
     )
 
 
 def warn_missing_variables(project: Project, plan: Plan) -> None:
     """Readiness warnings for the variables the settings require and nobody gives."""
     project_names = project_services.environment_names(project)
-    names = [variable.name for variable in plan.variables]
-    settings_variables.warn_missing(
-        plan, project_names, set(environment(project, names, project_names))
-    )
+    settings_variables.warn_missing(plan, project_names, set(_given(project, plan, project_names)))
+
+
+def _given(project: Project, plan: Plan, project_names: set[str]) -> dict[str, str]:
+    return environment(project, [variable.name for variable in plan.variables], project_names)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO
 
 import docker
@@ -101,6 +102,29 @@ def build(
         timeout=None,
     )
     yield from api._stream_helper(response, decode=True)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command run inside a container gave back."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+
+
+def run_in(client: docker.DockerClient, container: str, command: list[str]) -> Ran:
+    """Run `command` inside a running container (as its user) and wait for it to end.
+
+    Raises docker's DockerException when the engine refuses; the container's output is
+    untrusted text.
+    """
+    created = client.api.exec_create(container, command)
+    out, err = client.api.exec_start(created["Id"], demux=True)
+    code = client.api.exec_inspect(created["Id"]).get("ExitCode")
+    return Ran(
+        code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace")
+    )
 
 
 # The scheduler period of a CPU quota: 100 ms, the kernel's and Docker's default.

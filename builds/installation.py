@@ -29,7 +29,3 @@ def project_labels(project: str) -> dict[str, str]:
         docker_seam.LABEL_INSTALLATION: installation_id(),
         docker_seam.LABEL_PROJECT: project,
     }
-
-
-def ours(labels: dict | None) -> bool:
-    return docker_seam.belongs(labels, installation_id())

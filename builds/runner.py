@@ -44,6 +44,7 @@ from builds.pythons import available_pythons
 from builds.stages import BuildStopped, cancel_requested, stage
 from monitoring import tasks as monitoring_tasks
 from projects import services as project_services
+from projects.models import Project
 
 State = Build.State
 
@@ -325,12 +326,8 @@ def _ensure_volume(build: Build, plan: Plan, client, log: BuildLog) -> bool:
     if not plan.sqlite_databases:
         return False
     project = build.project
-    created = volume.ensure_volume(
-        client,
-        project.slug,
-        project_labels(project.slug),
-    )
     name = volume.volume_name(project.slug)
+    created = volume.ensure_volume(client, name, project.slug, project_labels(project.slug))
     links = ", ".join(
         f"{path} -> {target}" for path, target in volume_links(plan.sqlite_databases).items()
     )
@@ -597,7 +594,7 @@ def _measure_data(build: Build, plan: Plan, deployment: Deployment, client, log:
     if not plan.sqlite_databases:
         return
     size = volume.database_sizes(client, deployment.container_id, plan.sqlite_databases)
-    type(build.project).objects.filter(pk=build.project_id).update(
+    Project.objects.filter(pk=build.project_id).update(
         data_bytes=size, data_measured_at=timezone.now()
     )
     if size is not None:

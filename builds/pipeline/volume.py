@@ -20,7 +20,7 @@ import docker
 from docker import errors as docker_errors
 from docker.types import Mount
 
-from builds.docker import LABEL_PROJECT
+from builds.docker import LABEL_PROJECT, run_in
 from builds.pipeline.detection.sqlite import DATA_DIR, volume_links
 from builds.pipeline.errors import StageError
 from builds.pipeline.release import Precheck
@@ -61,9 +61,7 @@ def check_writable(client: docker.DockerClient, container_id: str, precheck: Pre
     """Run `precheck` inside the new web container (as its user); raises StageError with its
     reason when it fails, or when it cannot run at all. For deploys whose release was skipped."""
     try:
-        created = client.api.exec_create(container_id, ["sh", "-c", precheck.shell])
-        client.api.exec_start(created["Id"])
-        exit_code = client.api.exec_inspect(created["Id"]).get("ExitCode")
+        exit_code = run_in(client, container_id, ["sh", "-c", precheck.shell]).exit_code
     except docker_errors.DockerException as exc:
         raise StageError(
             f"The project's volume could not be checked in the new container: {exc}"
@@ -72,13 +70,14 @@ def check_writable(client: docker.DockerClient, container_id: str, precheck: Pre
         raise StageError(f"{precheck.reason} The new version was not switched to.")
 
 
-def ensure_volume(client: docker.DockerClient, project: str, labels: dict[str, str]) -> bool:
-    """Create the project's volume when it does not exist; True when it was created now.
+def ensure_volume(
+    client: docker.DockerClient, name: str, project: str, labels: dict[str, str]
+) -> bool:
+    """Create the project's volume `name` when it does not exist; True when it was created now.
 
     Raises StageError when the engine cannot create it, or a volume of that name exists
     that is not this project's.
     """
-    name = volume_name(project)
     try:
         existing = client.api.inspect_volume(name)
     except docker_errors.NotFound:
@@ -102,19 +101,10 @@ def database_sizes(
     """The bytes the kept databases take (with their WAL), read inside the app's container;
     None when it cannot be read. The container is untrusted: only digits are believed."""
     files = [f"{t}{suffix}" for t in volume_links(databases).values() for suffix in ("", "-wal")]
+    script = 'for f in "$@"; do [ -f "$f" ] && stat -c %s "$f"; done; true'
     try:
-        result = client.api.exec_create(
-            container_id,
-            [
-                "sh",
-                "-c",
-                'for f in "$@"; do [ -f "$f" ] && stat -c %s "$f"; done; true',
-                "sh",
-                *files,
-            ],
-        )
-        output = client.api.exec_start(result["Id"], demux=False) or b""
+        output = run_in(client, container_id, ["sh", "-c", script, "sh", *files]).stdout
     except docker_errors.DockerException:
         return None
-    numbers = [line for line in output.decode("ascii", "replace").split()[:8] if line.isdigit()]
+    numbers = [line for line in output.split()[:8] if line.isdigit()]
     return sum(int(n) for n in numbers) if numbers else None

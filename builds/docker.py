@@ -104,6 +104,15 @@ def build(
     yield from api._stream_helper(response, decode=True)
 
 
+def containers(client: docker.DockerClient, label: str, *, stopped: bool = True) -> list:
+    """The containers carrying `label` (`key=value` or `key`), stopped ones too unless told.
+
+    One that goes between the engine's list and its inspection (a build retiring its
+    previous version, a test tearing down) is skipped rather than raised.
+    """
+    return client.containers.list(all=stopped, filters={"label": label}, ignore_removed=True)
+
+
 @dataclass(frozen=True)
 class Ran:
     """What a command run inside a container gave back."""

@@ -249,10 +249,7 @@ def reconcile_with_engine() -> dict:
     )
     with docker_seam.client() as client:
         present = {
-            c.id: c
-            for c in client.containers.list(
-                all=True, filters={"label": f"{docker_seam.LABEL_MANAGED}=1"}
-            )
+            c.id: c for c in docker_seam.containers(client, f"{docker_seam.LABEL_MANAGED}=1")
         }
         keep = {d.container_id for d in live} | {
             cid
@@ -279,8 +276,8 @@ def reconcile_with_engine() -> dict:
 def _remove_build_containers(build: Build) -> None:
     try:
         with docker_seam.client() as client:
-            for container in client.containers.list(
-                all=True, filters={"label": f"{docker_seam.LABEL_BUILD}={build.pk}"}
+            for container in docker_seam.containers(
+                client, f"{docker_seam.LABEL_BUILD}={build.pk}"
             ):
                 if container.labels.get(
                     docker_seam.LABEL_PROJECT

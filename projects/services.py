@@ -211,7 +211,7 @@ def remove_docker_resources(slug: str) -> list[str]:
     try:
         with docker_seam.client() as client:
             ours = installation_id()
-            for container in client.containers.list(all=True, filters={"label": label}):
+            for container in docker_seam.containers(client, label):
                 if docker_seam.belongs(container.labels, ours):
                     _remove(problems, f"container {container.name}", container.remove, force=True)
             for image in client.images.list(filters={"label": label}):

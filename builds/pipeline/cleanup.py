@@ -7,7 +7,14 @@ from collections.abc import Callable, Iterable
 import docker
 from docker import errors as docker_errors
 
-from builds.docker import LABEL_BUILD, LABEL_MANAGED, LABEL_PROJECT, LABEL_ROLE, belongs
+from builds.docker import (
+    LABEL_BUILD,
+    LABEL_MANAGED,
+    LABEL_PROJECT,
+    LABEL_ROLE,
+    belongs,
+    containers,
+)
 
 
 def prune_project_images(
@@ -51,7 +58,7 @@ def remove_leftover_containers(
     failed ones); another installation's are never touched."""
     keep = set(keep_ids)
     removed = []
-    for container in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=1"}):
+    for container in containers(client, f"{LABEL_MANAGED}=1"):
         # Add-ons (a project's database) are not deployments: they live until removed.
         if container.id in keep or container.labels.get(LABEL_ROLE) in ("base-image", "addon"):
             continue

@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from builds import docker as docker_seam
 from deployer.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,7 +202,7 @@ def make_project(user, docker_client):
 def remove_labelled(client, label: str) -> None:
     """Remove every container, image, network and volume carrying `label` (some may be going
     already)."""
-    for container in client.containers.list(all=True, filters={"label": label}):
+    for container in docker_seam.containers(client, label):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             container.remove(force=True)
     for image in client.images.list(filters={"label": label}):

@@ -392,14 +392,14 @@ def deploy(project, timeout: float = 600):
 def cleanup(project, worker: subprocess.Popen, caddy_pid: int | None) -> None:
     from django.conf import settings
 
-    from projects import services
+    from builds import deletion
 
     if project is not None:
         time.sleep(
             settings.DEPLOYER_ROUTE_DRAIN_SECONDS + 1
         )  # the last switch's old container stops
         try:
-            for problem in services.delete_project(project):
+            for problem in deletion.delete_project(project):
                 print(f"cleanup: {problem}")
         except Exception as exc:  # noqa: BLE001 - the worker and Caddy must still be stopped
             print(f"cleanup: the project could not be deleted: {exc!r}")

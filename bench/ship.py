@@ -124,9 +124,9 @@ def deploy_seconds(project, **kwargs) -> tuple[float, object]:
 
 
 def remove_project(client, project) -> None:
-    from projects.services import delete_project
+    from builds import deletion
 
-    delete_project(project)
+    deletion.delete_project(project)
 
 
 # --- The manual way -----------------------------------------------------------------------

@@ -109,6 +109,10 @@ class BuildLog:
         self._writer: threading.Thread | None = None
         self._closing = False
 
+    def hide(self, secrets: Iterable[str]) -> None:
+        """Redact these secrets from here on: the stage that decrypts them says so first."""
+        self.redact = Redactor(secrets)
+
     def __call__(self, text: str, stage: str | None = None) -> None:
         # The whole text first: a secret printed at once spanning lines is one mark, not many.
         for line in self.redact(str(text)).split("\n"):

@@ -18,6 +18,7 @@ class Build(models.Model):
         RELEASING = "releasing", "Releasing"
         STARTING = "starting", "Starting"
         HEALTH_CHECKING = "health_checking", "Health checking"
+        SWITCHING = "switching", "Switching"
         LIVE = "live", "Live"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
@@ -30,6 +31,7 @@ class Build(models.Model):
         State.RELEASING,
         State.STARTING,
         State.HEALTH_CHECKING,
+        State.SWITCHING,
     )
     ACTIVE_STATES = (State.QUEUED, *RUNNING_STATES)
     FINISHED_STATES = (State.LIVE, State.FAILED, State.CANCELLED, State.SUPERSEDED)
@@ -111,6 +113,7 @@ class Build(models.Model):
                         "releasing",
                         "starting",
                         "health_checking",
+                        "switching",
                     ]
                 ),
                 name="one_running_build_per_project",

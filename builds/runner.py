@@ -1,4 +1,4 @@
-"""One build, stage by stage: clone, detect, build, release, start, health check, switch, clean up."""
+"""One build, stage by stage: clone, detect, build, release, start, health check, switch."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -16,14 +17,12 @@ from django.utils import timezone
 from addons import services as addon_services
 from builds import docker as docker_seam
 from builds import images as image_rules
-from builds import services as build_services
 from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
 from builds.fences import operator_fence
-from builds.installation import installation_id, project_labels
+from builds.installation import project_labels
 from builds.models import Build, Deployment
 from builds.pipeline import (
-    cleanup,
     clone,
     context,
     detect,
@@ -44,15 +43,30 @@ from builds.pythons import available_pythons
 from builds.stages import BuildStopped, cancel_requested, stage
 from monitoring import tasks as monitoring_tasks
 from projects import services as project_services
-from projects.models import Project
+from routing import services as routing
 
 State = Build.State
 
 
-def execute(build: Build) -> None:
-    """Run a claimed build to its end; the outcome is recorded on the build, never raised."""
+@dataclass(frozen=True)
+class WentLive:
+    """What the tasks after live need: the deployments the switch superseded, and whether
+    the app keeps SQLite databases on the project's volume."""
+
+    retired: list[int]
+    keeps_data: bool
+
+
+def execute(build: Build) -> WentLive | None:
+    """Run a claimed build to its end; the outcome is recorded on the build, never raised.
+
+    Each step runs inside the stage that owns it, from the clone to the switch. What follows
+    the switch (draining and removing the previous version, pruning, measuring) is not the
+    build's: the caller sends it as tasks with the returned WentLive. None when the build
+    did not go live.
+    """
     project = build.project
-    log = BuildLog(build, secrets=project_services.secret_values(project))
+    log = BuildLog(build)
     workdir = Path(tempfile.mkdtemp(prefix=f"deployer-build-{build.pk}-"))
     should_cancel = lambda: cancel_requested(build)  # noqa: E731
     deployment: Deployment | None = None
@@ -63,20 +77,23 @@ def execute(build: Build) -> None:
                     f"Rolling back to the image of build #{build.rollback_of_id} ({build.image_tag})"
                 )
                 plan = Plan.from_dict(build.plan or {})
+                source = None
                 with stage(build, State.BUILDING, log):
+                    log.hide(project_services.secret_values(project))
                     _check_image_exists(client, build.image_id)
             else:
                 with ThreadPoolExecutor(max_workers=1) as lookup:
                     # The engine lists its Python images (about 20 ms) while git fetches.
                     pythons = lookup.submit(available_pythons, client)
                     with stage(build, State.CLONING, log):
+                        log.hide(project_services.secret_values(project))
                         source = _clone(build, workdir, log)
                     with stage(build, State.DETECTING, log):
                         plan = _detect(build, source, pythons.result(), log)
                 with stage(build, State.BUILDING, log):
                     _build_image(build, plan, source, client, log, should_cancel)
-            environment = addon_services.app_environment(project, plan)
             with stage(build, State.RELEASING, log):
+                environment = addon_services.app_environment(project, plan)
                 addon_services.check_ready(project, client)
                 new_volume = _ensure_volume(build, plan, client, log)
                 container_fence = _fence(build, plan, client, log)
@@ -84,7 +101,7 @@ def execute(build: Build) -> None:
                     _release(
                         build,
                         plan,
-                        None if build.rollback_of_id else source,
+                        source,
                         client,
                         environment,
                         log,
@@ -118,10 +135,12 @@ def execute(build: Build) -> None:
                         deployment.container_id,
                         _volume_precheck(build, plan, container_fence),
                     )
-            _go_live(build, deployment, client, log)
-            _measure_data(build, plan, deployment, client, log)
+            with stage(build, State.SWITCHING, log), _discarded_on_failure(deployment, log):
+                retired = _switch(build, deployment, log)
+        monitoring_tasks.announce_build(build.pk)
+        return WentLive(retired=retired, keeps_data=bool(plan.sqlite_databases))
     except BuildStopped:
-        pass
+        return None
     except docker_seam.DockerUnavailable as exc:
         _discard(deployment, log)
         log.flush()
@@ -132,6 +151,7 @@ def execute(build: Build) -> None:
             finished_at=timezone.now(),
         )
         monitoring_tasks.announce_build(build.pk)
+        return None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         log.close()
@@ -538,8 +558,14 @@ def _start(
     )
 
 
-def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> None:
-    """Make the new deployment the live one, then retire the previous container."""
+def _switch(build: Build, deployment: Deployment, log: BuildLog) -> list[int]:
+    """Make the new deployment the live one and point the app's addresses at it; returns the
+    ids of the deployments it superseded, whose containers the tasks after live retire.
+
+    The database says "live" first, durably; a route that cannot be updated then is a
+    warning, not a failure: the app is live on its port and the next route reconcile
+    points its addresses at it.
+    """
     log.flush()
     now = timezone.now()
     with transaction.atomic():
@@ -548,8 +574,9 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
             Deployment.objects.select_for_update()
             .filter(project=build.project, state=Deployment.State.LIVE)
             .exclude(pk=deployment.pk)
+            .values_list("pk", "build_id", "container_name")
         )
-        Deployment.objects.filter(pk__in=[d.pk for d in previous]).update(
+        Deployment.objects.filter(pk__in=[pk for pk, _, _ in previous]).update(
             state=Deployment.State.SUPERSEDED,
             stopped_at=now,
             stop_reason=f"Replaced by build #{build.pk}.",
@@ -557,48 +584,28 @@ def _go_live(build: Build, deployment: Deployment, client, log: BuildLog) -> Non
         Deployment.objects.filter(pk=deployment.pk).update(state=Deployment.State.LIVE, live_at=now)
         Build.objects.filter(pk=build.pk).update(state=State.LIVE, finished_at=now)
         # "Live" names the build that serves now; the one it replaced is superseded.
-        Build.objects.filter(pk__in=[d.build_id for d in previous], state=State.LIVE).update(
+        Build.objects.filter(pk__in=[b for _, b, _ in previous], state=State.LIVE).update(
             state=State.SUPERSEDED
         )
-    log.stage = State.LIVE
-    log(f"==> Live: build #{build.pk} serves on 127.0.0.1:{deployment.host_port}")
-    # Route the app's addresses to the new container before the previous one stops: from the
-    # moment Caddy answers, no new request reaches the old container; after a short drain, the
-    # grace of the stop below lets the ones in flight finish.
-    from routing import services as routing
-
+    build.state = State.LIVE
     try:
         port = routing.point_project(build.project, deployment)
         log(f"Route: {routing.app_url(build.project.app_host)} -> 127.0.0.1:{port}")
-        if previous:
-            routing.drain()
     except routing.RoutingError as exc:
         log(
             f"warning The route was not updated: {exc} The app is live on 127.0.0.1:"
             f"{deployment.host_port}; the next route reconcile points its address at it."
         )
-    for old in previous:
+    log(f"==> Live: build #{build.pk} serves on 127.0.0.1:{deployment.host_port}", State.LIVE)
+    for _, _, name in previous:
+        # From the moment Caddy answers the switch, no new request reaches the old container;
+        # the drain lets the ones it sent just before in, the stop's grace lets them finish.
         log(
-            f"Stopping the previous container {old.container_name} (grace {settings.DEPLOYER_STOP_GRACE} s)"
+            f"The previous container {name} stops after a drain of "
+            f"{settings.DEPLOYER_ROUTE_DRAIN_SECONDS} s (grace {settings.DEPLOYER_STOP_GRACE} s).",
+            State.LIVE,
         )
-        run.remove_container(client, old.container_id, grace=settings.DEPLOYER_STOP_GRACE)
-    keep = [*build_services.images_to_keep(build.project), build.pk]
-    cleanup.prune_project_images(
-        client, build.project.slug, keep_build_ids=keep, installation=installation_id(), log=log
-    )
-    monitoring_tasks.announce_build(build.pk)
-
-
-def _measure_data(build: Build, plan: Plan, deployment: Deployment, client, log: BuildLog) -> None:
-    """Record how big the kept SQLite databases are, as the live container sees them."""
-    if not plan.sqlite_databases:
-        return
-    size = volume.database_sizes(client, deployment.container_id, plan.sqlite_databases)
-    Project.objects.filter(pk=build.project_id).update(
-        data_bytes=size, data_measured_at=timezone.now()
-    )
-    if size is not None:
-        log(f"SQLite data on the project's volume: {size / 1_000_000:.2f} MB")
+    return [pk for pk, _, _ in previous]
 
 
 @contextmanager

@@ -12,6 +12,10 @@ from django.utils import timezone
 from builds import docker as docker_seam
 from builds.installation import installation_id
 from builds.models import Build, Deployment, WorkerHeartbeat
+from builds.pipeline import cleanup, run, volume
+from builds.pipeline.plan import Plan
+from deployer.celery import task
+from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -141,11 +145,9 @@ def _dispatch_on_commit(build: Build) -> None:
 def dispatch(build_id: int) -> bool:
     """Send the build's task message and note when. A broker that is down is not an error:
     the build stays queued and the sweeper sends it again once the broker is back."""
-    from builds.tasks import run_build
-
     Build.objects.filter(pk=build_id, state=Build.State.QUEUED).update(dispatched_at=timezone.now())
     try:
-        run_build.delay(build_id)
+        task("builds.tasks.run_build").delay(build_id)
     except Exception:  # noqa: BLE001 - kombu raises many kinds; the row is the outbox
         logger.warning("The task of build #%s could not be sent; the sweeper retries it.", build_id)
         return False
@@ -188,13 +190,11 @@ def record_worker_heartbeat(hostname: str) -> WorkerHeartbeat:
 
 def measure_live_memory(build_id: int) -> int | None:
     """Store the memory use of the build's container while it is still the live one."""
-    from builds.pipeline.run import memory_usage
-
     deployment = Deployment.objects.filter(build_id=build_id, state=Deployment.State.LIVE).first()
     if deployment is None:
         return None
     with docker_seam.client() as client:
-        usage = memory_usage(client, deployment.container_id)
+        usage = run.memory_usage(client, deployment.container_id)
     if usage is not None:
         Build.objects.filter(pk=build_id).update(memory_usage_bytes=usage)
     return usage
@@ -239,9 +239,6 @@ def reconcile_with_engine() -> dict:
     are removed (another installation's containers on the same engine are left alone);
     live deployments whose container is gone are marked stopped with the reason.
     """
-    from builds.pipeline import cleanup
-    from projects.models import Project
-
     known_projects = set(Project.objects.values_list("slug", flat=True))
     live = Deployment.objects.filter(state=Deployment.State.LIVE)
     running_builds = set(
@@ -251,15 +248,19 @@ def reconcile_with_engine() -> dict:
         present = {
             c.id: c for c in docker_seam.containers(client, f"{docker_seam.LABEL_MANAGED}=1")
         }
-        keep = {d.container_id for d in live} | {
-            cid
-            for cid, c in present.items()
-            if c.labels.get(docker_seam.LABEL_PROJECT) not in known_projects
-            or (
-                c.labels.get(docker_seam.LABEL_BUILD, "").isdigit()
-                and int(c.labels[docker_seam.LABEL_BUILD]) in running_builds
-            )
-        }
+        keep = (
+            {d.container_id for d in live}
+            | retiring_container_ids()
+            | {
+                cid
+                for cid, c in present.items()
+                if c.labels.get(docker_seam.LABEL_PROJECT) not in known_projects
+                or (
+                    c.labels.get(docker_seam.LABEL_BUILD, "").isdigit()
+                    and int(c.labels[docker_seam.LABEL_BUILD]) in running_builds
+                )
+            }
+        )
         removed = cleanup.remove_leftover_containers(
             client, keep_ids=keep, installation=installation_id()
         )
@@ -287,3 +288,71 @@ def _remove_build_containers(build: Build) -> None:
                     container.remove(force=True)
     except Exception:  # noqa: BLE001, S110 - the engine may be the thing that was lost
         pass
+
+
+# After live: tasks the build's switch sends (builds.tasks.after_live) ---------------------------
+
+
+def retire(build_id: int, deployment_ids: list[int]) -> list[str]:
+    """Stop and remove the containers of the deployments a build's switch superseded (each
+    with DEPLOYER_STOP_GRACE to finish its requests), then prune the project's images that
+    are no longer kept; returns the names of the containers removed.
+
+    Sent after the route drain. A deployment that is live is never touched.
+    """
+    build = Build.objects.select_related("project").filter(pk=build_id).first()
+    if build is None:
+        return []
+    retiring = Deployment.objects.filter(pk__in=deployment_ids).exclude(state=Deployment.State.LIVE)
+    removed = []
+    with docker_seam.client() as client:
+        for deployment in retiring:
+            run.remove_container(
+                client, deployment.container_id, grace=settings.DEPLOYER_STOP_GRACE
+            )
+            removed.append(deployment.container_name)
+        cleanup.prune_project_images(
+            client,
+            build.project.slug,
+            keep_build_ids=[*images_to_keep(build.project), build.pk],
+            installation=installation_id(),
+            log=logger.info,
+        )
+    return removed
+
+
+def retiring_container_ids() -> set[str]:
+    """Containers of superseded deployments that their retire task may still be draining:
+    reconciling with the engine leaves them to it."""
+    window = settings.DEPLOYER_ROUTE_DRAIN_SECONDS + settings.DEPLOYER_STOP_GRACE + RETIRE_SLACK
+    since = timezone.now() - timezone.timedelta(seconds=window)
+    return set(
+        Deployment.objects.filter(
+            state=Deployment.State.SUPERSEDED, stopped_at__gte=since
+        ).values_list("container_id", flat=True)
+    )
+
+
+# How long after its switch a superseded container is left to its retire task, beyond the
+# drain and the grace: the task may wait in the queue behind other work.
+RETIRE_SLACK = 300
+
+
+def measure_live_data(build_id: int) -> int | None:
+    """Record how big the project's kept SQLite databases are, as its live container sees them."""
+    deployment = (
+        Deployment.objects.select_related("build")
+        .filter(build_id=build_id, state=Deployment.State.LIVE)
+        .first()
+    )
+    if deployment is None:
+        return None
+    databases = Plan.from_dict(deployment.build.plan or {}).sqlite_databases
+    if not databases:
+        return None
+    with docker_seam.client() as client:
+        size = volume.database_sizes(client, deployment.container_id, databases)
+    Project.objects.filter(pk=deployment.project_id).update(
+        data_bytes=size, data_measured_at=timezone.now()
+    )
+    return size

@@ -12,6 +12,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def task(name: str):
+    """The registered task `name` (`app.tasks.function`), for a module that the task's own
+    module imports: it queues the task by name rather than import its module back."""
+    return app.tasks[name]
+
+
 @task_prerun.connect
 def drop_stale_connections(sender=None, **kwargs) -> None:
     """Before each task, what Django does before each request: close database connections

@@ -21,12 +21,12 @@ from django.utils import timezone
 
 from builds import docker as docker_seam
 from builds import services as build_services
+from builds import tasks as build_tasks
 from builds.docker import LABEL_INSTALLATION, LABEL_PROJECT
 from builds.installation import installation_id
 from builds.models import Build, BuildLogLine
 from builds.pipeline import cleanup
 from monitoring.models import HealthCheck, NotificationDelivery
-from projects import tasks as project_tasks
 from projects.models import Project
 from webhooks.models import Delivery
 
@@ -70,7 +70,7 @@ def resume_deletions(after_seconds: float = 600) -> list[int]:
     cutoff = timezone.now() - timezone.timedelta(seconds=after_seconds)
     stuck = list(Project.objects.filter(deleting_at__lt=cutoff).values_list("pk", flat=True))
     for project_id in stuck:
-        project_tasks.delete_project.delay(project_id)
+        build_tasks.delete_project.delay(project_id)
     return stuck
 
 

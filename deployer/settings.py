@@ -376,7 +376,9 @@ DEPLOYER_HTTPS = _read("DEPLOYER_HTTPS", bool, False)
 DEPLOYER_DASHBOARD_HOST = _read("DEPLOYER_DASHBOARD_HOST", str, "").lower()
 DEPLOYER_DASHBOARD_UPSTREAM = _read("DEPLOYER_DASHBOARD_UPSTREAM", str, "127.0.0.1:8000")
 DEPLOYER_ROUTE_RECONCILE_INTERVAL = _read("DEPLOYER_ROUTE_RECONCILE_INTERVAL", float, 30.0)
-# Seconds between switching a route and stopping the previous container (see routing.services.drain).
+# Seconds between switching a route and stopping the previous container (the countdown of
+# builds.tasks.retire_previous): requests Caddy sent just before the switch may still wait in
+# the old container's accept queue, and an app server stops accepting at SIGTERM.
 DEPLOYER_ROUTE_DRAIN_SECONDS = _read("DEPLOYER_ROUTE_DRAIN_SECONDS", float, 5.0)
 CELERY_BEAT_SCHEDULE["reconcile-routes"] = {
     "task": "routing.tasks.reconcile_routes",

@@ -15,9 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from builds.models import Build, Deployment
+from deployer.celery import task
 from monitoring import notify
 from monitoring.models import HealthEvent, HealthState, NotificationDelivery, NotificationSettings
 from projects import crypto
+from routing.services import app_url
 
 logger = logging.getLogger(__name__)
 
@@ -310,16 +312,12 @@ def _send(delivery: NotificationDelivery) -> int | None:
 
 
 def _dispatch(ids: list[int]) -> None:
-    from monitoring.tasks import deliver_notification
-
     for delivery_id in ids:
         try:
-            deliver_notification.delay(delivery_id)
+            task("monitoring.tasks.deliver_notification").delay(delivery_id)
         except Exception:  # a broker hiccup must not break a check or a build
             logger.exception("Could not queue notification %s; it stays pending", delivery_id)
 
 
 def _app_url(project) -> str:
-    from routing.services import app_url
-
     return app_url(project.app_host)

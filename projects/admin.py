@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from builds import deletion
 from projects import crypto, services
 from projects.forms import PROJECT_FORM_FIELDS
 from projects.models import EnvVar, Project
@@ -87,11 +88,11 @@ class ProjectAdmin(admin.ModelAdmin):
         services.save_project(obj, forget_credentials=forget)
 
     def delete_model(self, request, obj: Project) -> None:
-        self._report(request, services.delete_project(obj))
+        self._report(request, deletion.delete_project(obj))
 
     def delete_queryset(self, request, queryset) -> None:
         for project in queryset:
-            self._report(request, services.delete_project(project))
+            self._report(request, deletion.delete_project(project))
 
     def _report(self, request, problems: list[str]) -> None:
         for problem in problems:

@@ -17,18 +17,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from builds import docker as docker_seam
-from builds.installation import installation_id
 from builds.pipeline import clone
 from builds.pipeline.plan import Overrides
 from projects import crypto
 from projects.envfile import LineError, parse_env_file
 from projects.models import EnvVar, Project
 from projects.validators import validate_env_key, validate_env_value
-from routing import services as routing_services
 
 PROJECT_FIELDS = frozenset(Project.EDITABLE_FIELDS)
 
@@ -162,82 +158,6 @@ def _assign(project: Project, fields: dict) -> None:
 
 def _set_members(project: Project, members: Iterable) -> None:
     project.members.set([user for user in members if user.pk != project.owner_id])
-
-
-# Deletion -------------------------------------------------------------------------------------
-
-
-def request_deletion(project: Project) -> None:
-    """Mark the project as being deleted and ask the worker to do it (the web process may
-    have no access to the engine). Queued and running builds are cancelled now; deploys and
-    pushes are refused from here on."""
-    from builds import services as build_services
-    from projects import tasks
-
-    with transaction.atomic():
-        Project.objects.filter(pk=project.pk).update(deleting_at=timezone.now())
-        for build in project.builds.filter(state__in=build_services.Build.ACTIVE_STATES):
-            build_services.cancel_build(build, reason="The project is being deleted.")
-        transaction.on_commit(lambda: tasks.delete_project.delay(project.pk))
-
-
-def delete_project(project: Project, *, keep_row_on_failure: bool = False) -> list[str]:
-    """Remove the project's containers, images, networks and volumes (its data), then the
-    project itself.
-
-    Returns one sentence per Docker resource that could not be removed (e.g. the engine is
-    down); the project is deleted either way, unless `keep_row_on_failure` (the worker's
-    deletion keeps the row, marked deleting, to try again: its containers hold its secrets).
-    """
-    from builds import services as build_services
-
-    for build in project.builds.filter(state__in=build_services.Build.ACTIVE_STATES):
-        build_services.cancel_build(build, reason="The project was deleted.")
-    problems = remove_docker_resources(project.slug)
-    if problems and keep_row_on_failure:
-        return problems
-    with transaction.atomic():
-        # Rows that name the project (health samples, deliveries) wait for this lock, so none
-        # can slip in between collecting the related rows and deleting the project.
-        list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk"))
-        project.delete()
-    routing_services.remove_project(project)
-    return problems
-
-
-def remove_docker_resources(slug: str) -> list[str]:
-    label = f"{docker_seam.LABEL_PROJECT}={slug}"
-    problems: list[str] = []
-    try:
-        with docker_seam.client() as client:
-            ours = installation_id()
-            for container in docker_seam.containers(client, label):
-                if docker_seam.belongs(container.labels, ours):
-                    _remove(problems, f"container {container.name}", container.remove, force=True)
-            for image in client.images.list(filters={"label": label}):
-                if docker_seam.belongs(image.labels, ours):
-                    _remove(
-                        problems, f"image {image.short_id}", client.images.remove, image.id, True
-                    )
-            for network in client.networks.list(filters={"label": label}):
-                if docker_seam.belongs(network.attrs.get("Labels"), ours):
-                    _remove(problems, f"network {network.name}", network.remove)
-            for volume in client.volumes.list(filters={"label": label}):
-                if docker_seam.belongs(volume.attrs.get("Labels"), ours):
-                    _remove(problems, f"volume {volume.name}", volume.remove, force=True)
-    except Exception as exc:  # noqa: BLE001 - an unreachable engine is reported, not raised
-        problems.append(
-            f"Containers and images labelled {label} could not be removed: "
-            f"{docker_seam.describe_error(exc)}"
-        )
-    return problems
-
-
-def _remove(problems: list[str], what: str, remove, *args, **kwargs) -> None:
-    try:
-        remove(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - one stuck resource must not stop the others
-        problems.append(f"The {what} could not be removed: {docker_seam.describe_error(exc)}")
 
 
 # Environment variables ------------------------------------------------------------------------

@@ -230,8 +230,6 @@ MIN_MEMORY_LIMIT_MB = 64
 
 def validate_memory_limit_mb(value: int) -> None:
     """At least 64 MB, at most what the operator allows (DEPLOYER_APP_MEMORY_MAX_MB)."""
-    from django.conf import settings
-
     if value is None:
         return
     if value < MIN_MEMORY_LIMIT_MB:

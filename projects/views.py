@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from builds import deletion
 from builds.models import WorkerHeartbeat
 from projects import crypto, services
 from projects.forms import EnvImportForm, EnvVarForm, ProjectForm, attach_errors
@@ -93,7 +94,7 @@ def project_delete(request: HttpRequest, slug: str) -> HttpResponse:
     if not project.is_managed_by(request.user):
         raise PermissionDenied("Only the owner can delete this project.")
     if request.method == "POST":
-        services.request_deletion(project)
+        deletion.request_deletion(project)
         logger.info("%s asked to delete project %s", request.user, project.slug)
         messages.success(
             request,

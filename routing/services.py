@@ -9,7 +9,6 @@ a switch can never overwrite the switch's newer route after it.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -117,17 +116,6 @@ def point_project(project: Project, deployment: Deployment) -> int | None:
     deployment went live meanwhile; None when nothing of the project is live).
     """
     return config.upstream_port(sync_routes().server, project.slug)
-
-
-def drain() -> None:
-    """Between pointing a route at a new container and stopping the previous one.
-
-    Caddy sends no new request to the previous container once the switch returns, but the
-    requests it sent just before may still wait in that container's accept queue, and an
-    app server stops accepting at SIGTERM: those would be reset. Waiting a moment lets them
-    in; the stop's grace period then lets them finish.
-    """
-    time.sleep(settings.DEPLOYER_ROUTE_DRAIN_SECONDS)
 
 
 def remove_project(project: Project) -> None:

@@ -31,6 +31,7 @@ def test_flask_app_deploys_and_answers_on_its_published_port(celery_worker, git_
         "building",
         "starting",
         "health_checking",
+        "switching",
     }
     assert all(timing["seconds"] >= 0 for timing in build.stage_timings.values())
     assert build.plan["framework"] == "flask"

@@ -13,7 +13,7 @@ import pytest
 from builds import services
 from builds.models import Build
 from tests.integration.apps import ARTICLE_DJANGO_APP
-from tests.integration.conftest import build_log, deploy, http_get, wait_for_build
+from tests.integration.conftest import build_log, deploy, http_get, wait_for_build, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NOOP_MIGRATION = (
@@ -65,8 +65,13 @@ def test_the_article_app_keeps_its_rows_across_redeploys_and_a_rollback(
 
     volume = docker_client.volumes.get(f"deployer-data-{project.slug}")
     assert volume.attrs["Labels"]["org.deployer.project"] == project.slug
-    project.refresh_from_db()
-    assert project.data_bytes and project.data_bytes > 0
+
+    def data_measured():
+        """the task after live measured the kept databases"""
+        project.refresh_from_db()
+        return project.data_bytes and project.data_bytes > 0
+
+    wait_until(data_measured, timeout=30)
 
 
 def test_an_unwritable_volume_fails_the_release_and_the_live_version_keeps_its_data(

@@ -300,13 +300,13 @@ def test_a_runtime_the_engine_lacks_is_refused_naming_the_setting(docker_client)
 def test_deleting_the_project_removes_its_network(
     celery_worker, git_repo, make_project, docker_client
 ):
-    from projects import services
+    from builds import deletion
 
     project = make_project(git_repo(OWN_APP))
     assert deploy(project).state == Build.State.LIVE
     assert docker_client.networks.list(names=[f"deployer-{project.slug}"])
 
-    assert services.delete_project(project) == []
+    assert deletion.delete_project(project) == []
 
     assert not docker_client.networks.list(
         filters={"label": f"org.deployer.project={project.slug}"}

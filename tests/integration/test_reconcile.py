@@ -78,9 +78,9 @@ def test_containers_of_projects_this_database_does_not_know_are_left_alone(
 def test_another_installations_containers_images_and_volumes_are_left_alone(
     celery_worker, git_repo, make_project, docker_client
 ):
+    from builds import deletion
     from builds.docker import LABEL_INSTALLATION
     from builds.installation import installation_id
-    from projects import services as project_services
 
     project = make_project(git_repo(FLASK_APP))
     assert deploy(project).state == Build.State.LIVE
@@ -106,7 +106,7 @@ def test_another_installations_containers_images_and_volumes_are_left_alone(
 
     assert ours.name in result["removed_containers"]
     assert foreign.name not in result["removed_containers"]
-    problems = project_services.delete_project(project)
+    problems = deletion.delete_project(project)
     assert problems == []
     assert docker_client.containers.get(foreign.id).status == "created"
     assert docker_client.volumes.get(foreign_volume.name).name == foreign_volume.name

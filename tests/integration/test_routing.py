@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from builds import deletion
 from builds.models import Build, Deployment
-from projects import services as project_services
 from routing import caddy, config, services
 from routing.models import Domain
 from routing.tasks import reconcile_routes
@@ -267,7 +267,7 @@ def test_deleted_project_stops_answering(router, celery_worker, git_repo, make_p
     host = project.app_host
     wait_for_answer(host, "hello from v1")
 
-    project_services.delete_project(project)
+    deletion.delete_project(project)
 
     assert through_caddy(host)[0] == 404
     assert config.upstream_port(caddy.get(config.SERVER_PATH), project.slug) is None

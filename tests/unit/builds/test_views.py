@@ -259,6 +259,7 @@ def test_stage_progress_names_each_stage_state_in_text(auth_client, project):
         ("Releasing", "skipped"),
         ("Starting", "skipped"),
         ("Health checking", "skipped"),
+        ("Switching", "skipped"),
     ]
     assert re.search(
         r"Cloning</span>\s*<span class=\"step-status\">done</span>\s*"
@@ -273,7 +274,7 @@ def test_running_stage_is_current_and_later_ones_wait(project):
 
     statuses = [step.status for step in selectors.build_steps(build)]
 
-    assert statuses == ["done", "current", "pending", "pending", "pending", "pending"]
+    assert statuses == ["done", "current", "pending", "pending", "pending", "pending", "pending"]
 
 
 def test_status_fragment_for_htmx_is_one_root_element_with_its_target_id(auth_client, project):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from builds import deletion
 from projects import services
 from projects.models import EnvVar, Project
 
@@ -101,7 +102,7 @@ def test_admin_splits_credentials_off_a_url_like_the_web_form(admin_client, user
 def test_admin_delete_also_cleans_docker_resources(admin_client, project, monkeypatch):
     removed = []
     monkeypatch.setattr(
-        services, "remove_docker_resources", lambda slug: removed.append(slug) or []
+        deletion, "remove_docker_resources", lambda slug: removed.append(slug) or []
     )
 
     admin_client.post(reverse("admin:projects_project_delete", args=[project.pk]), {"post": "yes"})

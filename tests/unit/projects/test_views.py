@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from builds import deletion
 from projects import services
 from projects.models import EnvVar, Project
 
@@ -143,7 +144,7 @@ def test_delete_asks_first_then_hands_the_deletion_to_the_worker(
     auth_client, project, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr("projects.tasks.delete_project.delay", sent.append)
+    monkeypatch.setattr("builds.tasks.delete_project.delay", sent.append)
 
     assert "Delete shop?" in auth_client.get(_url("delete", project)).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
@@ -170,10 +171,10 @@ def test_a_project_being_deleted_deploys_nothing(auth_client, project):
 
 def test_the_workers_deletion_keeps_the_row_while_the_engine_is_unreachable(project, monkeypatch):
     monkeypatch.setattr(
-        services, "remove_docker_resources", lambda slug: [f"Could not remove {slug}-web."]
+        deletion, "remove_docker_resources", lambda slug: [f"Could not remove {slug}-web."]
     )
 
-    problems = services.delete_project(project, keep_row_on_failure=True)
+    problems = deletion.delete_project(project, keep_row_on_failure=True)
 
     assert problems == ["Could not remove shop-web."]
     assert Project.objects.filter(pk=project.pk).exists()

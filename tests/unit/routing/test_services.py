@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from builds import deletion
 from projects import services as project_services
 from routing import services
 from routing.models import Domain
@@ -138,13 +139,13 @@ def test_domain_change_with_caddy_down_is_saved_and_logged(
 def test_deleting_a_project_removes_its_route(
     project, make_live, fake_caddy, django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setattr(project_services, "remove_docker_resources", lambda slug: [])
+    monkeypatch.setattr(deletion, "remove_docker_resources", lambda slug: [])
     make_live(project, 32801)
     Domain.objects.create(project=project, hostname="www.shop.com", state=Domain.State.VERIFIED)
     services.sync_routes()
 
     with django_capture_on_commit_callbacks(execute=True):
-        project_services.delete_project(project)
+        deletion.delete_project(project)
 
     assert fake_caddy.hosts_to_ports() == {}
     assert not Domain.objects.exists()
@@ -161,13 +162,3 @@ def test_addresses_link_with_the_http_port_unless_it_is_80(project, settings):
     assert services.addresses(project)[0].url == "http://shop.apps.example.net/"
     settings.DEPLOYER_HTTPS = True
     assert services.addresses(project)[0].url == "https://shop.apps.example.net/"
-
-
-def test_drain_waits_the_configured_seconds(settings, monkeypatch):
-    slept = []
-    monkeypatch.setattr(services.time, "sleep", slept.append)
-    settings.DEPLOYER_ROUTE_DRAIN_SECONDS = 1.5
-
-    services.drain()
-
-    assert slept == [1.5]

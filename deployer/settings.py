@@ -391,7 +391,6 @@ CELERY_BEAT_SCHEDULE["reconcile-routes"] = {
 # DEPLOYER_ROUTER_ADDRESSES (default: DEPLOYER_HTTP_BIND unless that is a wildcard) and fetches
 # from those addresses only, on DEPLOYER_ROUTER_HTTP_PORT. Pending domains are checked again every
 # DEPLOYER_DOMAIN_CHECK_INTERVAL seconds and dropped after DEPLOYER_DOMAIN_PENDING_DAYS days.
-import ipaddress  # noqa: E402 - only this block needs it
 
 
 def _unspecified(address: str) -> bool:
@@ -472,8 +471,6 @@ if DEPLOYER_NOTIFY_BACKOFF < 0:
 # inside one of DEPLOYER_OUTBOUND_ALLOW_NETWORKS (comma-separated CIDRs, default none);
 # Deployer's own services are refused always. Connecting gets at most
 # DEPLOYER_OUTBOUND_CONNECT_TIMEOUT seconds of the request's whole time-out.
-import ipaddress  # noqa: E402 - only this block needs it
-
 DEPLOYER_OUTBOUND_ALLOW_NETWORKS = _read("DEPLOYER_OUTBOUND_ALLOW_NETWORKS", list, [])
 for _cidr in DEPLOYER_OUTBOUND_ALLOW_NETWORKS:
     try:

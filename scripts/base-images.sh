@@ -42,7 +42,7 @@ build_suite() {
     echo "base-images: python:$version-slim ($suite) ready in $((SECONDS - started)) s"
 }
 
-command -v debootstrap >/dev/null || { echo "base-images: debootstrap is missing (scripts/provision.sh installs it)" >&2; exit 1; }
+command -v debootstrap >/dev/null || { echo "base-images: debootstrap is missing (scripts/docker-engine.sh installs it)" >&2; exit 1; }
 mkdir -p "$WORK"
 pids=()
 for suite in "${suites[@]}"; do

@@ -1,4 +1,5 @@
-"""manage.py addon create|list|start|remove PROJECT [KIND]: a project's add-ons, from a terminal."""
+"""manage.py addon create|list|start|remove|backup|backups|restore PROJECT [KIND]: a project's
+add-ons and their backups, from a terminal."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from projects.models import Project
 
 
 class Command(BaseCommand):
-    help = "Create, list, start or remove a project's add-ons (PostgreSQL)."
+    help = (
+        "Create, list, start or remove a project's add-ons (PostgreSQL); back one up, list its "
+        "backups or restore one."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(

@@ -14,6 +14,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from deployer.keys import fernet_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 DEFAULT_SECRET_KEY = "django-insecure-deployer-development-key-do-not-use-in-production"
@@ -510,16 +512,10 @@ CELERY_BEAT_SCHEDULE["prune-health-history"] = {
 # then dropping OLD. Unset in development: derived from SECRET_KEY (with a warning); unset in
 # production: `manage.py check`/`migrate` fail and nothing can be encrypted or decrypted.
 DEPLOYER_SECRETS_KEY = _read("DEPLOYER_SECRETS_KEY", str, "")
-from cryptography.fernet import Fernet  # noqa: E402 - only this block needs it
-
-for _secrets_key in filter(None, (k.strip() for k in DEPLOYER_SECRETS_KEY.split(","))):
-    try:
-        Fernet(_secrets_key)
-    except ValueError:
-        raise ImproperlyConfigured(
-            "DEPLOYER_SECRETS_KEY must be comma-separated Fernet keys "
-            "(generate one with `manage.py generate_secrets_key`)."
-        ) from None
+try:
+    fernet_keys(DEPLOYER_SECRETS_KEY)
+except ValueError as _invalid:
+    raise ImproperlyConfigured(str(_invalid)) from None
 
 LOGGING = {
     "version": 1,

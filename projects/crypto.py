@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from deployer.keys import fernet_keys
+
 logger = logging.getLogger(__name__)
 
 MISSING_KEY = (
@@ -60,7 +62,10 @@ def development_key(secret_key: str) -> str:
 
 def configured_keys() -> list[str]:
     """The Fernet keys in force, primary first."""
-    keys = [key.strip() for key in settings.DEPLOYER_SECRETS_KEY.split(",") if key.strip()]
+    try:
+        keys = fernet_keys(settings.DEPLOYER_SECRETS_KEY)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
     if keys:
         return keys
     if settings.PRODUCTION:
@@ -84,12 +89,9 @@ def fernet() -> MultiFernet:
 @functools.cache
 def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
     try:
-        return MultiFernet([Fernet(key) for key in keys])
+        return MultiFernet([Fernet(key) for key in fernet_keys(",".join(keys))])
     except ValueError as exc:
-        raise ImproperlyConfigured(
-            "DEPLOYER_SECRETS_KEY must be comma-separated Fernet keys "
-            "(generate one with `manage.py generate_secrets_key`)."
-        ) from exc
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 def encrypt(plaintext: str) -> str:

@@ -171,3 +171,21 @@ def upstream_port(server: Mapping | None, slug: str) -> int | None:
             dial = route["handle"][0]["upstreams"][0]["dial"]
             return int(dial.rsplit(":", 1)[1])
     return None
+
+
+def initial_config(admin: str, storage: str, listener: Listener) -> dict:
+    """The config Caddy starts with before Deployer sets its routes: the admin endpoint, and
+    Deployer's server with no site yet (so every host gets the 404 route)."""
+    return {
+        "admin": {"listen": admin, "config": {"persist": True}},
+        "storage": {"module": "file_system", "root": storage},
+        "apps": {"http": {"servers": {SERVER_NAME: server_config([], listener)}}},
+    }
+
+
+if __name__ == "__main__":  # scripts/caddy.sh: python3 -m routing.config ADMIN STORAGE BIND PORT
+    import json
+    import sys
+
+    admin, storage, bind, port = sys.argv[1:5]
+    print(json.dumps(initial_config(admin, storage, Listener(bind=bind, http_port=int(port)))))

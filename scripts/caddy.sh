@@ -44,29 +44,8 @@ mkdir -p "$DIR/data" "$DIR/config"
 # The database is the source of the routes (the worker sets them at each switch and every
 # DEPLOYER_ROUTE_RECONCILE_INTERVAL seconds); Caddy also keeps the last config it was given
 # (autosave) and resumes it when it starts again, so a restart costs only its own time.
-cat >"$DIR/initial.json" <<JSON
-{
-  "admin": {"listen": "$ADMIN", "config": {"persist": true}},
-  "storage": {"module": "file_system", "root": "$DIR/data"},
-  "apps": {
-    "http": {
-      "servers": {
-        "deployer": {
-          "listen": ["$HTTP_BIND:$HTTP_PORT"],
-          "automatic_https": {"disable": true},
-          "routes": [{
-            "@id": "deployer.not-found",
-            "handle": [{"handler": "static_response", "status_code": 404,
-                        "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
-                        "body": "No app is deployed at {http.request.host}.\\n"}],
-            "terminal": true
-          }]
-        }
-      }
-    }
-  }
-}
-JSON
+# The same server config the worker computes (routing/config.py, stdlib only), with no site.
+(cd "$ROOT" && python3 -m routing.config "$ADMIN" "$DIR/data" "$HTTP_BIND" "$HTTP_PORT") >"$DIR/initial.json"
 
 say "starting caddy: admin $ADMIN_URL, apps on http://$HTTP_BIND:$HTTP_PORT (log: ${LOG#"$ROOT"/})"
 XDG_DATA_HOME="$DIR/data" XDG_CONFIG_HOME="$DIR/config" \

@@ -152,3 +152,15 @@ def test_with_https_pending_domains_stay_out_of_the_config():
     server = config.server_config([], Listener(https=True), config.challenges_from(domains))
 
     assert [route["@id"] for route in server["routes"]] == [config.NOT_FOUND_ROUTE_ID]
+
+
+def test_caddys_initial_config_is_the_workers_server_with_no_site():
+    initial = config.initial_config(
+        "127.0.0.1:2019", "/srv/caddy", config.Listener(bind="0.0.0.0", http_port=80)
+    )
+
+    server = initial["apps"]["http"]["servers"][config.SERVER_NAME]
+    assert server == config.server_config([], config.Listener(bind="0.0.0.0", http_port=80))
+    assert [route["@id"] for route in server["routes"]] == [config.NOT_FOUND_ROUTE_ID]
+    assert initial["admin"] == {"listen": "127.0.0.1:2019", "config": {"persist": True}}
+    assert initial["storage"]["root"] == "/srv/caddy"

@@ -7,11 +7,14 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import requests
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
+from docker import errors as docker_errors
 
+from builds import docker as docker_seam
 from builds.buildlog import BuildLog
 from builds.models import Build
 from builds.pipeline.errors import BuildCancelled, StageError
@@ -67,6 +70,15 @@ def stage(build: Build, state: str, log: BuildLog) -> Iterator[None]:
     except StageError as exc:
         _record_timing(build, state, started)
         _finish(build, Build.State.FAILED, state, str(exc), log)
+        raise BuildStopped() from None
+    except (
+        docker_seam.DockerUnavailable,
+        docker_errors.DockerException,
+        requests.exceptions.RequestException,
+    ) as exc:
+        # The engine's own words, as one sentence; a refusal is no bug of Deployer's.
+        _record_timing(build, state, started)
+        _finish(build, Build.State.FAILED, state, docker_seam.describe_error(exc), log)
         raise BuildStopped() from None
     except SoftTimeLimitExceeded:
         _record_timing(build, state, started)

@@ -119,12 +119,14 @@ def run_concurrently(
     *,
     budget: float,
     workers: int,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[Result | None]:
     """`function(item)` for each item on up to `workers` threads, results in order.
 
     A call still running `budget` seconds after it started, or one that raised, gives
     None; the caller is not held up by it (its thread is abandoned and ends on its own
     socket timeout). Calls that never got a thread within the whole run's budget give None.
+    Budgets are measured on `clock`, which tests replace with one they move by hand.
     """
     if not items:
         return []
@@ -132,21 +134,21 @@ def run_concurrently(
     results: list[Result | None] = [None] * len(items)
 
     def run(index: int) -> Result:
-        started[index] = time.monotonic()
+        started[index] = clock()
         return function(items[index])
 
     slots = max(1, min(workers, len(items)))
     rounds = -(-len(items) // slots)
-    deadline = time.monotonic() + budget * (rounds + 1)
+    deadline = clock() + budget * (rounds + 1)
     pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="health-check")
     futures: dict[Future, int] = {pool.submit(run, index): index for index in range(len(items))}
     pending = set(futures)
     try:
-        while pending and time.monotonic() < deadline:
+        while pending and clock() < deadline:
             done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
                 _collect(future, futures[future], items, results)
-            now = time.monotonic()
+            now = clock()
             overdue = {f for f in pending if now - started.get(futures[f], now) > budget}
             for future in overdue:
                 logger.warning("Health check of %s overran %.0f s", items[futures[future]], budget)

@@ -67,6 +67,8 @@ def wait_until_healthy(
     interval: float = 0.01,
     max_interval: float = 2.0,
     should_cancel: Callable[[], bool] = lambda: False,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Poll until the app answers 2xx/3xx; return the number of attempts.
 
@@ -76,16 +78,17 @@ def wait_until_healthy(
     and the answer are logged. Looks at the container (and at a cancel) every
     `CHECK_EVERY` seconds: fails early when it exits, is OOM-killed or restarts; otherwise
     after `deadline` seconds. A failure's StageError carries the reason, and the
-    container's last log lines are written to the build log.
+    container's last log lines are written to the build log. The wait is timed by `clock`
+    and paced by `sleep`: tests pass fake ones that move time without waiting.
     """
-    started = time.monotonic()
+    started = clock()
     attempt = 0
     logged_at = checked_at = None  # seconds into the wait of the last logged attempt, check
     while True:
         attempt += 1
         # The probe goes first: once the app listens, nothing should delay the request.
         status, detail = probe(port, path, host)
-        elapsed = time.monotonic() - started
+        elapsed = clock() - started
         if status is not None and 200 <= status < 400:
             log(
                 f"Health check {attempt}: GET {path} (Host: {host}) answered {status} after {elapsed:.2f} s"
@@ -110,7 +113,7 @@ def wait_until_healthy(
             raise StageError(
                 f"The app did not pass its health check within {deadline:.0f} s: GET {path} {answer}."
             )
-        time.sleep(min(max(interval, elapsed / 20), max_interval, max(0.0, deadline - elapsed)))
+        sleep(min(max(interval, elapsed / 20), max_interval, max(0.0, deadline - elapsed)))
 
 
 def _copy_logs(client: docker.DockerClient, container_id: str, log: Callable[[str], None]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from deployer import outbound
@@ -73,11 +72,10 @@ class HitServer:
                 if drip:
                     self.wfile.write(b"HTTP/1.1 200 OK\r\n")
                     for _ in range(300):  # 30 s of one byte every 0.1 s, unless cut off
-                        if server.stop.is_set():
-                            return
                         self.wfile.write(b"X")
                         self.wfile.flush()
-                        time.sleep(0.1)
+                        if server.stop.wait(0.1):  # the test is over: stop at once
+                            return
                     self.wfile.write(b": y\r\nContent-Length: 0\r\n\r\n")
                     return
                 self.send_response(status)

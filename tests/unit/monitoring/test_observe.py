@@ -1,39 +1,60 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from monitoring import observe
 
 NO_ENGINE = "unix:///nonexistent/deployer-test.sock"
 
 
-def test_one_hanging_check_does_not_delay_the_others():
+class Clock:
+    """Time that stands still until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_hanging_checks_are_given_up_after_their_budget_and_do_not_delay_the_others():
+    # Two threads, one held by "hangs", so the other runs a, b, c and "hangs too" in turn,
+    # each only once the one before is finished. "hangs too" moves the clock past both
+    # hanging checks' budget (not past the whole run's) and blocks. No real time decides.
+    clock = Clock()
     release = threading.Event()
+    released: list[str] = []
 
     def check(name: str) -> str:
-        if name == "hangs":
-            release.wait(10)
+        if name == "hangs too":
+            clock.now = 6
+        if name.startswith("hangs"):
+            release.wait(30)  # a bound so that a broken run cannot hang the suite
+            released.append(name)
         return name.upper()
 
-    started = time.monotonic()
-    results = observe.run_concurrently(check, ["a", "hangs", "b", "c"], budget=0.3, workers=4)
-    elapsed = time.monotonic() - started
-    release.set()
+    try:
+        results = observe.run_concurrently(
+            check, ["a", "hangs", "b", "c", "hangs too"], budget=5, workers=2, clock=clock
+        )
+        returned_while_they_hang = not released
+    finally:
+        release.set()
 
-    assert results == ["A", None, "B", "C"]
-    assert elapsed < 2
+    assert results == ["A", None, "B", "C", None]
+    assert returned_while_they_hang
 
 
 def test_checks_run_at_the_same_time_not_one_after_another():
-    def check(_: int) -> float:
-        time.sleep(0.3)
-        return time.monotonic()
+    together = threading.Barrier(8)
 
-    started = time.monotonic()
-    observe.run_concurrently(check, list(range(8)), budget=5, workers=8)
+    def check(n: int) -> int:
+        together.wait(timeout=30)  # passes once all eight run at once; the bound avoids a hang
+        return n
 
-    assert time.monotonic() - started < 1.5
+    results = observe.run_concurrently(check, list(range(8)), budget=5, workers=8, clock=Clock())
+
+    assert results == list(range(8))
 
 
 def test_more_apps_than_threads_are_all_checked():

@@ -27,6 +27,7 @@ from builds.installation import project_labels
 from builds.models import Deployment
 from builds.pipeline import fence
 from builds.pipeline.errors import StageError
+from projects import audit
 
 # Exact row counts of every table in one query (no psql meta-commands needed).
 COUNTS_SQL = (
@@ -86,7 +87,7 @@ def verify(backup: Backup, client) -> Backup:
     return backup
 
 
-def restore(addon: AddOn, backup: Backup, client) -> Backup:
+def restore(addon: AddOn, backup: Backup, client, *, actor=None) -> Backup:
     """Restore a verified backup into the live add-on; returns the safety backup taken first.
 
     The app's live container is stopped meanwhile and started again after. Raises
@@ -113,6 +114,12 @@ def restore(addon: AddOn, backup: Backup, client) -> Backup:
     finally:
         if live:
             client.api.start(live.container_id)
+    audit.record(
+        addon.project,
+        audit.Action.ADDON_RESTORE,
+        actor=actor,
+        summary=f"{addon.kind} from backup #{backup.pk} (safety backup #{safety.pk})",
+    )
     return safety
 
 

@@ -22,7 +22,7 @@ from builds.pipeline import fence
 from builds.pipeline.detection import variables as settings_variables
 from builds.pipeline.errors import StageError
 from builds.pipeline.plan import Plan
-from projects import crypto
+from projects import audit, crypto
 from projects import services as project_services
 from projects.models import Project
 
@@ -35,7 +35,7 @@ def container_name(project: Project, kind: str) -> str:
     return f"deployer-{project.slug}-{kind}"
 
 
-def create_addon(project: Project, kind: str) -> AddOn:
+def create_addon(project: Project, kind: str, *, actor=None) -> AddOn:
     """Record a new add-on of `kind` for the project, with fresh credentials (not yet running).
 
     Raises AddOnError for an unknown kind or one the project has already.
@@ -46,6 +46,7 @@ def create_addon(project: Project, kind: str) -> AddOn:
         )
     try:
         with transaction.atomic():
+            audit.record(project, audit.Action.ADDON_CREATE, actor=actor, summary=kind)
             return AddOn.objects.create(
                 project=project,
                 kind=kind,
@@ -113,10 +114,13 @@ def _spec(addon: AddOn, client) -> engine.Spec:
     )
 
 
-def remove_addon(addon: AddOn, client, *, keep_data: bool = False) -> None:
+def remove_addon(addon: AddOn, client, *, keep_data: bool = False, actor=None) -> None:
     """Stop and remove the add-on's container and (unless `keep_data`) its volume, then its row."""
     engine.remove(client, addon.container_name, None if keep_data else addon.volume_name)
-    addon.delete()
+    with transaction.atomic():
+        addon.delete()
+        summary = f"{addon.kind}{', data kept' if keep_data else ''}"
+        audit.record(addon.project, audit.Action.ADDON_REMOVE, actor=actor, summary=summary)
 
 
 def credentials(addon: AddOn) -> Credentials:

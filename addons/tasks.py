@@ -23,10 +23,11 @@ def provision_addon(addon_id: int) -> str:
 
 
 @shared_task
-def remove_addon(addon_id: int, keep_data: bool = False) -> str:
+def remove_addon(addon_id: int, keep_data: bool = False, actor: str | None = None) -> str:
+    """`actor`: the name of who asked, for the audit log."""
     addon = AddOn.objects.select_related("project").filter(pk=addon_id).first()
     if addon is None:
         return "gone"
     with docker_seam.client() as client:
-        services.remove_addon(addon, client, keep_data=keep_data)
+        services.remove_addon(addon, client, keep_data=keep_data, actor=actor)
     return "removed"

@@ -43,7 +43,7 @@ def addon_create(request: HttpRequest, slug: str) -> HttpResponse:
     if not project.is_managed_by(request.user):
         raise PermissionDenied("Only the owner can add an add-on.")
     try:
-        addon = services.create_addon(project, request.POST.get("kind", ""))
+        addon = services.create_addon(project, request.POST.get("kind", ""), actor=request.user)
     except services.AddOnError as exc:
         messages.error(request, str(exc))
     else:
@@ -63,7 +63,8 @@ def addon_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         raise PermissionDenied("Only the owner can remove an add-on.")
     addon = get_object_or_404(project.addons, pk=pk)
     keep_data = request.POST.get("keep_data") == "on"
-    transaction.on_commit(lambda: tasks.remove_addon.delay(addon.pk, keep_data))
+    who = request.user.get_username()
+    transaction.on_commit(lambda: tasks.remove_addon.delay(addon.pk, keep_data, who))
     logger.info("%s removed the %s add-on of %s", request.user, addon.kind, project.slug)
     messages.success(
         request, f"{addon} is being removed{' (its data is kept)' if keep_data else ''}."

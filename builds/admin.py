@@ -99,7 +99,9 @@ class BuildAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel the selected builds")
     def cancel(self, request, queryset: QuerySet[Build]) -> None:
         who = f"Cancelled by {request.user.get_username()} in the admin."
-        cancelled = sum(services.cancel_build(build, reason=who) for build in queryset)
+        cancelled = sum(
+            services.cancel_build(build, reason=who, actor=request.user) for build in queryset
+        )
         ended = queryset.count() - cancelled
         self.message_user(
             request,

@@ -12,22 +12,24 @@ from builds.installation import installation_id
 from builds.models import Build
 from builds.services import cancel_build
 from deployer.celery import task
+from projects import audit
 from projects.models import Project
 from routing import services as routing
 
 
-def request_deletion(project: Project) -> None:
+def request_deletion(project: Project, *, actor=None) -> None:
     """Mark the project as being deleted and ask the worker to do it (the web process may
     have no access to the engine). Queued and running builds are cancelled now; deploys and
     pushes are refused from here on."""
     with transaction.atomic():
         Project.objects.filter(pk=project.pk).update(deleting_at=timezone.now())
+        audit.record(project, audit.Action.DELETE, actor=actor)
         for build in project.builds.filter(state__in=Build.ACTIVE_STATES):
             cancel_build(build, reason="The project is being deleted.")
         transaction.on_commit(lambda: task("builds.tasks.delete_project").delay(project.pk))
 
 
-def delete_project(project: Project, *, keep_row_on_failure: bool = False) -> list[str]:
+def delete_project(project: Project, *, keep_row_on_failure: bool = False, actor=None) -> list[str]:
     """Remove the project's containers, images, networks and volumes (its data), then the
     project itself.
 
@@ -35,6 +37,8 @@ def delete_project(project: Project, *, keep_row_on_failure: bool = False) -> li
     down); the project is deleted either way, unless `keep_row_on_failure` (the worker's
     deletion keeps the row, marked deleting, to try again: its containers hold its secrets).
     """
+    if actor is not None:  # asked here, not through request_deletion (which recorded it)
+        audit.record(project, audit.Action.DELETE, actor=actor)
     for build in project.builds.filter(state__in=Build.ACTIVE_STATES):
         cancel_build(build, reason="The project was deleted.")
     problems = remove_docker_resources(project.slug)

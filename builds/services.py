@@ -15,6 +15,7 @@ from builds.models import Build, Deployment, WorkerHeartbeat
 from builds.pipeline import cleanup, run, volume
 from builds.pipeline.plan import Plan
 from deployer.celery import task
+from projects import audit
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -50,11 +51,24 @@ def request_build(
             triggered_by=triggered_by,
             trigger_detail=detail[:200],
         )
+        audit.record(
+            project,
+            audit.Action.DEPLOY,
+            actor=triggered_by or _trigger_label(trigger, detail),
+            summary=f"build #{build.pk} of {commit_sha[:12] or build.ref}",
+        )
         _dispatch_on_commit(build)
     return build
 
 
-def request_rollback(project, target: Build, *, triggered_by=None) -> Build:
+def _trigger_label(trigger: str, detail: str) -> str | None:
+    """What acted when no user did: a webhook's delivery, a command; None for Deployer itself."""
+    if trigger == Build.Trigger.MANUAL and not detail:
+        return None
+    return f"{Build.Trigger(trigger).label.lower()}{': ' + detail if detail else ''}"
+
+
+def request_rollback(project, target: Build, *, triggered_by=None, actor=None) -> Build:
     """Queue a redeploy of `target`'s image, without building. Raises BuildRequestError."""
     _refuse_deleting(project)
     if target.project_id != project.pk:
@@ -80,6 +94,12 @@ def request_rollback(project, target: Build, *, triggered_by=None) -> Build:
             triggered_by=triggered_by,
             trigger_detail=f"rollback to build #{target.pk}",
         )
+        audit.record(
+            project,
+            audit.Action.ROLLBACK,
+            actor=triggered_by or actor,
+            summary=f"build #{build.pk} to the image of build #{target.pk}",
+        )
         _dispatch_on_commit(build)
     return build
 
@@ -89,26 +109,30 @@ def _refuse_deleting(project) -> None:
         raise BuildRequestError(f"The project {project.slug} is being deleted: nothing deploys.")
 
 
-def cancel_build(build: Build, *, reason: str = "Cancelled by a user.") -> bool:
+def cancel_build(build: Build, *, reason: str = "Cancelled by a user.", actor=None) -> bool:
     """Cancel a queued build at once, or ask a running one to stop. False when it had already ended.
 
     A running build's worker sees the request within a second or two, aborts the Docker
-    build stream or the health check, and removes the containers it started.
+    build stream or the health check, and removes the containers it started. The audit log
+    names an `actor` who asked (Deployer's own cancels, e.g. of a deleted project's builds,
+    are recorded by what caused them).
     """
     now = timezone.now()
-    if Build.objects.filter(pk=build.pk, state=Build.State.QUEUED).update(
-        state=Build.State.CANCELLED,
-        finished_at=now,
-        failure_reason=reason,
-        cancel_requested=True,
-        log_complete=True,
-    ):
-        return True
-    return bool(
-        Build.objects.filter(pk=build.pk, state__in=Build.RUNNING_STATES).update(
+    with transaction.atomic():
+        cancelled = Build.objects.filter(pk=build.pk, state=Build.State.QUEUED).update(
+            state=Build.State.CANCELLED,
+            finished_at=now,
+            failure_reason=reason,
+            cancel_requested=True,
+            log_complete=True,
+        ) or Build.objects.filter(pk=build.pk, state__in=Build.RUNNING_STATES).update(
             cancel_requested=True
         )
-    )
+        if cancelled and actor is not None:
+            audit.record(
+                build.project, audit.Action.CANCEL, actor=actor, summary=f"build #{build.pk}"
+            )
+    return bool(cancelled)
 
 
 def images_to_keep(project) -> list[int]:

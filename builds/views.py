@@ -149,7 +149,9 @@ def rollback(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     build = _get_build_for_user(request, pk)
-    if services.cancel_build(build, reason=f"Cancelled by {request.user.get_username()}."):
+    if services.cancel_build(
+        build, reason=f"Cancelled by {request.user.get_username()}.", actor=request.user
+    ):
         notice = f"Build #{build.pk} is being cancelled."
     else:
         notice = f"Build #{build.pk} had already ended."

@@ -27,7 +27,7 @@ from builds.installation import installation_id
 from builds.models import Build, BuildLogLine
 from builds.pipeline import cleanup
 from monitoring.models import HealthCheck, NotificationDelivery
-from projects.models import Project
+from projects.models import AuditEntry, Project
 from webhooks.models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,12 @@ def delete_old_rows() -> dict[str, int]:
         "health checks": _in_batches(HealthCheck.objects.filter(checked_at__lt=cutoff)),
         "notification deliveries": _in_batches(
             NotificationDelivery.objects.filter(created_at__lt=cutoff)
+        ),
+        "audit entries": _in_batches(
+            AuditEntry.objects.filter(
+                created_at__lt=timezone.now()
+                - timezone.timedelta(days=settings.DEPLOYER_AUDIT_RETENTION_DAYS)
+            )
         ),
         "log lines": 0,
     }

@@ -265,9 +265,13 @@ DEPLOYER_HOUSEKEEPING_INTERVAL = _read("DEPLOYER_HOUSEKEEPING_INTERVAL", float, 
 DEPLOYER_KEEP_BUILD_LOGS = _read("DEPLOYER_KEEP_BUILD_LOGS", int, 50)
 DEPLOYER_RETENTION_DAYS = _read("DEPLOYER_RETENTION_DAYS", int, 30)
 DEPLOYER_MIN_FREE_DISK_MB = _read("DEPLOYER_MIN_FREE_DISK_MB", int, 2048)
-if DEPLOYER_KEEP_BUILD_LOGS < 1 or DEPLOYER_RETENTION_DAYS < 1:
+# The audit log (who did what to a project) is kept longer: an answer to "who changed this?"
+# is often wanted months later.
+DEPLOYER_AUDIT_RETENTION_DAYS = _read("DEPLOYER_AUDIT_RETENTION_DAYS", int, 365)
+if min(DEPLOYER_KEEP_BUILD_LOGS, DEPLOYER_RETENTION_DAYS, DEPLOYER_AUDIT_RETENTION_DAYS) < 1:
     raise ImproperlyConfigured(
-        "DEPLOYER_KEEP_BUILD_LOGS and DEPLOYER_RETENTION_DAYS must be at least 1."
+        "DEPLOYER_KEEP_BUILD_LOGS, DEPLOYER_RETENTION_DAYS and DEPLOYER_AUDIT_RETENTION_DAYS "
+        "must be at least 1."
     )
 CELERY_BEAT_SCHEDULE["housekeeping"] = {
     "task": "deployer.tasks.housekeeping",

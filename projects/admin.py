@@ -6,9 +6,9 @@ from django import forms
 from django.contrib import admin, messages
 
 from builds import deletion
-from projects import crypto, services
+from projects import audit, crypto, services
 from projects.forms import PROJECT_FORM_FIELDS
-from projects.models import EnvVar, Project
+from projects.models import AuditEntry, EnvVar, Project
 from projects.validators import validate_env_value
 
 MASK = "••••••••"
@@ -86,17 +86,35 @@ class ProjectAdmin(admin.ModelAdmin):
         # The form already ran the model's rules; the service splits and encrypts credentials.
         forget = form.cleaned_data.get("forget_credentials", False)
         services.save_project(obj, forget_credentials=forget)
+        if not change:
+            audit.record(obj, audit.Action.CREATE, actor=request.user, summary="in the admin")
+        elif form.changed_data:
+            changed = ", ".join(form.changed_data)
+            audit.record(obj, audit.Action.SETTINGS, actor=request.user, summary=changed)
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        for env_var in formset.new_objects:
+            _record_env(request, env_var, audit.Action.ENV_ADD)
+        for env_var, _ in formset.changed_objects:
+            _record_env(request, env_var, audit.Action.ENV_CHANGE)
+        for env_var in formset.deleted_objects:
+            _record_env(request, env_var, audit.Action.ENV_DELETE)
 
     def delete_model(self, request, obj: Project) -> None:
-        self._report(request, deletion.delete_project(obj))
+        self._report(request, deletion.delete_project(obj, actor=request.user))
 
     def delete_queryset(self, request, queryset) -> None:
         for project in queryset:
-            self._report(request, deletion.delete_project(project))
+            self._report(request, deletion.delete_project(project, actor=request.user))
 
     def _report(self, request, problems: list[str]) -> None:
         for problem in problems:
             self.message_user(request, problem, messages.WARNING)
+
+
+def _record_env(request, env_var: EnvVar, action: str) -> None:
+    audit.record(env_var.project, action, actor=request.user, summary=f"{env_var.key} in the admin")
 
 
 @admin.register(EnvVar)
@@ -117,3 +135,35 @@ class EnvVarAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [masked_value, "created_at", "updated_at"]
     autocomplete_fields = ["project"]
+
+    def save_model(self, request, obj: EnvVar, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _record_env(request, obj, audit.Action.ENV_CHANGE if change else audit.Action.ENV_ADD)
+
+    def delete_model(self, request, obj: EnvVar) -> None:
+        super().delete_model(request, obj)
+        _record_env(request, obj, audit.Action.ENV_DELETE)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for env_var in queryset.select_related("project"):
+            self.delete_model(request, env_var)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Who did what, for staff: read only (an audit log nobody can edit)."""
+
+    list_display = ["created_at", "project_slug", "action", "actor_label", "summary"]
+    list_filter = ["action", ("project", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["project"]
+    search_fields = ["project_slug", "actor_label", "summary"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

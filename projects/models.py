@@ -234,3 +234,48 @@ class EnvVar(models.Model):
 
     def decrypted_value(self) -> str:
         return crypto.decrypt(self.encrypted_value)
+
+
+class AuditEntry(models.Model):
+    """Who did what to a project, and when: kept DEPLOYER_KEEP_AUDIT_DAYS days, and after
+    the project is gone (its name stays). A variable's key is recorded, never its value."""
+
+    class Action(models.TextChoices):
+        CREATE = "project.create", "Project created"
+        SETTINGS = "project.settings", "Settings changed"
+        MEMBERS = "project.members", "Members changed"
+        DEPLOY_KEY = "project.deploy_key", "Deploy key replaced"
+        DELETE = "project.delete", "Deletion requested"
+        DEPLOY = "build.deploy", "Deploy requested"
+        ROLLBACK = "build.rollback", "Rollback requested"
+        CANCEL = "build.cancel", "Build cancelled"
+        ENV_ADD = "env.add", "Variable added"
+        ENV_CHANGE = "env.change", "Variable changed"
+        ENV_DELETE = "env.delete", "Variable deleted"
+        ENV_IMPORT = "env.import", "Variables imported"
+        DOMAIN_ADD = "domain.add", "Domain added"
+        DOMAIN_REMOVE = "domain.remove", "Domain removed"
+        ADDON_CREATE = "addon.create", "Add-on created"
+        ADDON_REMOVE = "addon.remove", "Add-on removed"
+        ADDON_RESTORE = "addon.restore", "Add-on restored"
+
+    project = models.ForeignKey(
+        Project, null=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    project_slug = models.CharField(max_length=63)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who, in words: the user's name then, or what acted (a webhook delivery, a token, a command).
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    summary = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["project", "-created_at"])]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.project_slug}: {self.get_action_display()} by {self.actor_label}"

@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from builds.pipeline import clone
 from builds.pipeline.plan import Overrides
-from projects import crypto
+from projects import audit, crypto
 from projects.envfile import LineError, parse_env_file
 from projects.models import EnvVar, Project
 from projects.validators import validate_env_key, validate_env_value
@@ -39,13 +39,17 @@ def get_project_for_user(user, slug: str) -> Project:
 
 @sensitive_variables("fields")
 @transaction.atomic
-def create_project(owner, *, members: Iterable | None = None, **fields) -> Project:
-    """Create a project owned by `owner` from PROJECT_FIELDS values; raises ValidationError."""
+def create_project(owner, *, members: Iterable | None = None, actor=None, **fields) -> Project:
+    """Create a project owned by `owner` from PROJECT_FIELDS values; raises ValidationError.
+
+    `actor` (default: the owner) is who the audit log names, as in every service below.
+    """
     project = Project(owner=owner)
     _assign(project, fields)
     save_project(project)
+    audit.record(project, audit.Action.CREATE, actor=actor or owner, summary=project.repo_url)
     if members is not None:
-        _set_members(project, members)
+        _set_members(project, members, actor=actor or owner)
     return project
 
 
@@ -56,6 +60,7 @@ def update_project(
     *,
     members: Iterable | None = None,
     forget_credentials: bool = False,
+    actor=None,
     **fields,
 ) -> Project:
     """Change some PROJECT_FIELDS of a project; raises ValidationError.
@@ -64,10 +69,19 @@ def update_project(
     (unless the new URL carries new ones) and on `forget_credentials`: they are only ever sent
     to the repository their owner gave them for.
     """
+    before = {name: getattr(project, name) for name in fields}
     _assign(project, fields)
     save_project(project, forget_credentials=forget_credentials)
+    changed = [name for name in fields if getattr(project, name) != before[name]]
+    if split_credentials(fields.get("repo_url") or "")[1]:
+        changed.append("repository credentials")
+    elif forget_credentials:
+        changed.append("repository credentials forgotten")
+    if changed:
+        # The names of what changed: a value may hold a credential (a repository URL's).
+        audit.record(project, audit.Action.SETTINGS, actor=actor, summary=", ".join(changed))
     if members is not None:
-        _set_members(project, members)
+        _set_members(project, members, actor=actor)
     return project
 
 
@@ -127,10 +141,12 @@ def generate_deploy_key(comment: str) -> tuple[str, str]:
     return private, f"{public.decode()} {comment}"
 
 
-def regenerate_deploy_key(project: Project) -> Project:
+def regenerate_deploy_key(project: Project, *, actor=None) -> Project:
     """Replace the project's deploy key; the old public half stops working once removed."""
-    _set_new_deploy_key(project)
-    project.save(update_fields=["encrypted_deploy_key", "deploy_public_key", "updated_at"])
+    with transaction.atomic():
+        _set_new_deploy_key(project)
+        project.save(update_fields=["encrypted_deploy_key", "deploy_public_key", "updated_at"])
+        audit.record(project, audit.Action.DEPLOY_KEY, actor=actor)
     return project
 
 
@@ -156,8 +172,15 @@ def _assign(project: Project, fields: dict) -> None:
         setattr(project, name, value.strip() if isinstance(value, str) else value)
 
 
-def _set_members(project: Project, members: Iterable) -> None:
-    project.members.set([user for user in members if user.pk != project.owner_id])
+def _set_members(project: Project, members: Iterable, *, actor=None) -> None:
+    wanted = {user for user in members if user.pk != project.owner_id}
+    current = set(project.members.all())
+    if wanted == current:
+        return
+    project.members.set(wanted)
+    names = [f"+{u.get_username()}" for u in wanted - current]
+    names += [f"-{u.get_username()}" for u in current - wanted]
+    audit.record(project, audit.Action.MEMBERS, actor=actor, summary=" ".join(sorted(names)))
 
 
 # Environment variables ------------------------------------------------------------------------
@@ -165,7 +188,12 @@ def _set_members(project: Project, members: Iterable) -> None:
 
 @sensitive_variables("value")
 def add_env_var(
-    project: Project, key: str, value: str, *, available_at_build: bool = False
+    project: Project,
+    key: str,
+    value: str,
+    *,
+    available_at_build: bool = False,
+    actor=None,
 ) -> EnvVar:
     """A new variable; raises ValidationError (keyed "key" / "value") when invalid or taken."""
     env_var = EnvVar(project=project, key=key.strip(), available_at_build=available_at_build)
@@ -173,7 +201,7 @@ def add_env_var(
     _check_key_free(env_var)
     env_var.encrypted_value = crypto.encrypt(value)
     env_var.full_clean()
-    _save_env_var(env_var)
+    _save_env_var(env_var, audit.Action.ENV_ADD, env_var.key, actor)
     return env_var
 
 
@@ -184,31 +212,40 @@ def update_env_var(
     key: str | None = None,
     value: str | None = None,
     available_at_build: bool | None = None,
+    actor=None,
 ) -> EnvVar:
     """Change what is given (None leaves it as it is); raises ValidationError."""
-    if key is not None:
+    what = []
+    if key is not None and key.strip() != env_var.key:
+        what.append(f"renamed from {env_var.key}")
         env_var.key = key.strip()
         _check_key_free(env_var)
     if value is not None:
         _check_value(value)
         env_var.encrypted_value = crypto.encrypt(value)
-    if available_at_build is not None:
+        what.append("value")
+    if available_at_build is not None and available_at_build != env_var.available_at_build:
         env_var.available_at_build = available_at_build
+        what.append(f"available at build {'on' if available_at_build else 'off'}")
     env_var.full_clean()
-    _save_env_var(env_var)
+    summary = f"{env_var.key}: {', '.join(what)}" if what else env_var.key
+    _save_env_var(env_var, audit.Action.ENV_CHANGE, summary, actor)
     return env_var
 
 
-def _save_env_var(env_var: EnvVar) -> None:
+def _save_env_var(env_var: EnvVar, action: str, summary: str, actor) -> None:
     try:
         with transaction.atomic():
             env_var.save()
+            audit.record(env_var.project, action, actor=actor, summary=summary)
     except IntegrityError:  # the same key added at the same moment by someone else
         raise ValidationError({"key": f"{env_var.key} is already set for this project."}) from None
 
 
-def delete_env_var(env_var: EnvVar) -> None:
-    env_var.delete()
+def delete_env_var(env_var: EnvVar, *, actor=None) -> None:
+    with transaction.atomic():
+        env_var.delete()
+        audit.record(env_var.project, audit.Action.ENV_DELETE, actor=actor, summary=env_var.key)
 
 
 @dataclass
@@ -219,7 +256,7 @@ class EnvImport:
 
 @sensitive_variables("text", "parsed", "entry")
 @transaction.atomic
-def import_env_file(project: Project, text: str) -> EnvImport:
+def import_env_file(project: Project, text: str, *, actor=None) -> EnvImport:
     """Add or replace every variable of a `.env` text; all or nothing.
 
     Raises ValidationError with one "Line N: reason" message per bad line; nothing is saved
@@ -244,6 +281,12 @@ def import_env_file(project: Project, text: str) -> EnvImport:
         (result.updated if env_var.pk else result.created).append(entry.key)
         env_var.encrypted_value = crypto.encrypt(entry.value)
         env_var.save()
+    summary = "; ".join(
+        f"{label}: {', '.join(keys)}"
+        for label, keys in (("added", result.created), ("replaced", result.updated))
+        if keys
+    )
+    audit.record(project, audit.Action.ENV_IMPORT, actor=actor, summary=summary)
     return result
 
 

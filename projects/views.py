@@ -63,7 +63,7 @@ def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
     form = ProjectForm(request.POST or None, instance=project, can_manage=can_manage)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_project(project, **form.service_arguments())
+            services.update_project(project, actor=request.user, **form.service_arguments())
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
@@ -81,7 +81,7 @@ def deploy_key_regenerate(request: HttpRequest, slug: str) -> HttpResponse:
     project = services.get_project_for_user(request.user, slug)
     if not project.is_managed_by(request.user):
         raise PermissionDenied("Only the owner can change this project's deploy key.")
-    services.regenerate_deploy_key(project)
+    services.regenerate_deploy_key(project, actor=request.user)
     logger.info("%s replaced the deploy key of project %s", request.user, project.slug)
     messages.success(request, "A new deploy key was created: add it to the git host.")
     return redirect(project)
@@ -94,7 +94,7 @@ def project_delete(request: HttpRequest, slug: str) -> HttpResponse:
     if not project.is_managed_by(request.user):
         raise PermissionDenied("Only the owner can delete this project.")
     if request.method == "POST":
-        deletion.request_deletion(project)
+        deletion.request_deletion(project, actor=request.user)
         logger.info("%s asked to delete project %s", request.user, project.slug)
         messages.success(
             request,
@@ -126,7 +126,7 @@ def env_var_add(request: HttpRequest, slug: str) -> HttpResponse:
     form = EnvVarForm(request.POST, auto_id="env-add-%s")
     if form.is_valid():
         try:
-            env_var = services.add_env_var(project, **form.cleaned_data)
+            env_var = services.add_env_var(project, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
@@ -167,6 +167,7 @@ def env_var_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 key=form.cleaned_data["key"],
                 value=form.cleaned_data["value"] or None,
                 available_at_build=form.cleaned_data["available_at_build"],
+                actor=request.user,
             )
         except ValidationError as exc:
             attach_errors(form, exc)
@@ -204,7 +205,7 @@ def env_var_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def env_var_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     project = services.get_project_for_user(request.user, slug)
     env_var = get_object_or_404(project.env_vars, pk=pk)
-    services.delete_env_var(env_var)
+    services.delete_env_var(env_var, actor=request.user)
     if request.htmx:
         return HttpResponse("")  # swapped with outerHTML: the row disappears
     messages.success(request, f"{env_var.key} deleted.")
@@ -220,7 +221,9 @@ def env_import(request: HttpRequest, slug: str) -> HttpResponse:
     notice = ""
     if form.is_valid():
         try:
-            result = services.import_env_file(project, form.cleaned_data["env_file"])
+            result = services.import_env_file(
+                project, form.cleaned_data["env_file"], actor=request.user
+            )
         except ValidationError as exc:
             form.add_error("env_file", exc)
         else:

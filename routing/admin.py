@@ -61,14 +61,14 @@ class DomainAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
-            obj.pk = services.add_domain(obj.project, obj.hostname).pk
+            obj.pk = services.add_domain(obj.project, obj.hostname, actor=request.user).pk
 
     def delete_model(self, request, obj) -> None:
-        services.remove_domain(obj)
+        services.remove_domain(obj, actor=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for domain in queryset:
-            services.remove_domain(domain)
+            services.remove_domain(domain, actor=request.user)
 
     @admin.action(description="Reconcile Caddy's routes with the database now")
     def reconcile_routes(self, request, queryset) -> None:

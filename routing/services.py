@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from builds.models import Deployment
+from projects import audit
 from projects.models import Project
 from routing import caddy, config, proof
 from routing.models import Domain
@@ -158,7 +159,7 @@ def _routes_lock() -> Iterator[None]:
 # Custom domains ---------------------------------------------------------------------------------
 
 
-def add_domain(project: Project, hostname: str) -> Domain:
+def add_domain(project: Project, hostname: str, *, actor=None) -> Domain:
     """Claim `hostname` for the project; raises ValidationError keyed "hostname".
 
     The domain starts pending, with a token to prove it by (see `check_domain`), and is not
@@ -184,6 +185,7 @@ def add_domain(project: Project, hostname: str) -> Domain:
     try:
         with transaction.atomic():
             domain.save()
+            audit.record(project, audit.Action.DOMAIN_ADD, actor=actor, summary=domain.hostname)
     except IntegrityError:  # claimed by someone else between the check and the insert
         raise ValidationError({"hostname": TAKEN}) from None
     _sync_after_commit(f"domain {domain.hostname} added")
@@ -275,10 +277,12 @@ def check_pending_domains() -> dict:
     return {"verified": verified, "pending": failed, "expired": expired}
 
 
-def remove_domain(domain: Domain) -> None:
+def remove_domain(domain: Domain, *, actor=None) -> None:
     """Release the domain; Caddy stops answering for it once the deletion commits."""
     hostname = domain.hostname
-    domain.delete()
+    with transaction.atomic():
+        domain.delete()
+        audit.record(domain.project, audit.Action.DOMAIN_REMOVE, actor=actor, summary=hostname)
     _sync_after_commit(f"domain {hostname} removed")
 
 

@@ -30,7 +30,7 @@ def domain_add(request: HttpRequest, slug: str) -> HttpResponse:
     form = DomainForm(request.POST)
     if form.is_valid():
         try:
-            domain = services.add_domain(project, form.cleaned_data["hostname"])
+            domain = services.add_domain(project, form.cleaned_data["hostname"], actor=request.user)
         except ValidationError as exc:
             for message in exc.message_dict.get("hostname", exc.messages):
                 form.add_error("hostname", message)
@@ -65,7 +65,7 @@ def domain_check(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def domain_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     project = get_project_for_user(request.user, slug)
     domain = get_object_or_404(project.domains, pk=pk)
-    services.remove_domain(domain)
+    services.remove_domain(domain, actor=request.user)
     return _done(request, project, f"{domain.hostname} removed.")
 
 

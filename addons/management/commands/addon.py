@@ -52,7 +52,7 @@ class Command(BaseCommand):
         if action == "create":
             if addon is None:
                 try:
-                    addon = services.create_addon(found, kind)
+                    addon = services.create_addon(found, kind, actor="manage.py addon create")
                 except services.AddOnError as exc:
                     raise CommandError(str(exc)) from exc
             return self._provision(addon)
@@ -63,7 +63,9 @@ class Command(BaseCommand):
         if action in ("backup", "backups", "restore"):
             return self._backups(addon, action, latest=latest, backup_id=backup)
         with docker_seam.client() as client:
-            services.remove_addon(addon, client, keep_data=keep_data)
+            services.remove_addon(
+                addon, client, keep_data=keep_data, actor="manage.py addon remove"
+            )
         kept = f" (its volume {addon.volume_name} is kept)" if keep_data else ""
         self.stdout.write(f"Removed the {kind} add-on of {project}{kept}.")
 
@@ -114,7 +116,7 @@ class Command(BaseCommand):
                     f"No {'verified ' if latest else ''}backup of {addon} to restore."
                 )
             try:
-                safety = backups.restore(addon, chosen, client)
+                safety = backups.restore(addon, chosen, client, actor="manage.py addon restore")
             except backups.BackupError as exc:
                 raise CommandError(str(exc)) from exc
         self.stdout.write(

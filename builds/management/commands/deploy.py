@@ -39,7 +39,9 @@ class Command(BaseCommand):
             if target is None:
                 raise CommandError(f"Project {project!r} has no build #{rollback}.")
             try:
-                build = services.request_rollback(found, target)
+                build = services.request_rollback(
+                    found, target, actor="manage.py deploy --rollback"
+                )
             except services.BuildRequestError as exc:
                 raise CommandError(str(exc)) from exc
         else:

@@ -14,8 +14,6 @@ from monitoring.forms import NotificationSettingsForm
 from projects.forms import attach_errors
 from projects.services import get_project_for_user
 
-RECENT_DELIVERIES = 10
-
 
 @login_required
 @require_GET
@@ -31,7 +29,7 @@ def health(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notifications(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for_user(request.user, slug)
-    prefs = alerts.notification_settings(project)
+    prefs = alerts.saved_notification_settings(project)
     form = NotificationSettingsForm.for_settings(prefs, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -77,18 +75,10 @@ def send_test(request: HttpRequest, slug: str) -> HttpResponse:
 def notifications_context(
     project, form: NotificationSettingsForm | None = None, *, notice: str = ""
 ) -> dict:
-    """What the notifications fragment shows; also used by its template tag."""
-    prefs = alerts.notification_settings(project)
-    return {
-        "project": project,
-        "form": form or NotificationSettingsForm.for_settings(prefs),
-        "prefs": prefs,
-        "signing_secret": prefs.signing_secret(),
-        "webhook_target": alerts.masked_webhook(prefs),
-        "recipients": alerts.recipients(prefs),
-        "deliveries": project.notification_deliveries.all()[:RECENT_DELIVERIES],
-        "notice": notice,
-    }
+    """What the notifications fragment shows; the project page passes the same."""
+    context = selectors.notifications(project)
+    form = form or NotificationSettingsForm.for_settings(context["prefs"])
+    return {**context, "form": form, "notice": notice}
 
 
 def _render_notifications(

@@ -25,7 +25,7 @@ from builds.pipeline.detection import tree
 from builds.pipeline.detection import variables as settings_variables
 from builds.pipeline.detection.sqlite import volume_links
 from builds.pipeline.errors import StageError
-from builds.pipeline.plan import Plan
+from builds.pipeline.plan import Plan, health_path
 from builds.pythons import available_pythons
 from monitoring import selectors as monitoring
 from projects import services as project_services
@@ -128,6 +128,8 @@ class ProjectRow:
     latest_build: Build | None
     live: Deployment | None
     health: monitoring.Health | None = None
+    # The addresses that lead to the app (pending custom domains left out).
+    addresses: list[routing.Address] = field(default_factory=list)
 
     @property
     def app_url(self) -> str:
@@ -174,12 +176,28 @@ def overview_rows(projects) -> list[ProjectRow]:
         )
         if project.deleting_at is not None:
             status = _status(DELETING, "The worker is removing its containers, images and volumes.")
-        rows.append(ProjectRow(project, status, build, deployment, health[project.pk]))
+        addresses = routing.addresses(project, routed_only=True)  # domains prefetched above
+        rows.append(ProjectRow(project, status, build, deployment, health[project.pk], addresses))
     return rows
 
 
 def project_row(project) -> ProjectRow:
     return overview_rows(Project.objects.filter(pk=project.pk))[0]
+
+
+def deployments_panel(project) -> dict:
+    """What the project's deployments section shows: its state, live deployment and builds."""
+    row = project_row(project)
+    builds = list(project.builds.select_related("triggered_by")[:HISTORY_LENGTH])
+    plan = row.live.build.plan if row.live else None
+    return {
+        "project": project,
+        "row": row,
+        "builds": builds,
+        "rollback_ids": rollback_targets(project, row.live),
+        "active": next((b for b in builds if b.is_active), None),
+        "health_path": health_path(project.health_check_path, (plan or {}).get("health_path")),
+    }
 
 
 # Build history and progress -------------------------------------------------------------------

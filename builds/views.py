@@ -22,7 +22,6 @@ from builds import selectors, services
 from builds.buildlog import Redactor
 from builds.models import Build
 from builds.pipeline import run
-from builds.pipeline.plan import health_path
 from builds.pipeline.sha import is_sha
 from projects import crypto
 from projects import services as project_services
@@ -78,25 +77,6 @@ def ship_report(request: HttpRequest) -> HttpResponse:
     return render(request, "builds/ship_report.html", {"rows": selectors.ship_rows(projects)})
 
 
-def deployments_context(project: Project) -> dict:
-    """What the project's deployments panel shows; shared with the `deployments_panel` tag."""
-    row = selectors.project_row(project)
-    builds = list(project.builds.select_related("triggered_by")[: selectors.HISTORY_LENGTH])
-    return {
-        "project": project,
-        "row": row,
-        "builds": builds,
-        "rollback_ids": selectors.rollback_targets(project, row.live),
-        "active": next((b for b in builds if b.is_active), None),
-        "health_path": _health_path(project, row),
-    }
-
-
-def _health_path(project: Project, row: selectors.ProjectRow) -> str:
-    plan = row.live.build.plan if row.live else None
-    return health_path(project.health_check_path, (plan or {}).get("health_path"))
-
-
 @never_cache
 @login_required
 @require_GET
@@ -104,7 +84,7 @@ def project_deployments(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for_user(request.user, slug)
     if not request.htmx:
         return redirect(project)
-    context = {**deployments_context(project), "oob_state": True}
+    context = {**selectors.deployments_panel(project), "oob_state": True}
     return render(request, "builds/_deployments.html", context)
 
 

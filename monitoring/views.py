@@ -72,10 +72,10 @@ def send_test(request: HttpRequest, slug: str) -> HttpResponse:
     return _render_notifications(request, project, notice=notice)
 
 
-def notifications_context(
+def _notifications_context(
     project, form: NotificationSettingsForm | None = None, *, notice: str = ""
 ) -> dict:
-    """What the notifications fragment shows; the project page passes the same."""
+    """What the notifications fragment shows."""
     context = selectors.notifications(project)
     form = form or NotificationSettingsForm.for_settings(context["prefs"])
     return {**context, "form": form, "notice": notice}
@@ -85,4 +85,4 @@ def _render_notifications(
     request: HttpRequest, project, form: NotificationSettingsForm | None = None, *, notice: str = ""
 ) -> HttpResponse:
     template = "monitoring/_notifications.html" if request.htmx else "monitoring/notifications.html"
-    return render(request, template, notifications_context(project, form, notice=notice))
+    return render(request, template, _notifications_context(project, form, notice=notice))

@@ -62,3 +62,17 @@ def _reconcile_at_start(sender=None, **kwargs) -> None:
 @shared_task
 def reconcile_with_engine() -> dict:
     return services.reconcile_with_engine()
+
+
+# Detection previews ---------------------------------------------------------------------------
+# Imported here, not at the top, so this block stays one appended piece of the file.
+from builds import preview  # noqa: E402
+
+
+@shared_task(
+    soft_time_limit=preview.PREVIEW_WAIT_SECONDS + 30,
+    time_limit=preview.PREVIEW_WAIT_SECONDS + 60,
+)
+def preview_detection(preview_id: int) -> str:
+    """Clone the branch, detect and store the plan and Dockerfile for the page that asked."""
+    return preview.run_preview(preview_id)

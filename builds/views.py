@@ -205,7 +205,9 @@ def detection_preview(request: HttpRequest, slug: str) -> HttpResponse:
     return _render_detection(request, project, preview.detection_of(row))
 
 
-def _render_detection(request: HttpRequest, project: Project, result) -> HttpResponse:
+def _render_detection(
+    request: HttpRequest, project: Project, result: selectors.Detection | None
+) -> HttpResponse:
     context = {"project": project, "detection": result, "poll_seconds": preview.POLL_SECONDS}
     template = "builds/_detection.html" if request.htmx else "builds/detection.html"
     return render(request, template, context)

@@ -224,3 +224,41 @@ class Installation(models.Model):
     @staticmethod
     def new_key() -> str:
         return secrets.token_hex(6)
+
+
+class DetectionPreview(models.Model):
+    """A preview of what a deploy would build, made by a worker: see builds/preview.py.
+
+    `key` names the branch, app root and overrides it was asked for, so a second request for
+    the same settings while one is being made reuses it.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Cloning and reading"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="detection_previews"
+    )
+    key = models.CharField(max_length=64)
+    branch = models.CharField(max_length=255)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    requested_at = models.DateTimeField()
+    # A worker starts it only before this, and the page stops waiting for it after this.
+    deadline = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    commit_sha = models.CharField(max_length=40, blank=True)
+    plan = models.JSONField(null=True, blank=True)
+    dockerfile = models.TextField(blank=True)
+    dockerfile_note = models.TextField(blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["project", "key"])]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} detection preview of {self.branch} ({self.state})"

@@ -1,13 +1,11 @@
 """What the dashboard reads: a project's state, its current deployment, a build's progress.
 
-Plain functions over the models; no writes. The views, the template tags and the admin
-share them so a project's state is worded the same everywhere.
+Plain functions over the models; no writes. The views and the admin share them so a project's state is worded the same everywhere.
 """
 
 from __future__ import annotations
 
 import statistics
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,18 +15,13 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from addons import services as addon_services
-from builds import docker as docker_seam
-from builds.images import image_policy
 from builds.models import Build, Deployment
-from builds.pipeline import clone, detect, dockerfile
+from builds.pipeline import dockerfile
 from builds.pipeline.detection import tree
 from builds.pipeline.detection import variables as settings_variables
 from builds.pipeline.detection.sqlite import volume_links
-from builds.pipeline.errors import StageError
-from builds.pipeline.plan import Plan
-from builds.pythons import available_pythons
+from builds.pipeline.plan import Plan, health_path
 from monitoring import selectors as monitoring
-from projects import services as project_services
 from projects.models import Project
 from routing import services as routing
 
@@ -37,12 +30,8 @@ State = Build.State
 # The runner marks a build's log complete after its last write. A worker lost before that
 # point cannot: followers then stop this long after the build finished.
 LOG_SETTLE_SECONDS = 15
-# Detection preview: a shallow clone in the request, so bounded well below gunicorn's timeout.
-PREVIEW_CLONE_TIMEOUT = 20
 PREVIEW_MAX_DOCKERFILE_CHARS = 20_000
 HISTORY_LENGTH = 20
-# Versions assumed when the engine cannot be asked which base images it has.
-FALLBACK_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 
 
 # Project state --------------------------------------------------------------------------------
@@ -128,6 +117,8 @@ class ProjectRow:
     latest_build: Build | None
     live: Deployment | None
     health: monitoring.Health | None = None
+    # The addresses that lead to the app (pending custom domains left out).
+    addresses: list[routing.Address] = field(default_factory=list)
 
     @property
     def app_url(self) -> str:
@@ -174,12 +165,28 @@ def overview_rows(projects) -> list[ProjectRow]:
         )
         if project.deleting_at is not None:
             status = _status(DELETING, "The worker is removing its containers, images and volumes.")
-        rows.append(ProjectRow(project, status, build, deployment, health[project.pk]))
+        addresses = routing.addresses(project, routed_only=True)  # domains prefetched above
+        rows.append(ProjectRow(project, status, build, deployment, health[project.pk], addresses))
     return rows
 
 
 def project_row(project) -> ProjectRow:
     return overview_rows(Project.objects.filter(pk=project.pk))[0]
+
+
+def deployments_panel(project) -> dict:
+    """What the project's deployments section shows: its state, live deployment and builds."""
+    row = project_row(project)
+    builds = list(project.builds.select_related("triggered_by")[:HISTORY_LENGTH])
+    plan = row.live.build.plan if row.live else None
+    return {
+        "project": project,
+        "row": row,
+        "builds": builds,
+        "rollback_ids": rollback_targets(project, row.live),
+        "active": next((b for b in builds if b.is_active), None),
+        "health_path": health_path(project.health_check_path, (plan or {}).get("health_path")),
+    }
 
 
 # Build history and progress -------------------------------------------------------------------
@@ -285,6 +292,9 @@ class Detection:
     variables: list[settings_variables.Source] = field(default_factory=list)
     # {place in the image: file on the project's volume} of the kept SQLite databases.
     sqlite_links: dict[str, str] = field(default_factory=dict)
+    # A preview the worker is still making: the page asks again for `preview_id`.
+    waiting: bool = False
+    preview_id: int | None = None
 
 
 def stored_detection(project) -> Detection | None:
@@ -299,88 +309,37 @@ def build_detection(build: Build) -> Detection | None:
         return None
     plan = Plan.from_dict(build.plan)
     detection = Detection(source=f"build #{build.pk}", plan=plan, commit=build.commit_sha)
-    _add_dockerfile(detection, build.project, None)
+    add_variables(detection, build.project)
+    detection.dockerfile, detection.dockerfile_note = dockerfile_for(plan, build.project, None)
     return detection
 
 
-def preview_detection(project) -> Detection:
-    """Shallow-clone the branch into a temporary folder, detect and generate the Dockerfile.
-
-    Only reads files: no code of the repository runs. The clone is bounded by
-    PREVIEW_CLONE_TIMEOUT and the folder is removed before returning.
-    """
-    detection = Detection(source="preview")
-    timeout = min(PREVIEW_CLONE_TIMEOUT, settings.DEPLOYER_CLONE_TIMEOUT)
-    with tempfile.TemporaryDirectory(prefix=f"deployer-preview-{project.slug}-") as tmp:
-        try:
-            commit = clone.clone_commit(
-                project.repo_url,
-                project.branch,
-                Path(tmp) / "src",
-                log=lambda line: None,
-                timeout=timeout,
-                allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS,
-                credentials=project_services.git_credentials(project),
-                max_bytes=project_services.clone_max_bytes(),
-            )
-        except StageError as exc:
-            detection.error = str(exc)
-            return detection
-        project_services.remember_known_hosts(project, commit.known_hosts)
-        detection.commit = commit.sha
-        try:
-            root = tree.app_root(Path(tmp) / "src", project.app_root)
-        except tree.RefusedPath as exc:
-            detection.error = str(exc)
-            return detection
-        try:
-            detection.plan = detect.detect_plan(
-                root,
-                project_services.detection_overrides(project),
-                available_pythons=_pythons(detection),
-                image_policy=image_policy(),
-            )
-            addon_services.warn_missing_variables(project, detection.plan)
-        except detect.DetectionError as exc:
-            detection.error = str(exc)
-            return detection
-        _add_dockerfile(detection, project, root)
-    return detection
-
-
-def _pythons(detection: Detection) -> list[str]:
-    try:
-        with docker_seam.client(timeout=5) as client:
-            return available_pythons(client)
-    except Exception as exc:  # noqa: BLE001 - the preview still helps without the engine
-        detection.notes.append(
-            f"Which Python base images exist was not checked ({docker_seam.describe_error(exc)})."
-        )
-        return list(FALLBACK_PYTHONS)
-
-
-def _add_dockerfile(detection: Detection, project, root: Path | None) -> None:
-    plan = detection.plan
-    if plan is None:
+def add_variables(detection: Detection, project) -> None:
+    """Where each variable the plan's settings read comes from now, and the kept SQLite files."""
+    if detection.plan is None:
         return
-    detection.variables = addon_services.variable_sources(project, plan)
-    detection.sqlite_links = volume_links(plan.sqlite_databases)
+    detection.variables = addon_services.variable_sources(project, detection.plan)
+    detection.sqlite_links = volume_links(detection.plan.sqlite_databases)
+
+
+def dockerfile_for(plan: Plan, project, root: Path | None) -> tuple[str, str]:
+    """(Dockerfile text, a note saying where it comes from) for the plan.
+
+    An own Dockerfile is read from `root` when the source is at hand (a preview), and only
+    named otherwise (a stored plan)."""
     if plan.kind == "dockerfile":
         name = plan.dockerfile_path or "Dockerfile"
-        detection.dockerfile_note = f"The repository's own {name} is built as it is."
         text = tree.Tree(root).read_text(name) if root is not None else None
-        if text is not None:
-            detection.dockerfile = text[:PREVIEW_MAX_DOCKERFILE_CHARS]
-        return
+        note = f"The repository's own {name} is built as it is."
+        return (text or "")[:PREVIEW_MAX_DOCKERFILE_CHARS], note
     names = sorted(project.env_vars.filter(available_at_build=True).values_list("key", flat=True))
     try:
-        detection.dockerfile = dockerfile.generate_dockerfile(
+        text = dockerfile.generate_dockerfile(
             plan, base_image=settings.DEPLOYER_BASE_IMAGE, build_arg_names=names
         )
     except ValueError as exc:
-        detection.dockerfile_note = f"No Dockerfile can be generated from this plan: {exc}."
-        return
-    detection.dockerfile_note = "Generated by Deployer from the plan."
+        return "", f"No Dockerfile can be generated from this plan: {exc}."
+    return text, "Generated by Deployer from the plan."
 
 
 # Ship report ----------------------------------------------------------------------------------

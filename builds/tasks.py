@@ -8,7 +8,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
-from builds import deletion, runner, services
+from builds import deletion, preview, runner, services
 from builds import docker as docker_seam
 from builds.models import Build
 from builds.stages import claim, heartbeat
@@ -109,3 +109,13 @@ def delete_project(self, project_id: int) -> list[str]:
         logger.warning("Deleting %s is not complete: %s", project.slug, " ".join(problems))
         raise self.retry(countdown=DELETE_RETRY_SECONDS)
     return problems
+
+
+# Detection previews ---------------------------------------------------------------------------
+@shared_task(
+    soft_time_limit=preview.PREVIEW_WAIT_SECONDS + 30,
+    time_limit=preview.PREVIEW_WAIT_SECONDS + 60,
+)
+def preview_detection(preview_id: int) -> str:
+    """Clone the branch, detect and store the plan and Dockerfile for the page that asked."""
+    return preview.run_preview(preview_id)

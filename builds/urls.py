@@ -17,4 +17,9 @@ urlpatterns = [
     path("projects/<slug:slug>/deployments/", views.project_deployments, name="deployments"),
     path("projects/<slug:slug>/runtime-logs/", views.runtime_logs, name="runtime-logs"),
     path("projects/<slug:slug>/detection/", views.detection, name="detection"),
+    path(
+        "projects/<slug:slug>/detection/preview/",
+        views.detection_preview,
+        name="detection-preview",
+    ),
 ]

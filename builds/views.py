@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from builds import docker as docker_seam
-from builds import selectors, services
+from builds import preview, selectors, services, tasks
 from builds.buildlog import Redactor
 from builds.models import Build
 from builds.pipeline import run
-from builds.pipeline.plan import health_path
 from builds.pipeline.sha import is_sha
 from projects import crypto
 from projects import services as project_services
@@ -78,25 +78,6 @@ def ship_report(request: HttpRequest) -> HttpResponse:
     return render(request, "builds/ship_report.html", {"rows": selectors.ship_rows(projects)})
 
 
-def deployments_context(project: Project) -> dict:
-    """What the project's deployments panel shows; shared with the `deployments_panel` tag."""
-    row = selectors.project_row(project)
-    builds = list(project.builds.select_related("triggered_by")[: selectors.HISTORY_LENGTH])
-    return {
-        "project": project,
-        "row": row,
-        "builds": builds,
-        "rollback_ids": selectors.rollback_targets(project, row.live),
-        "active": next((b for b in builds if b.is_active), None),
-        "health_path": _health_path(project, row),
-    }
-
-
-def _health_path(project: Project, row: selectors.ProjectRow) -> str:
-    plan = row.live.build.plan if row.live else None
-    return health_path(project.health_check_path, (plan or {}).get("health_path"))
-
-
 @never_cache
 @login_required
 @require_GET
@@ -104,7 +85,7 @@ def project_deployments(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for_user(request.user, slug)
     if not request.htmx:
         return redirect(project)
-    context = {**deployments_context(project), "oob_state": True}
+    context = {**selectors.deployments_panel(project), "oob_state": True}
     return render(request, "builds/_deployments.html", context)
 
 
@@ -193,20 +174,43 @@ def _runtime_logs_template(request: HttpRequest) -> str:
     return "builds/_runtime_logs.html" if request.htmx else "builds/runtime_logs.html"
 
 
+@never_cache
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
 def detection(request: HttpRequest, slug: str) -> HttpResponse:
-    """The build plan: the stored one of the newest build, or on POST a fresh preview.
+    """The build plan: the stored one of the newest build, or with `?preview=<id>` a preview.
 
-    The preview clones the branch shallowly inside this request (bounded by
-    selectors.PREVIEW_CLONE_TIMEOUT) and only reads files; no repository code runs.
+    A preview being made answers "preparing" and, in HTMX, asks again every few seconds.
     """
     project = get_project_for_user(request.user, slug)
-    if request.method == "POST":
-        result = selectors.preview_detection(project)
+    preview_id = request.GET.get("preview", "")
+    if preview_id:
+        if not preview_id.isdigit():
+            raise Http404("No such preview.")
+        row = get_object_or_404(project.detection_previews, pk=int(preview_id))
+        result = preview.detection_of(row)
     else:
         result = selectors.stored_detection(project)
-    context = {"project": project, "detection": result}
+    return _render_detection(request, project, result)
+
+
+@login_required
+@require_POST
+def detection_preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """Ask a worker for a preview of the branch; the page then follows it (no clone here)."""
+    project = get_project_for_user(request.user, slug)
+    row, created = preview.request_preview(project)
+    if created:
+        transaction.on_commit(lambda: tasks.preview_detection.delay(row.pk))
+    if not request.htmx:
+        return redirect(f"{reverse('builds:detection', args=[project.slug])}?preview={row.pk}")
+    return _render_detection(request, project, preview.detection_of(row))
+
+
+def _render_detection(
+    request: HttpRequest, project: Project, result: selectors.Detection | None
+) -> HttpResponse:
+    context = {"project": project, "detection": result, "poll_seconds": preview.POLL_SECONDS}
     template = "builds/_detection.html" if request.htmx else "builds/detection.html"
     return render(request, template, context)
 

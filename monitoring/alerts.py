@@ -114,6 +114,14 @@ def notification_settings(project) -> NotificationSettings:
     return prefs
 
 
+def saved_notification_settings(project) -> NotificationSettings:
+    """The settings as saved, or the defaults unsaved and without a signing secret: what a page
+    shows. Reading never creates them; saving, a test send or a notification does."""
+    return NotificationSettings.objects.filter(project=project).first() or NotificationSettings(
+        project=project
+    )
+
+
 def update_notification_settings(
     project,
     *,

@@ -11,11 +11,12 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from monitoring import charts, uptime
+from monitoring import alerts, charts, uptime
 from monitoring.models import AppHealth, HealthCheck, HealthEvent, HealthState, Monitor
 
 State = HealthState
 RECENT_EVENTS = 12
+RECENT_DELIVERIES = 10
 # The page asks again this often while it is visible (capped by the check interval).
 REFRESH_SECONDS = 10
 LABELS = {
@@ -157,4 +158,18 @@ def panel(project, now: datetime | None = None) -> dict:
         "events": events,
         "refresh_seconds": max(2, min(REFRESH_SECONDS, round(settings.DEPLOYER_MONITOR_INTERVAL))),
         "interval": settings.DEPLOYER_MONITOR_INTERVAL,
+    }
+
+
+def notifications(project) -> dict:
+    """What the notifications section shows besides its form. Reading creates nothing: a
+    project whose settings were never saved shows the defaults and no signing secret yet."""
+    prefs = alerts.saved_notification_settings(project)
+    return {
+        "project": project,
+        "prefs": prefs,
+        "signing_secret": prefs.signing_secret() if prefs.pk else "",
+        "webhook_target": alerts.masked_webhook(prefs),
+        "recipients": alerts.recipients(prefs),
+        "deliveries": project.notification_deliveries.all()[:RECENT_DELIVERIES],
     }

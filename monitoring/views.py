@@ -14,8 +14,6 @@ from monitoring.forms import NotificationSettingsForm
 from projects.forms import attach_errors
 from projects.services import get_project_for_user
 
-RECENT_DELIVERIES = 10
-
 
 @login_required
 @require_GET
@@ -31,7 +29,7 @@ def health(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notifications(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for_user(request.user, slug)
-    prefs = alerts.notification_settings(project)
+    prefs = alerts.saved_notification_settings(project)
     form = NotificationSettingsForm.for_settings(prefs, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -74,25 +72,17 @@ def send_test(request: HttpRequest, slug: str) -> HttpResponse:
     return _render_notifications(request, project, notice=notice)
 
 
-def notifications_context(
+def _notifications_context(
     project, form: NotificationSettingsForm | None = None, *, notice: str = ""
 ) -> dict:
-    """What the notifications fragment shows; also used by its template tag."""
-    prefs = alerts.notification_settings(project)
-    return {
-        "project": project,
-        "form": form or NotificationSettingsForm.for_settings(prefs),
-        "prefs": prefs,
-        "signing_secret": prefs.signing_secret(),
-        "webhook_target": alerts.masked_webhook(prefs),
-        "recipients": alerts.recipients(prefs),
-        "deliveries": project.notification_deliveries.all()[:RECENT_DELIVERIES],
-        "notice": notice,
-    }
+    """What the notifications fragment shows."""
+    context = selectors.notifications(project)
+    form = form or NotificationSettingsForm.for_settings(context["prefs"])
+    return {**context, "form": form, "notice": notice}
 
 
 def _render_notifications(
     request: HttpRequest, project, form: NotificationSettingsForm | None = None, *, notice: str = ""
 ) -> HttpResponse:
     template = "monitoring/_notifications.html" if request.htmx else "monitoring/notifications.html"
-    return render(request, template, notifications_context(project, form, notice=notice))
+    return render(request, template, _notifications_context(project, form, notice=notice))

@@ -15,10 +15,15 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from builds import deletion
+from builds import selectors as build_selectors
 from builds.models import WorkerHeartbeat
+from monitoring import selectors as monitoring_selectors
+from monitoring.forms import NotificationSettingsForm
 from projects import crypto, services
 from projects.forms import EnvImportForm, EnvVarForm, ProjectForm, attach_errors
 from projects.models import EnvVar, Project
+from routing import selectors as routing_selectors
+from routing.forms import DomainForm
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +32,11 @@ logger = logging.getLogger(__name__)
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
     projects = Project.objects.visible_to(request.user).select_related("owner")
-    workers = WorkerHeartbeat.objects.all()[:5]
-    return render(request, "projects/list.html", {"projects": projects, "workers": workers})
+    context = {
+        "rows": build_selectors.overview_rows(projects),
+        "workers": WorkerHeartbeat.objects.all()[:5],
+    }
+    return render(request, "projects/list.html", context)
 
 
 @login_required
@@ -274,7 +282,22 @@ def _env_editor_context(
     }
 
 
+def _sections_context(project: Project) -> dict:
+    """What the project page's sections show, read from the app that owns each one. Their
+    fragments poll their own URLs, whose views read the same selectors."""
+    notifications = monitoring_selectors.notifications(project)
+    return {
+        **build_selectors.deployments_panel(project),
+        "detection": build_selectors.stored_detection(project),
+        **monitoring_selectors.panel(project),
+        **routing_selectors.domains_panel(project),
+        "domain_form": DomainForm(),
+        **notifications,
+        "notification_form": NotificationSettingsForm.for_settings(notifications["prefs"]),
+    }
+
+
 def _detail_page(request: HttpRequest, project: Project, **editor) -> HttpResponse:
-    context = _env_editor_context(project, **editor)
+    context = {**_sections_context(project), **_env_editor_context(project, **editor)}
     context["can_manage"] = project.is_managed_by(request.user)
     return render(request, "projects/detail.html", context)

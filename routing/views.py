@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from projects.models import Project
 from projects.services import get_project_for_user
-from routing import services
+from routing import selectors, services
 from routing.forms import DomainForm
 
 
@@ -76,24 +75,9 @@ def _done(request: HttpRequest, project: Project, message: str, *, ok: bool = Tr
     return redirect(f"{project.get_absolute_url()}#domains")
 
 
-def panel_context(project: Project, form: DomainForm | None = None, notice: str = "") -> dict:
-    """What `_project_domains.html` shows; the project page's template tag uses it too."""
-    return {
-        "project": project,
-        "addresses": services.addresses(project),
-        "live": services.is_live(project),
-        "form": form or DomainForm(),
-        "notice": notice,
-        "https": settings.DEPLOYER_HTTPS,
-        # The HTTP proof is offered only where it can pass (see routing.proof.check_http).
-        "http_proof": not settings.DEPLOYER_HTTPS and bool(settings.DEPLOYER_ROUTER_ADDRESSES),
-        "router_addresses": ", ".join(settings.DEPLOYER_ROUTER_ADDRESSES),
-    }
-
-
 def _render(
     request: HttpRequest, project: Project, form: DomainForm, *, notice: str = ""
 ) -> HttpResponse:
-    context = panel_context(project, form, notice)
+    context = {**selectors.domains_panel(project), "form": form, "notice": notice}
     template = "routing/_project_domains.html" if request.htmx else "routing/project_domains.html"
     return render(request, template, context)

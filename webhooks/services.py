@@ -53,6 +53,11 @@ def new_secret() -> str:
     return secrets.token_hex(24)
 
 
+def saved_endpoint(project: Project) -> WebhookEndpoint | None:
+    """The project's webhook endpoint if one was created; pages read this and create nothing."""
+    return WebhookEndpoint.objects.filter(project=project).first()
+
+
 def endpoint_for(project: Project) -> WebhookEndpoint:
     """The project's webhook endpoint, created with a fresh secret the first time it is asked for."""
     endpoint = WebhookEndpoint.objects.filter(project=project).first()

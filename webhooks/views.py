@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from projects.services import get_project_for_user
 from webhooks import instructions, services
@@ -52,8 +52,12 @@ def _build_url(request: HttpRequest, build) -> str:
 
 
 @login_required
+@require_GET
 def project_webhooks(request: HttpRequest, slug: str) -> HttpResponse:
-    """The project's payload URL, secret, setup instructions and last deliveries."""
+    """The project's payload URL, secret, setup instructions and last deliveries.
+
+    Reading creates nothing: until the secret is made (a POST), the page offers to make it.
+    """
     project = get_project_for_user(request.user, slug)
     return _render_panel(request, project)
 
@@ -61,26 +65,32 @@ def project_webhooks(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def regenerate_secret(request: HttpRequest, slug: str) -> HttpResponse:
+    """Make the project's first webhook secret, or replace the current one."""
     project = get_project_for_user(request.user, slug)
-    services.regenerate_secret(project)
+    if services.saved_endpoint(project) is None:
+        services.endpoint_for(project)
+        notice = "Webhook secret created: add it at your git host."
+    else:
+        services.regenerate_secret(project)
+        notice = "New secret generated: the old one no longer works. Update it at your git host."
     if request.htmx:
-        return _render_panel(request, project, regenerated=True)
-    messages.success(request, "New webhook secret generated: update it at your git host.")
+        return _render_panel(request, project, notice=notice)
+    messages.success(request, notice)
     return redirect("webhooks:project", slug=project.slug)
 
 
-def _render_panel(request: HttpRequest, project, *, regenerated: bool = False) -> HttpResponse:
-    endpoint = services.endpoint_for(project)
-    secret = endpoint.decrypted_secret()
+def _render_panel(request: HttpRequest, project, *, notice: str = "") -> HttpResponse:
+    endpoint = services.saved_endpoint(project)
+    secret = endpoint.decrypted_secret() if endpoint else ""
     payload_url = request.build_absolute_uri(reverse("webhooks:receive", args=[project.slug]))
     context = {
         "project": project,
         "payload_url": payload_url,
         "secret": secret,
         "endpoint": endpoint,
-        "post_receive": instructions.post_receive_script(payload_url, secret),
+        "post_receive": instructions.post_receive_script(payload_url, secret) if secret else "",
         "deliveries": project.webhook_deliveries.select_related("build")[:RECENT_DELIVERIES],
-        "regenerated": regenerated,
+        "notice": notice,
     }
     template = (
         "webhooks/_project_webhooks.html" if request.htmx else "webhooks/project_webhooks.html"

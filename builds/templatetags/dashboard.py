@@ -1,8 +1,5 @@
-"""Template tags that put the builds app's live panels into other apps' pages.
-
-The project pages include these instead of their views passing extra context: each tag
-renders the same fragment template its polling URL answers with.
-"""
+"""Formatting filters for the build pages: plain values in, text out. No queries here: the
+views read what a page shows (builds.selectors) and templates include the fragments."""
 
 from __future__ import annotations
 
@@ -10,9 +7,8 @@ from django import template
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
-from builds import selectors
 from builds.models import Build
-from builds.views import deployments_context
+from builds.selectors import STEP_WORDS
 
 register = template.Library()
 
@@ -22,30 +18,6 @@ BUILD_TONES = {
     Build.State.CANCELLED: "muted",
     Build.State.SUPERSEDED: "muted",
 }
-
-
-@register.simple_tag
-def project_status(project) -> selectors.ProjectStatus:
-    """`{% project_status project as status %}`: the project's state, label and tone."""
-    return selectors.project_row(project).status
-
-
-@register.inclusion_tag("builds/_overview.html")
-def project_overview(projects) -> dict:
-    """The live projects table of the home page."""
-    return {"rows": selectors.overview_rows(projects)}
-
-
-@register.inclusion_tag("builds/_deployments.html", takes_context=True)
-def deployments_panel(context, project) -> dict:
-    """Current deployment, Deploy/Redeploy, build history with Rollback and Cancel."""
-    return {**deployments_context(project), "request": context.get("request")}
-
-
-@register.inclusion_tag("builds/_detection.html", takes_context=True)
-def detection_panel(context, project) -> dict:
-    """The stored build plan (or an invitation to preview it) with its Dockerfile."""
-    return {"project": project, "detection": selectors.stored_detection(project)}
 
 
 @register.filter
@@ -65,7 +37,7 @@ def state_label(state: str) -> str:
 
 @register.filter
 def step_word(status: str) -> str:
-    return selectors.STEP_WORDS.get(status, status)
+    return STEP_WORDS.get(status, status)
 
 
 @register.filter

@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from builds.models import Build
+from builds.models import Build, DetectionPreview
 from builds.pipeline import image
 from builds.pipeline.context import build_context
 from builds.pipeline.errors import StageError
@@ -33,6 +33,7 @@ from tests.integration.conftest import (
     start_worker,
     stop_worker,
     wait_for_build,
+    wait_until,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -217,12 +218,20 @@ def test_app_root_linked_out_of_the_checkout_is_refused_by_deploy_and_preview(
     client = Client()
     client.force_login(user)
 
-    response = client.post(
-        reverse("builds:detection", args=[project.slug]), headers={"HX-Request": "true"}
+    client.post(
+        reverse("builds:detection-preview", args=[project.slug]), headers={"HX-Request": "true"}
     )
+    row = DetectionPreview.objects.get(project=project)
+    page = reverse("builds:detection", args=[project.slug]) + f"?preview={row.pk}"
+
+    def previewed():
+        """the worker made the preview and the page stopped polling"""
+        html = client.get(page, headers={"HX-Request": "true"}).content.decode()
+        return None if "Preparing the preview…" in html else html
+
+    html = wait_until(previewed, timeout=60, interval=0.5)
     refused = deploy(project, timeout=120)
 
-    html = response.content.decode()
     assert expected.replace("'", "&#x27;") in html
     assert "<strong>flask</strong>" not in html  # nothing of the app outside was detected
     assert refused.state == Build.State.FAILED

@@ -20,6 +20,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from builds import preview
 from builds.models import Build
 from builds.pipeline import clone
 from projects import services
@@ -63,8 +64,11 @@ def test_a_hostile_git_configuration_runs_nothing_in_the_detection_preview(clien
     sha = make_hostile_repo(repo, marker_dir, {"app.py": "from flask import Flask\n"})
     project = services.create_project(user, slug="evil-preview", repo_url=f"file://{repo}")
     client.force_login(user)
+    row, _ = preview.request_preview(project)
 
-    response = client.post(reverse("builds:detection", args=[project.slug]))
+    preview.run_preview(row.pk)  # what the worker's task runs
+    page = reverse("builds:detection", args=[project.slug]) + f"?preview={row.pk}"
+    response = client.get(page)
 
     assert response.status_code == 200
     assert response.context["detection"].commit == sha

@@ -5,7 +5,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def builds_stay_queued(monkeypatch):
-    """Unit tests never hand a build to a real worker.
+    """Unit tests never hand a build (or a detection preview) to a real worker.
 
     In a full run an integration test's Celery worker is alive on the same broker; it would
     run the builds a unit test queues, against the test database, while that database is
@@ -13,3 +13,4 @@ def builds_stay_queued(monkeypatch):
     replace this with their own recorder.
     """
     monkeypatch.setattr("builds.tasks.run_build.delay", lambda build_id: None)
+    monkeypatch.setattr("builds.tasks.preview_detection.delay", lambda preview_id: None)

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from builds import selectors
-from builds.models import Build, BuildLogLine, Deployment
+from builds import preview, selectors
+from builds.models import Build, BuildLogLine, Deployment, DetectionPreview
 from projects import services as project_services
 
 pytestmark = pytest.mark.django_db
@@ -323,8 +323,10 @@ def test_another_users_build_is_404_on_every_url(auth_client, others_project):
     for name in ["builds:deployments", "builds:runtime-logs", "builds:detection"]:
         assert auth_client.get(reverse(name, args=["secret-app"]), **HTMX).status_code == 404
     assert auth_client.post(reverse("builds:deploy", args=["secret-app"])).status_code == 404
-    assert auth_client.post(reverse("builds:detection", args=["secret-app"])).status_code == 404
+    preview = reverse("builds:detection-preview", args=["secret-app"])
+    assert auth_client.post(preview).status_code == 404
     assert Build.objects.count() == 1
+    assert not DetectionPreview.objects.exists()
 
 
 def test_members_see_the_builds_of_shared_projects(client, other_user, project):
@@ -344,6 +346,7 @@ def test_members_see_the_builds_of_shared_projects(client, other_user, project):
         ("builds:overview", None),
         ("builds:deployments", "project"),
         ("builds:runtime-logs", "project"),
+        ("builds:detection", "project"),
     ],
 )
 def test_pages_need_a_login(client, project, name, kind):
@@ -717,16 +720,119 @@ def local_repo(tmp_path, settings):
     return repo
 
 
-def test_preview_detection_clones_detects_and_shows_the_dockerfile(
+@pytest.fixture
+def dispatched(monkeypatch):
+    """The previews handed to the worker (the task is the seam that leaves this process)."""
+    sent: list[int] = []
+    monkeypatch.setattr("builds.tasks.preview_detection.delay", sent.append)
+    return sent
+
+
+def test_preview_asks_the_worker_and_answers_preparing_with_a_poll(
+    auth_client, project, dispatched, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(
+            reverse("builds:detection-preview", args=[project.slug]), **HTMX
+        )
+
+    row = DetectionPreview.objects.get()
+    html = response.content.decode()
+    assert dispatched == [row.pk]
+    assert (row.state, row.branch) == (DetectionPreview.State.PENDING, "main")
+    assert html.strip().startswith(f'<section class="card" id="project-{project.pk}-detection"')
+    assert "Preparing the preview…" in html
+    poll = reverse("builds:detection", args=[project.slug]) + f"?preview={row.pk}"
+    assert f'hx-get="{poll}" hx-trigger="load delay:2s"' in html
+
+
+def test_a_second_preview_of_the_same_settings_reuses_the_one_being_made(
+    auth_client, project, dispatched, django_capture_on_commit_callbacks
+):
+    url = reverse("builds:detection-preview", args=[project.slug])
+    with django_capture_on_commit_callbacks(execute=True):
+        auth_client.post(url, **HTMX)
+        auth_client.post(url, **HTMX)
+
+    assert DetectionPreview.objects.count() == 1
+    assert len(dispatched) == 1
+
+
+def test_changed_settings_make_a_new_preview(auth_client, project, dispatched):
+    url = reverse("builds:detection-preview", args=[project.slug])
+    auth_client.post(url, **HTMX)
+    project.start_command = "gunicorn app:app"
+    project.save()
+    auth_client.post(url, **HTMX)
+
+    assert DetectionPreview.objects.count() == 2
+
+
+def test_preview_without_javascript_redirects_to_the_page_that_follows_it(
+    auth_client, project, dispatched
+):
+    response = auth_client.post(reverse("builds:detection-preview", args=[project.slug]))
+
+    row = DetectionPreview.objects.get()
+    page = reverse("builds:detection", args=[project.slug]) + f"?preview={row.pk}"
+    assert response.status_code == 302
+    assert response["Location"] == page
+    html = auth_client.get(page).content.decode()
+    assert "<html" in html
+    assert "Preparing the preview…" in html
+    assert "Reload</a>" in html
+
+
+def test_reading_the_detection_page_clones_nothing_and_changes_nothing(
+    auth_client, project, monkeypatch
+):
+    def no_clone(*args, **kwargs):
+        raise AssertionError("a repository was cloned in a web request")
+
+    monkeypatch.setattr("builds.pipeline.clone.clone_commit", no_clone)
+    for headers in ({}, HTMX):
+        response = auth_client.get(reverse("builds:detection", args=[project.slug]), **headers)
+        assert response.status_code == 200
+        assert "Not detected yet" in response.content.decode()
+    assert not DetectionPreview.objects.exists()
+
+
+def test_the_old_post_to_the_detection_page_is_refused_and_changes_nothing(auth_client, project):
+    response = auth_client.post(reverse("builds:detection", args=[project.slug]))
+
+    assert response.status_code == 405
+    assert not DetectionPreview.objects.exists()
+
+
+def test_a_get_of_the_preview_url_is_refused_and_queues_nothing(auth_client, project, dispatched):
+    response = auth_client.get(reverse("builds:detection-preview", args=[project.slug]))
+
+    assert response.status_code == 405
+    assert not DetectionPreview.objects.exists()
+    assert dispatched == []
+
+
+def test_a_preview_of_another_project_or_a_bad_id_is_404(auth_client, project, others_project):
+    theirs, _ = preview.request_preview(others_project)
+    url = reverse("builds:detection", args=[project.slug])
+
+    assert auth_client.get(f"{url}?preview={theirs.pk}", **HTMX).status_code == 404
+    assert auth_client.get(f"{url}?preview=x1", **HTMX).status_code == 404
+
+
+def test_the_worker_makes_the_preview_the_page_then_shows(
     auth_client, user, local_repo, tmp_path, monkeypatch
 ):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     project = project_services.create_project(user, slug="flasky", repo_url=f"file://{local_repo}")
+    row, _ = preview.request_preview(project)
 
-    response = auth_client.post(reverse("builds:detection", args=[project.slug]), **HTMX)
+    assert preview.run_preview(row.pk) == DetectionPreview.State.READY
 
-    html = response.content.decode()
-    assert html.strip().startswith(f'<section class="card" id="project-{project.pk}-detection"')
+    url = reverse("builds:detection", args=[project.slug]) + f"?preview={row.pk}"
+    html = auth_client.get(url, **HTMX).content.decode()
+    assert html.strip().startswith(f'<section class="card" id="project-{project.pk}-detection">')
+    assert "hx-get" not in html.split(">", 1)[0]  # ready: no more polling
     assert "<strong>flask</strong>" in html
     assert "<code>app.py" in html
     assert "Preview of <code>main</code>" in html
@@ -735,19 +841,62 @@ def test_preview_detection_clones_detects_and_shows_the_dockerfile(
     assert not Build.objects.exists()
 
 
+def test_a_preview_runs_once(user, local_repo):
+    project = project_services.create_project(user, slug="flasky", repo_url=f"file://{local_repo}")
+    row, _ = preview.request_preview(project)
+
+    preview.run_preview(row.pk)
+
+    assert preview.run_preview(row.pk) == "not pending"
+
+
 def test_preview_of_an_unreachable_repository_says_why(auth_client, user, settings, tmp_path):
     settings.DEPLOYER_ALLOW_LOCAL_REPOS = True
     project = project_services.create_project(
         user, slug="gone", repo_url=f"file://{tmp_path}/missing"
     )
+    row, _ = preview.request_preview(project)
 
-    response = auth_client.post(reverse("builds:detection", args=[project.slug]))
+    assert preview.run_preview(row.pk) == DetectionPreview.State.FAILED
 
+    response = auth_client.get(
+        reverse("builds:detection", args=[project.slug]) + f"?preview={row.pk}"
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" in html  # without JavaScript: the whole page
     assert "Detection failed" in html
     assert "does not appear to be a git repository" in html  # git's own reason
+
+
+def test_a_failed_clone_shows_no_credentials(auth_client, user, settings, tmp_path):
+    settings.DEPLOYER_ALLOW_LOCAL_REPOS = True
+    project = project_services.create_project(
+        user, slug="private", repo_url="https://bot:s3cr3t-token@127.0.0.1:9/acme/private.git"
+    )
+    row, _ = preview.request_preview(project)
+
+    preview.run_preview(row.pk)
+
+    url = reverse("builds:detection", args=[project.slug]) + f"?preview={row.pk}"
+    html = auth_client.get(url, **HTMX).content.decode()
+    assert "Detection failed" in html
+    assert "s3cr3t-token" not in html
+    assert "s3cr3t-token" not in DetectionPreview.objects.get().error
+
+
+def test_a_preview_no_worker_started_says_so_after_its_deadline(auth_client, project):
+    row, _ = preview.request_preview(
+        project, now=timezone.now() - timedelta(seconds=preview.PREVIEW_WAIT_SECONDS + 1)
+    )
+
+    url = reverse("builds:detection", args=[project.slug]) + f"?preview={row.pk}"
+    html = auth_client.get(url, **HTMX).content.decode()
+
+    assert "The preview could not be made: no worker started it within 60 s" in html
+    assert "celery -A deployer worker" in html
+    assert "hx-get" not in html.split(">", 1)[0]  # the page stops asking
+    assert preview.run_preview(row.pk) == "not pending"  # and a late worker leaves it be
 
 
 # Runtime logs -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.template import Context, Template
+from django.urls import reverse
 from django.utils import timezone
 
 from monitoring import alerts
@@ -91,12 +91,31 @@ def test_anonymous_visitors_are_sent_to_log_in(client, project):
 
 
 def test_notifications_form_shows_secret_recipients_and_signature_help(auth_client, project):
+    secret = alerts.notification_settings(project).signing_secret()
+
     html = auth_client.get(NOTIFICATIONS).content.decode()
 
-    secret = alerts.notification_settings(project).signing_secret()
     assert secret in html
     assert "ada@example.com" in html
     assert "X-Deployer-Signature: sha256=" in html
+
+
+def test_reading_the_notifications_page_creates_no_settings(auth_client, project):
+    for headers in ({}, HTMX):
+        html = auth_client.get(NOTIFICATIONS, headers=headers).content.decode()
+        assert "made when these settings are first saved" in html
+        assert "ada@example.com" in html  # the defaults: email the owner
+
+    assert auth_client.get(reverse("projects:detail", args=[project.slug])).status_code == 200
+    assert not NotificationSettings.objects.exists()
+
+
+def test_the_first_save_makes_the_signing_secret(auth_client, project):
+    auth_client.post(NOTIFICATIONS, form_data(), headers=HTMX)
+
+    secret = NotificationSettings.objects.get(project=project).signing_secret()
+    assert len(secret) == 64
+    assert secret in auth_client.get(NOTIFICATIONS).content.decode()
 
 
 def test_saving_a_webhook_with_htmx_answers_the_fragment_and_masks_the_url(auth_client, project):
@@ -121,7 +140,7 @@ def test_an_invalid_webhook_url_is_shown_next_to_its_field(auth_client, project)
     )
 
     assert "Only http:// and https://" in response.content.decode()
-    assert not NotificationSettings.objects.get(project=project).has_webhook
+    assert not alerts.saved_notification_settings(project).has_webhook
 
 
 def test_a_webhook_to_caddy_admin_is_refused_naming_the_url_and_its_address(
@@ -135,7 +154,7 @@ def test_a_webhook_to_caddy_admin_is_refused_naming_the_url_and_its_address(
 
     html = response.content.decode()
     assert "http://localhost:2019/… resolves to 127.0.0.1, one of Deployer&#x27;s own" in html
-    assert not NotificationSettings.objects.get(project=project).has_webhook
+    assert not alerts.saved_notification_settings(project).has_webhook
 
 
 def test_the_test_send_shows_the_status_and_never_what_the_receiver_wrote(
@@ -177,7 +196,7 @@ def test_removing_the_webhook(auth_client, project):
 
     auth_client.post(NOTIFICATIONS, form_data(remove_webhook="on"))
 
-    assert not NotificationSettings.objects.get(project=project).has_webhook
+    assert not alerts.saved_notification_settings(project).has_webhook
 
 
 def test_regenerating_the_signing_secret_shows_the_new_one(auth_client, project):
@@ -197,15 +216,10 @@ def test_test_notification_is_queued_and_listed(auth_client, project):
     assert "shop: test notification" in html
 
 
-def test_template_tags_render_the_panels_for_the_project_page(rf, user, project):
-    request = rf.get("/")
-    request.user = user
-    html = Template(
-        "{% load monitoring_tags %}{% current_health project as health %}[{{ health.label }}]"
-        "{% project_health project %}{% notifications_panel project %}"
-    ).render(Context({"project": project, "request": request, "csrf_token": "tok"}))
+def test_the_project_page_shows_the_health_and_notification_sections(auth_client, project):
+    html = auth_client.get(reverse("projects:detail", args=[project.slug])).content.decode()
 
-    assert "[Unknown]" in html
-    assert 'id="health"' in html
-    assert 'id="notifications"' in html
-    assert 'value="tok"' in html
+    assert '<section class="card" id="health"' in html
+    assert "Not checked yet." in html
+    assert '<section class="card" id="notifications">' in html
+    assert 'name="csrfmiddlewaretoken"' in html.split('id="notifications"')[1]

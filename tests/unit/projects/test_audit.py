@@ -46,9 +46,7 @@ def test_a_variable_added_changed_and_deleted_in_the_page_names_its_key_never_it
 
 
 def test_an_import_lists_the_keys_it_added_and_replaced(project, user, env_var):
-    services.import_env_file(
-        project, f"DATABASE_PASSWORD={SECRET}\nNEW_ONE={SECRET}\n", actor=user
-    )
+    services.import_env_file(project, f"DATABASE_PASSWORD={SECRET}\nNEW_ONE={SECRET}\n", actor=user)
 
     assert _entries(project)[-1] == (
         "env.import",
@@ -57,9 +55,7 @@ def test_an_import_lists_the_keys_it_added_and_replaced(project, user, env_var):
     )
 
 
-def test_settings_changes_name_the_fields_and_members_who_came_and_went(
-    project, user, other_user
-):
+def test_settings_changes_name_the_fields_and_members_who_came_and_went(project, user, other_user):
     services.update_project(
         project,
         actor=user,

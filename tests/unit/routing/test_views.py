@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.template import Context, Template
-from django.test import RequestFactory
 from django.urls import reverse
 
 from projects import services as project_services
@@ -144,22 +142,17 @@ def test_add_and_delete_need_post(auth_client, project):
     assert auth_client.get(reverse("routing:add", args=[project.slug])).status_code == 405
 
 
-def test_template_tags_render_the_panel_and_the_links(user, project, make_live):
+def test_the_project_page_and_the_overview_show_the_addresses(auth_client, project, make_live):
     make_live(project, 32801)
-    request = RequestFactory().get("/")
-    request.user = user
-    template = Template(
-        "{% load routing %}{% domains_panel project %}|{% app_links project live %}"
-    )
 
-    html = template.render(Context({"project": project, "request": request, "live": True}))
+    page = auth_client.get(reverse("projects:detail", args=[project.slug])).content.decode()
+    overview = auth_client.get(reverse("builds:overview"), **HTMX).content.decode()
 
-    panel, links = html.split("|")
-    assert 'id="domains"' in panel
-    assert (
-        links.strip()
-        == '<a href="http://shop.apps.example.net:8080/">http://shop.apps.example.net:8080/</a>'
-    )
+    assert '<section class="card" id="domains">' in page
+    assert 'for="id_hostname">Add a custom domain' in page
+    link = '<a href="http://shop.apps.example.net:8080/">http://shop.apps.example.net:8080/</a>'
+    assert link in page
+    assert link in overview
 
 
 def test_a_member_may_add_a_domain_and_it_waits_for_its_proof(
@@ -232,14 +225,12 @@ def test_adding_the_dashboard_host_is_refused_on_the_page(auth_client, project, 
     assert not Domain.objects.exists()
 
 
-def test_app_links_leave_out_pending_domains(project, make_live):
+def test_app_links_leave_out_pending_domains(auth_client, project, make_live):
     make_live(project, 32801)
     Domain.objects.create(project=project, hostname="www.shop.com")
     Domain.objects.create(project=project, hostname="shop.com", state=Domain.State.VERIFIED)
 
-    html = Template("{% load routing %}{% app_links project True %}").render(
-        Context({"project": project})
-    )
+    html = auth_client.get(reverse("builds:overview"), **HTMX).content.decode()
 
     assert '<a href="http://shop.com:8080/">' in html
     assert "www.shop.com" not in html

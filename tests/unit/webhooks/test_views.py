@@ -12,10 +12,9 @@ SETUP = "/hooks/shop/setup/"
 REGENERATE = "/hooks/shop/setup/regenerate/"
 
 
-def test_setup_page_shows_payload_url_secret_and_every_provider(auth_client, project):
+def test_setup_page_shows_payload_url_secret_and_every_provider(auth_client, project, secret):
     response = auth_client.get(SETUP)
 
-    secret = WebhookEndpoint.objects.get(project=project).decrypted_secret()
     html = response.content.decode()
     assert response.status_code == 200
     assert "http://testserver/hooks/shop/" in html
@@ -27,13 +26,30 @@ def test_setup_page_shows_payload_url_secret_and_every_provider(auth_client, pro
     assert "<html" in html
 
 
-def test_the_secret_is_created_once_and_stored_encrypted(auth_client, project):
-    auth_client.get(SETUP)
-    auth_client.get(SETUP)
+def test_reading_the_setup_page_creates_no_secret(auth_client, project):
+    for headers in ({}, {"HX-Request": "true"}):
+        html = auth_client.get(SETUP, headers=headers).content.decode()
+        assert "Create the webhook secret</button>" in html
+        assert "Regenerate secret" not in html
+
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_first_post_creates_the_secret_stored_encrypted(auth_client, project):
+    response = auth_client.post(SETUP + "regenerate/", headers={"HX-Request": "true"})
 
     endpoint = WebhookEndpoint.objects.get(project=project)
+    html = response.content.decode()
     assert endpoint.decrypted_secret() not in endpoint.encrypted_secret
     assert len(endpoint.decrypted_secret()) == 48
+    assert endpoint.decrypted_secret() in html
+    assert "Webhook secret created" in html
+    assert "GitHub" in html
+
+
+def test_the_setup_page_answers_a_post_with_405_and_changes_nothing(auth_client, project):
+    assert auth_client.post(SETUP).status_code == 405
+    assert not WebhookEndpoint.objects.exists()
 
 
 def test_htmx_request_gets_only_the_fragment(auth_client, project):
@@ -61,7 +77,12 @@ def test_anonymous_users_are_sent_to_log_in(client, project):
 
 def test_regenerate_needs_a_post(auth_client, project, secret):
     assert auth_client.get(REGENERATE).status_code == 405
-    assert services.endpoint_for(project).decrypted_secret() == secret
+    assert services.saved_endpoint(project).decrypted_secret() == secret
+
+
+def test_a_get_of_regenerate_creates_no_secret(auth_client, project):
+    assert auth_client.get(REGENERATE).status_code == 405
+    assert services.saved_endpoint(project) is None
 
 
 def test_regenerate_from_the_page_replaces_the_secret_and_the_old_one_fails(

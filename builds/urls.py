@@ -16,6 +16,11 @@ urlpatterns = [
     path("projects/<slug:slug>/deploy/", views.deploy, name="deploy"),
     path("projects/<slug:slug>/deployments/", views.project_deployments, name="deployments"),
     path("projects/<slug:slug>/runtime-logs/", views.runtime_logs, name="runtime-logs"),
+    path(
+        "projects/<slug:slug>/runtime-logs.txt",
+        views.runtime_logs_text,
+        name="runtime-logs-text",
+    ),
     path("projects/<slug:slug>/detection/", views.detection, name="detection"),
     path(
         "projects/<slug:slug>/detection/preview/",

@@ -7,6 +7,9 @@ No request is held open, so a gunicorn thread is never tied to a viewer.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -18,20 +21,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from builds import docker as docker_seam
-from builds import preview, selectors, services, tasks
-from builds.buildlog import Redactor
+from builds import preview, runtime_output, selectors, services, tasks
 from builds.models import Build
-from builds.pipeline import run
 from builds.pipeline.sha import is_sha
-from projects import crypto
-from projects import services as project_services
 from projects.models import Project
 from projects.services import get_project_for_user
 
 # A follower gets at most this many lines per answer; a longer backlog comes in a few quick polls.
 LOG_BATCH = 500
-RUNTIME_LOG_LINES = 100
 
 
 def _get_build_for_user(request: HttpRequest, pk: int, *fields: str) -> Build:
@@ -147,31 +144,60 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def runtime_logs(request: HttpRequest, slug: str) -> HttpResponse:
-    """The last lines the live container printed, read from the engine on every request."""
+    """The logs section: the live container's last lines, filtered by `q` (text) and `window`
+    (5m, 15m, 1h, 6h, 24h); with `after` (a cursor) only the lines since, for the follower."""
     project = get_project_for_user(request.user, slug)
-    live = services.live_deployment(project)
-    context = {"project": project, "live": live, "lines": [], "error": ""}
-    if live is not None:
-        try:
-            # The app prints what it likes, its secrets too: hidden before anything is shown.
-            redact = Redactor(project_services.secret_values(project))
-        except crypto.InvalidToken:
-            context["error"] = (
-                "its secrets cannot be decrypted with DEPLOYER_SECRETS_KEY, so they could not "
-                "be hidden from it."
-            )
-            return render(request, _runtime_logs_template(request), context)
-        try:
-            with docker_seam.client(timeout=5) as client:
-                lines = run.tail_logs(client, live.container_id, RUNTIME_LOG_LINES)
-            context["lines"] = redact.lines(lines)
-        except Exception as exc:  # noqa: BLE001 - shown as a sentence in place of the logs
-            context["error"] = docker_seam.describe_error(exc)
-    return render(request, _runtime_logs_template(request), context)
+    query, window = request.GET.get("q", "").strip(), request.GET.get("window", "")
+    after = request.GET.get("after", "")
+    try:
+        out = runtime_output.output(
+            project, after=after, container=request.GET.get("c", ""), query=query, window=window
+        )
+    except runtime_output.BadRequest as exc:
+        return render(
+            request,
+            "builds/runtime_logs.html",
+            {
+                "project": project,
+                "problem": str(exc),
+                "query": query[:200],
+                "windows": runtime_output.WINDOWS,
+            },
+            status=400,
+        )
+    context = {
+        "project": project,
+        "out": out,
+        "query": query,
+        "window": window,
+        "windows": runtime_output.WINDOWS,
+        "follow": urlencode({"q": query, "c": out.live.container_id[:12] if out.live else ""}),
+        "download_lines": settings.DEPLOYER_RUNTIME_LOG_DOWNLOAD_LINES,
+    }
+    if after:
+        return render(request, "builds/_runtime_lines.html", context)
+    if request.htmx:
+        return render(request, "builds/_runtime_logs.html", context)
+    return render(request, "builds/runtime_logs.html", context)
 
 
-def _runtime_logs_template(request: HttpRequest) -> str:
-    return "builds/_runtime_logs.html" if request.htmx else "builds/runtime_logs.html"
+@login_required
+@require_GET
+def runtime_logs_text(request: HttpRequest, slug: str) -> HttpResponse:
+    """The live container's last `lines` lines as a text file, redacted."""
+    project = get_project_for_user(request.user, slug)
+    try:
+        count = int(request.GET.get("lines", "1000"))
+        live, lines = runtime_output.download(project, count)
+    except ValueError as exc:  # BadRequest too
+        message = str(exc) if isinstance(exc, runtime_output.BadRequest) else "Lines: a number."
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(
+        "".join(f"{line}\n" for line in lines), content_type="text/plain; charset=utf-8"
+    )
+    filename = f"{project.slug}-build-{live.build_id}-output.log"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @never_cache

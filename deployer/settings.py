@@ -307,6 +307,9 @@ DEPLOYER_KEEP_IMAGES = _read("DEPLOYER_KEEP_IMAGES", int, 5)
 DEPLOYER_BUILD_LOG_MAX_LINES = _read("DEPLOYER_BUILD_LOG_MAX_LINES", int, 10000)
 # A longer line (a progress bar, a minified file, output with no newline) is cut, saying so.
 DEPLOYER_BUILD_LOG_MAX_LINE_CHARS = _read("DEPLOYER_BUILD_LOG_MAX_LINE_CHARS", int, 8192)
+# The logs section: lines the page shows first and follows from, and a download's maximum.
+DEPLOYER_RUNTIME_LOG_LINES = _read("DEPLOYER_RUNTIME_LOG_LINES", int, 200)
+DEPLOYER_RUNTIME_LOG_DOWNLOAD_LINES = _read("DEPLOYER_RUNTIME_LOG_DOWNLOAD_LINES", int, 10000)
 if DEPLOYER_BUILD_LOG_MAX_LINE_CHARS < 80:
     raise ImproperlyConfigured("DEPLOYER_BUILD_LOG_MAX_LINE_CHARS must be at least 80.")
 DEPLOYER_BUILD_HEARTBEAT_SECONDS = _read("DEPLOYER_BUILD_HEARTBEAT_SECONDS", float, 5.0)

@@ -75,6 +75,17 @@ def log_line_divs(lines) -> SafeString:
     )
 
 
+@register.simple_tag
+def runtime_line_divs(lines) -> SafeString:
+    """One escaped <div> per runtime output line, with its time of day (UTC) before it."""
+    return format_html_join(
+        "\n",
+        '<div class="log-line" data-at="{}"><span class="seq" aria-hidden="true">{}</span>'
+        '<span class="text">{}</span></div>',
+        ((line.at, line.at[11:19], line.text) for line in lines),
+    )
+
+
 @register.filter
 def push_to_live_seconds(build: Build) -> float | None:
     """From the request to the build being live: what a user waits after a push."""

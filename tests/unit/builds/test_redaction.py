@@ -3,8 +3,6 @@ the project's output is stored or shown: build logs, failure reasons, runtime lo
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 from django.urls import reverse
 
@@ -13,6 +11,7 @@ from builds.models import Build, Deployment
 from builds.pipeline.errors import StageError
 from builds.stages import BuildStopped, stage
 from projects import services as project_services
+from tests.unit.builds.engine_fakes import FakeLogs
 
 pytestmark = pytest.mark.django_db
 
@@ -163,16 +162,9 @@ def test_the_build_page_shows_the_redacted_reason(auth_client, project):
 # Runtime logs --------------------------------------------------------------------------------
 
 
-class FakeContainer:
-    def logs(self, tail, stdout, stderr):
-        return f"Booting worker\n{PEM}Authorization: Bearer tok-0123456789abcdef\n".encode()
-
-
-class FakeClient:
-    class containers:
-        @staticmethod
-        def get(container_id):
-            return FakeContainer()
+def _engine() -> FakeLogs:
+    text = f"Booting worker\n{PEM}Authorization: Bearer tok-0123456789abcdef"
+    return FakeLogs([(f"2026-12-06T10:00:0{i}Z", line) for i, line in enumerate(text.split("\n"))])
 
 
 def _live(project) -> Deployment:
@@ -187,11 +179,7 @@ def test_runtime_logs_hide_the_projects_secrets_before_they_are_shown(
 ):
     _live(project)
 
-    @contextmanager
-    def fake_client(timeout=None):
-        yield FakeClient()
-
-    monkeypatch.setattr("builds.docker.client", fake_client)
+    monkeypatch.setattr("builds.docker.client", _engine().client)
 
     html = auth_client.get(
         reverse("builds:runtime-logs", args=[project.slug]), **HTMX
@@ -225,4 +213,4 @@ def test_runtime_logs_are_not_shown_when_the_secrets_cannot_be_decrypted(
     ).content.decode()
 
     assert "cannot be decrypted with DEPLOYER_SECRETS_KEY" in html
-    assert "<pre" not in html
+    assert "runtime-output" not in html

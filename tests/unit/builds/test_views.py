@@ -13,6 +13,7 @@ from django.utils import timezone
 from builds import preview, selectors
 from builds.models import Build, BuildLogLine, Deployment, DetectionPreview
 from projects import services as project_services
+from tests.unit.builds.engine_fakes import FakeLogs
 
 pytestmark = pytest.mark.django_db
 
@@ -902,36 +903,79 @@ def test_a_preview_no_worker_started_says_so_after_its_deadline(auth_client, pro
 # Runtime logs -------------------------------------------------------------------------------
 
 
-class FakeContainer:
-    def logs(self, tail, stdout, stderr):
-        assert tail == 100
-        return b"Booting worker\n<b>GET /</b> 200\n"
+def test_runtime_logs_show_the_containers_last_lines_and_follow_from_the_last(
+    auth_client, project, monkeypatch, settings
+):
+    settings.DEPLOYER_RUNTIME_LOG_LINES = 100
+    container = live_build(project).deployments.get().container_id
+    engine = FakeLogs(
+        [
+            ("2026-12-06T10:00:00.5Z", "Booting worker"),
+            ("2026-12-06T10:00:01.123456789Z", "<b>GET /</b> 200"),
+        ]
+    )
+    monkeypatch.setattr("builds.docker.client", engine.client)
+    url = reverse("builds:runtime-logs", args=[project.slug])
 
-
-class FakeClient:
-    class containers:
-        @staticmethod
-        def get(container_id):
-            return FakeContainer()
-
-
-def test_runtime_logs_show_the_containers_last_lines(auth_client, project, monkeypatch):
-    from contextlib import contextmanager
-
-    live_build(project)
-
-    @contextmanager
-    def fake_client(timeout=None):
-        yield FakeClient()
-
-    monkeypatch.setattr("builds.docker.client", fake_client)
-    html = auth_client.get(
-        reverse("builds:runtime-logs", args=[project.slug]), **HTMX
-    ).content.decode()
+    html = auth_client.get(url, **HTMX).content.decode()
 
     assert html.strip().startswith(f'<section class="card" id="project-{project.pk}-runtime-logs"')
-    assert "every 5s [document.visibilityState === 'visible']" in html
-    assert "Booting worker\n&lt;b&gt;GET /&lt;/b&gt; 200" in html
+    assert engine.asked[0]["tail"] == 100 and engine.asked[0]["since"] is None
+    assert "Booting worker" in html and "&lt;b&gt;GET /&lt;/b&gt; 200" in html
+    assert "after=2026-12-06T10%3A00%3A01.123456789Z" in html  # the follower's cursor
+
+    engine.lines.append(("2026-12-06T10:00:02Z", "GET /next 200"))
+    more = auth_client.get(
+        url, {"after": "2026-12-06T10:00:01.123456789Z", "c": container}, **HTMX
+    ).content.decode()
+
+    assert "GET /next 200" in more and "Booting worker" not in more and "GET /</b>" not in more
+    assert "after=2026-12-06T10%3A00%3A02Z" in more
+    assert f"c={container}" in more
+
+    redeployed = auth_client.get(
+        url, {"after": "2026-12-06T10:00:02Z", "c": "an-old-container"}, **HTMX
+    ).content.decode()
+    assert "A new deployment is live" in redeployed and "Booting worker" in redeployed
+
+
+def test_runtime_logs_filter_by_text_and_refuse_unknown_filters_in_words(
+    auth_client, project, monkeypatch
+):
+    live_build(project)
+    engine = FakeLogs(
+        [("2026-12-06T10:00:00Z", "GET / 200"), ("2026-12-06T10:00:01Z", "ERROR boom")]
+    )
+    monkeypatch.setattr("builds.docker.client", engine.client)
+    url = reverse("builds:runtime-logs", args=[project.slug])
+
+    html = auth_client.get(url, {"q": "error"}).content.decode()
+    assert "ERROR boom" in html and "GET / 200" not in html
+    assert "after=2026-12-06T10%3A00%3A01Z" in html  # past the lines the filter hid too
+
+    for bad in ({"window": "3y"}, {"after": "yesterday"}, {"q": "x" * 201}):
+        answer = auth_client.get(url, bad)
+        assert answer.status_code == 400
+        assert "Runtime logs" in answer.content.decode()
+
+
+def test_runtime_logs_download_the_last_lines_redacted(auth_client, project, monkeypatch):
+    live = live_build(project)
+    project_services.add_env_var(project, "API_TOKEN", "tok-secret-value")
+    engine = FakeLogs([(f"2026-12-06T10:00:0{i}Z", f"line {i} tok-secret-value") for i in range(5)])
+    monkeypatch.setattr("builds.docker.client", engine.client)
+    url = reverse("builds:runtime-logs-text", args=[project.slug])
+
+    answer = auth_client.get(url, {"lines": "3"})
+
+    assert answer["Content-Disposition"] == (
+        f'attachment; filename="{project.slug}-build-{live.pk}-output.log"'
+    )
+    assert answer.content.decode().splitlines() == [
+        f"2026-12-06T10:00:0{i}Z line {i} ********" for i in (2, 3, 4)
+    ]
+    assert auth_client.get(url, {"lines": "0"}).status_code == 400
+    assert auth_client.get(url, {"lines": "many"}).status_code == 400
 
 
 def test_runtime_logs_explain_an_unreachable_docker_engine(auth_client, project, monkeypatch):

@@ -110,7 +110,9 @@ def test_deploy_watch_the_log_stream_go_live_redeploy_and_roll_back(
     # A second commit, deployed from the project page.
     repo.commit({"app.py": FLASK_APP["app.py"].replace("from v1", "from v2")}, "Say v2")
     page.goto(f"/projects/{slug}/")
-    expect(page.locator(f"#project-{_pk(slug)}-runtime-logs pre")).to_be_visible(timeout=15_000)
+    expect(page.locator(f"#project-{_pk(slug)}-runtime-output .log-line").first).to_be_visible(
+        timeout=15_000
+    )
     page.get_by_role("button", name="Deploy main").click()
     second = build_id_from(page)
     wait_until_live(page, second)
@@ -129,7 +131,9 @@ def test_deploy_watch_the_log_stream_go_live_redeploy_and_roll_back(
     expect(page.locator(f"#project-{_pk(slug)}-deployments")).to_contain_text(
         f"rollback to build #{first}"
     )
-    expect(page.locator(f"#project-{_pk(slug)}-runtime-logs pre")).to_be_visible(timeout=15_000)
+    expect(page.locator(f"#project-{_pk(slug)}-runtime-output .log-line").first).to_be_visible(
+        timeout=15_000
+    )
     _screenshot(page, "project.png", full_page=True)
 
     # On a phone-width screen nothing scrolls sideways.

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from projects import crypto
+
+
+def default_backup_every_hours() -> int:
+    return settings.DEPLOYER_ADDON_BACKUP_EVERY_HOURS
+
+
+def default_keep_backups() -> int:
+    return settings.DEPLOYER_ADDON_KEEP_BACKUPS
 
 
 class AddOn(models.Model):
@@ -29,6 +39,16 @@ class AddOn(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ready_at = models.DateTimeField(null=True, blank=True)
+    backup_every_hours = models.PositiveIntegerField(
+        default=default_backup_every_hours,
+        validators=[MaxValueValidator(24 * 31)],
+        help_text="A backup every this many hours (0: none scheduled).",
+    )
+    keep_backups = models.PositiveSmallIntegerField(
+        default=default_keep_backups,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="The newest this many backups are kept; older ones are deleted.",
+    )
 
     class Meta:
         ordering = ["project", "kind"]

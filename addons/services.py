@@ -10,12 +10,13 @@ import secrets
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from addons import engine
+from addons import backups, engine, schedule
 from addons.environment import Credentials, variables
-from addons.models import AddOn
+from addons.models import AddOn, Backup
 from builds.fences import operator_fence
 from builds.installation import project_labels
 from builds.pipeline import fence
@@ -115,12 +116,51 @@ def _spec(addon: AddOn, client) -> engine.Spec:
 
 
 def remove_addon(addon: AddOn, client, *, keep_data: bool = False, actor=None) -> None:
-    """Stop and remove the add-on's container and (unless `keep_data`) its volume, then its row."""
+    """Stop and remove the add-on's container and (unless `keep_data`) its volume, then its row.
+
+    Its data goes with the volume, so a ready add-on's database is backed up first (and the
+    backup verified); when that fails nothing is removed and BackupError says why. The
+    backup files stay in DEPLOYER_BACKUP_DIR after the add-on is gone.
+    """
+    final = None
+    if not keep_data and addon.state == AddOn.State.READY:
+        final = backups.take(addon, client, reason="final backup before removal")
+        if final.state != Backup.State.VERIFIED:
+            schedule.announce_failure(final)
+            raise backups.BackupError(
+                f"The final backup failed ({final.error}); the add-on was not removed. Remove "
+                "it keeping its data, or fix the backup first."
+            )
     engine.remove(client, addon.container_name, None if keep_data else addon.volume_name)
     with transaction.atomic():
         addon.delete()
         summary = f"{addon.kind}{', data kept' if keep_data else ''}"
+        if final is not None:
+            summary += f", final backup {final.path}"
         audit.record(addon.project, audit.Action.ADDON_REMOVE, actor=actor, summary=summary)
+
+
+def set_backup_schedule(addon: AddOn, *, every_hours, keep, actor=None) -> AddOn:
+    """A backup every `every_hours` hours (0: none scheduled), the newest `keep` kept; raises
+    ValidationError with one sentence per bad value."""
+    try:
+        addon.backup_every_hours, addon.keep_backups = int(every_hours), int(keep)
+    except (TypeError, ValueError):
+        raise ValidationError("Hours and backups kept are whole numbers.") from None
+    schedule_fields = ("backup_every_hours", "keep_backups")
+    addon.clean_fields(
+        exclude=[f.name for f in AddOn._meta.fields if f.name not in schedule_fields]
+    )
+    with transaction.atomic():
+        addon.save(update_fields=["backup_every_hours", "keep_backups"])
+        audit.record(
+            addon.project,
+            audit.Action.SETTINGS,
+            actor=actor,
+            summary=f"{addon.kind} backups: every {addon.backup_every_hours} h, keep "
+            f"{addon.keep_backups}",
+        )
+    return addon
 
 
 def credentials(addon: AddOn) -> Credentials:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from addons import services
-from addons.models import AddOn
+from addons import backups, schedule, services
+from addons.models import AddOn, Backup
 from builds import docker as docker_seam
 
 
@@ -29,5 +29,29 @@ def remove_addon(addon_id: int, keep_data: bool = False, actor: str | None = Non
     if addon is None:
         return "gone"
     with docker_seam.client() as client:
-        services.remove_addon(addon, client, keep_data=keep_data, actor=actor)
+        try:
+            services.remove_addon(addon, client, keep_data=keep_data, actor=actor)
+        except backups.BackupError as exc:
+            AddOn.objects.filter(pk=addon_id).update(error=str(exc))
+            return "kept"
     return "removed"
+
+
+@shared_task
+def take_due_backups() -> list[int]:
+    """The scheduled backups that are due (beat, every DEPLOYER_ADDON_BACKUP_CHECK_INTERVAL)."""
+    with docker_seam.client() as client:
+        return [backup.pk for backup in schedule.take_due(client)]
+
+
+@shared_task
+def back_up_addon(addon_id: int, actor: str | None = None) -> str:
+    """One backup now, asked for on the add-ons page."""
+    addon = AddOn.objects.select_related("project").filter(pk=addon_id).first()
+    if addon is None:
+        return "gone"
+    with docker_seam.client() as client:
+        backup = backups.take(addon, client, reason=f"asked for by {actor or 'someone'}")
+    if backup.state != Backup.State.VERIFIED:
+        schedule.announce_failure(backup)
+    return backup.state

@@ -7,4 +7,6 @@ urlpatterns = [
     path("<slug:slug>/", views.addon_list, name="list"),
     path("<slug:slug>/create/", views.addon_create, name="create"),
     path("<slug:slug>/<int:pk>/remove/", views.addon_remove, name="remove"),
+    path("<slug:slug>/<int:pk>/backup/", views.addon_backup, name="backup"),
+    path("<slug:slug>/<int:pk>/schedule/", views.addon_schedule, name="schedule"),
 ]

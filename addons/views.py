@@ -6,7 +6,7 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +18,7 @@ from addons.environment import standard
 from projects import services as project_services
 
 logger = logging.getLogger(__name__)
+BACKUPS_SHOWN = 10
 
 
 @login_required
@@ -25,7 +26,11 @@ logger = logging.getLogger(__name__)
 def addon_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_services.get_project_for_user(request.user, slug)
     addons = [
-        {"addon": addon, "names": sorted(standard(services.credentials(addon)))}
+        {
+            "addon": addon,
+            "names": sorted(standard(services.credentials(addon))),
+            "backups": list(addon.backups.all()[:BACKUPS_SHOWN]),
+        }
         for addon in project.addons.all()
     ]
     context = {
@@ -63,10 +68,50 @@ def addon_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         raise PermissionDenied("Only the owner can remove an add-on.")
     addon = get_object_or_404(project.addons, pk=pk)
     keep_data = request.POST.get("keep_data") == "on"
+    if request.POST.get("confirm") != addon.kind:
+        messages.error(request, f"To remove {addon}, type {addon.kind} in the confirmation box.")
+        return redirect(reverse("addons:list", args=[project.slug]))
     who = request.user.get_username()
     transaction.on_commit(lambda: tasks.remove_addon.delay(addon.pk, keep_data, who))
     logger.info("%s removed the %s add-on of %s", request.user, addon.kind, project.slug)
     messages.success(
         request, f"{addon} is being removed{' (its data is kept)' if keep_data else ''}."
     )
+    return redirect(reverse("addons:list", args=[project.slug]))
+
+
+@login_required
+@require_POST
+def addon_backup(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A backup now (taken and verified by the worker)."""
+    project = project_services.get_project_for_user(request.user, slug)
+    if not project.is_managed_by(request.user):
+        raise PermissionDenied("Only the owner can back up an add-on.")
+    addon = get_object_or_404(project.addons, pk=pk)
+    who = request.user.get_username()
+    transaction.on_commit(lambda: tasks.back_up_addon.delay(addon.pk, who))
+    messages.success(request, f"A backup of {addon} is being taken; it shows here once verified.")
+    return redirect(reverse("addons:list", args=[project.slug]))
+
+
+@login_required
+@require_POST
+def addon_schedule(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Change an add-on's backup schedule and retention."""
+    project = project_services.get_project_for_user(request.user, slug)
+    if not project.is_managed_by(request.user):
+        raise PermissionDenied("Only the owner can change an add-on's backups.")
+    addon = get_object_or_404(project.addons, pk=pk)
+    try:
+        services.set_backup_schedule(
+            addon,
+            every_hours=request.POST.get("backup_every_hours", ""),
+            keep=request.POST.get("keep_backups", ""),
+            actor=request.user,
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Backups of {addon} saved.")
     return redirect(reverse("addons:list", args=[project.slug]))

@@ -351,6 +351,21 @@ DEPLOYER_ADDON_MEMORY_MB = _read("DEPLOYER_ADDON_MEMORY_MB", int, 256)
 DEPLOYER_ADDON_READY_TIMEOUT = _read("DEPLOYER_ADDON_READY_TIMEOUT", float, 90.0)
 # Where add-on backups are written (addons/backups.py), one folder per project.
 DEPLOYER_BACKUP_DIR = _read("DEPLOYER_BACKUP_DIR", str, str(VAR_DIR / "backups"))
+# A new add-on's backup schedule and retention (each add-on can change its own): a backup
+# every this many hours (0: none scheduled), the newest this many kept. The worker looks for
+# backups that are due every DEPLOYER_ADDON_BACKUP_CHECK_INTERVAL seconds.
+DEPLOYER_ADDON_BACKUP_EVERY_HOURS = _read("DEPLOYER_ADDON_BACKUP_EVERY_HOURS", int, 24)
+DEPLOYER_ADDON_KEEP_BACKUPS = _read("DEPLOYER_ADDON_KEEP_BACKUPS", int, 7)
+DEPLOYER_ADDON_BACKUP_CHECK_INTERVAL = _read("DEPLOYER_ADDON_BACKUP_CHECK_INTERVAL", float, 900.0)
+if DEPLOYER_ADDON_BACKUP_EVERY_HOURS < 0 or DEPLOYER_ADDON_KEEP_BACKUPS < 1:
+    raise ImproperlyConfigured(
+        "DEPLOYER_ADDON_BACKUP_EVERY_HOURS must be 0 or more and DEPLOYER_ADDON_KEEP_BACKUPS "
+        "at least 1."
+    )
+CELERY_BEAT_SCHEDULE["addon-backups"] = {
+    "task": "addons.tasks.take_due_backups",
+    "schedule": DEPLOYER_ADDON_BACKUP_CHECK_INTERVAL,
+}
 if DEPLOYER_ADDON_MEMORY_MB < 64:
     raise ImproperlyConfigured("DEPLOYER_ADDON_MEMORY_MB must be at least 64.")
 if DEPLOYER_APP_CPUS <= 0:

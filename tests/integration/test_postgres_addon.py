@@ -9,6 +9,7 @@ release with one sentence and the live version stays; another project cannot rea
 from __future__ import annotations
 
 import http.client
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -183,3 +184,37 @@ def test_a_corrupt_backup_is_never_verified_nor_restored_and_the_live_data_stays
     assert not docker_client.containers.list(
         all=True, filters={"label": "org.deployer.role=backup-check"}
     )
+
+
+def test_scheduled_backups_are_verified_pruned_and_a_removal_takes_a_final_one(
+    celery_worker, make_project, git_repo, tmp_path, settings, docker_client
+):
+    from django.utils import timezone
+
+    from addons import schedule, services
+    from builds import docker as docker_seam
+
+    settings.DEPLOYER_BACKUP_DIR = str(tmp_path / "backups")
+    project = make_project(git_repo(ARTICLE_DJANGO_APP))
+    call_command("addon", "create", project.slug, "postgres")
+    addon = AddOn.objects.get(project=project)
+    AddOn.objects.filter(pk=addon.pk).update(keep_backups=1)
+    later = timezone.now() + timezone.timedelta(hours=25)
+
+    with docker_seam.client() as client:
+        first = schedule.take_due(client)
+        assert schedule.take_due(client) == []  # not due again yet
+        second = schedule.take_due(client, now=later)
+
+    assert [b.state for b in first + second] == ["verified", "verified"], first[0].error
+    assert list(addon.backups.values_list("pk", flat=True)) == [second[0].pk]  # keep 1
+    assert not Path(first[0].path).exists() and Path(second[0].path).exists()
+
+    addon.refresh_from_db()
+    with docker_seam.client() as client:
+        services.remove_addon(addon, client, actor="test")
+
+    entry = project.audit_entries.get(action="addon.remove")
+    final = Path(entry.summary.split("final backup ")[1])
+    assert final.exists() and final.stat().st_size > 0
+    assert not docker_client.volumes.list(filters={"name": addon.volume_name})

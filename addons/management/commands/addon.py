@@ -63,9 +63,12 @@ class Command(BaseCommand):
         if action in ("backup", "backups", "restore"):
             return self._backups(addon, action, latest=latest, backup_id=backup)
         with docker_seam.client() as client:
-            services.remove_addon(
-                addon, client, keep_data=keep_data, actor="manage.py addon remove"
-            )
+            try:
+                services.remove_addon(
+                    addon, client, keep_data=keep_data, actor="manage.py addon remove"
+                )
+            except backups.BackupError as exc:
+                raise CommandError(str(exc)) from exc
         kept = f" (its volume {addon.volume_name} is kept)" if keep_data else ""
         self.stdout.write(f"Removed the {kind} add-on of {project}{kept}.")
 

@@ -61,3 +61,78 @@ def test_someone_elses_project_has_no_add_ons_page(client, django_user_model, pr
 
     assert client.get("/addons/shop/").status_code == 404
     assert client.post("/addons/shop/create/", {"kind": "postgres"}).status_code == 404
+
+
+def _addon(project) -> AddOn:
+    return AddOn.objects.create(
+        project=project,
+        kind="postgres",
+        state=AddOn.State.READY,
+        image="postgres:15",
+        container_name="c",
+        volume_name="v",
+        database="shop",
+        user="app",
+        encrypted_password=crypto.encrypt("pw"),
+    )
+
+
+def test_removing_an_add_on_asks_to_type_its_kind_first(
+    client, user, project, django_capture_on_commit_callbacks, monkeypatch
+):
+    addon = _addon(project)
+    queued = []
+    monkeypatch.setattr("addons.tasks.remove_addon.delay", lambda *args: queued.append(args))
+    client.force_login(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = client.post(f"/addons/shop/{addon.pk}/remove/", {"confirm": "yes"}, follow=True)
+    assert "type postgres in the confirmation box" in refused.content.decode()
+    assert queued == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/addons/shop/{addon.pk}/remove/", {"confirm": "postgres"})
+    assert queued == [(addon.pk, False, "ada")]
+
+
+def test_the_owner_sets_the_backup_schedule_and_bad_values_are_refused_in_words(
+    client, user, project
+):
+    addon = _addon(project)
+    client.force_login(user)
+
+    client.post(
+        f"/addons/shop/{addon.pk}/schedule/", {"backup_every_hours": "6", "keep_backups": "3"}
+    )
+    bad = client.post(
+        f"/addons/shop/{addon.pk}/schedule/",
+        {"backup_every_hours": "6", "keep_backups": "0"},
+        follow=True,
+    )
+
+    addon.refresh_from_db()
+    assert (addon.backup_every_hours, addon.keep_backups) == (6, 3)
+    assert "greater than or equal to 1" in bad.content.decode()
+    assert project.audit_entries.filter(summary="postgres backups: every 6 h, keep 3").exists()
+
+
+def test_back_up_now_asks_the_worker_and_failed_backups_show_in_red(
+    client, user, project, django_capture_on_commit_callbacks, monkeypatch
+):
+    from addons.models import Backup
+
+    addon = _addon(project)
+    Backup.objects.create(addon=addon, state="failed", error="pg_dump failed (1): disk full")
+    queued = []
+    monkeypatch.setattr("addons.tasks.back_up_addon.delay", lambda *args: queued.append(args))
+    client.force_login(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/addons/shop/{addon.pk}/backup/")
+    page = client.get("/addons/shop/").content.decode()
+
+    assert queued == [(addon.pk, "ada")]
+    assert (
+        'class="badge bad">Failed</span> <span class="failure">pg_dump failed (1): disk full'
+        in page
+    )

@@ -194,7 +194,7 @@ _VALUE_OPTIONS = frozenset(
 _APP_WORD = re.compile(r"^[A-Za-z_][\w.]*(?::[A-Za-z_]\w*(?:\(.*\))?)?$")
 _PORT_PATTERNS = (
     re.compile(r"manage\.py['\"]?\s+runserver(?:_plus)?\s+(?:['\"]?[^\s'\"]*:)?(\d+)(?=$|[\s'\"])"),
-    re.compile(r"(?:^|\s)(?:-b|--bind)[=\s]+['\"]?(?:[^\s'\":]*:)(\d+)(?=$|[\s'\"])"),
+    re.compile(r"(?:^|\s)(?:-b|--bind)[=\s]+['\"]?(?:[^\s'\"]*:)(\d+)(?=$|[\s'\"])"),
     re.compile(r"(?:^|\s)(?:-p|--port)[=\s]+['\"]?(\d+)(?=$|[\s'\"])"),
 )
 _SERVES = re.compile(r"\b(gunicorn|uvicorn|daphne|hypercorn|granian|runserver|flask|waitress)\b")

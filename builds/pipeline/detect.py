@@ -278,7 +278,7 @@ def _find_app(
                 below, root_files = found
                 tree = Tree(app_root(tree.root, below))
                 plan.note(
-                    below,
+                    None,
                     None,
                     f"app found in {below}/; dependencies and Python from the repository root "
                     f"({', '.join(root_files)}); {below}/ is the app's working directory",
@@ -354,9 +354,7 @@ def _rebased(items: list[Evidence], prefix: str) -> list[Evidence]:
 
 
 def _under(prefix: str, file: str | None) -> str | None:
-    if not file or file == prefix or file.startswith(prefix + "/"):
-        return file
-    return f"{prefix}/{file}"
+    return f"{prefix}/{file}" if file else file
 
 
 def _app(

@@ -13,6 +13,11 @@ classic builder makes even a metadata step such as `USER` after it cost a contai
 (about 0.13 s on every build), so the app's user is given when the container runs
 (`RUN_AS`). With build packages (native extensions) the build is two-stage and
 compilers never reach the final image.
+
+An app in a folder of the repository (`plan.app_dir`, its dependency files at the root)
+is built from the whole repository: the dependency files are copied and installed at
+the image's /app as usual, the whole context goes to /app, and the app's folder is the
+working directory of the start and release commands (set with the cached steps).
 """
 
 from __future__ import annotations
@@ -122,9 +127,9 @@ def generate_dockerfile(
         lines += [
             f"# {link} is a link to {target}, on the project's volume (in the build context)."
         ]
-    lines += ["", f"COPY --chown={APP_UID}:{APP_UID} . ."]
+    lines += ["", f"COPY --chown={APP_UID}:{APP_UID} . {f'{APP_DIR}/' if plan.app_dir else '.'}"]
     if plan.install_needs_source and not two_stage:
-        lines += [_run(plan.install_steps)]
+        lines += [_run(_at_root(plan, plan.install_steps))]
     if plan.static_command:
         if two_stage:  # ARGs are per stage; declared late, they only affect this step
             lines += _args(build_arg_names)
@@ -164,7 +169,9 @@ def _setup(image: str, port: int, stage: str | None = None) -> list[str]:
 def _app_setup(plan: Plan, labels: Mapping[str, str]) -> list[str]:
     """The app's environment and command: before the dependencies and the source, so that
     every build of the app after the first takes these steps from the cache."""
+    workdir = [f"WORKDIR {APP_DIR}/{plan.app_dir.strip('/')}"] if plan.app_dir else []
     return [
+        *workdir,
         *_env(plan.env),
         f"CMD {_cmd(plan.start_command)}",
         *([label_line(labels)] if labels else []),
@@ -228,11 +235,19 @@ def _install(plan: Plan) -> list[str]:
         return []
     if plan.install_needs_source:
         if plan.build_packages:  # the build stage needs the source to install from it
-            return ["COPY . .", _run(plan.install_steps)]
+            return [f"COPY . {APP_DIR}/", _run(_at_root(plan, plan.install_steps))]
         return []  # installed after the source is copied, below
     lines = ["# Dependencies first: a change to the code alone reuses this layer."]
-    lines += [f"COPY {path} {path}" for path in plan.dependency_files]
-    return [*lines, _run(plan.install_steps)]
+    if plan.app_dir:  # from the repository root, wherever the working directory is
+        lines += [f"COPY {path} {APP_DIR}/{path}" for path in plan.dependency_files]
+    else:
+        lines += [f"COPY {path} {path}" for path in plan.dependency_files]
+    return [*lines, _run(_at_root(plan, plan.install_steps))]
+
+
+def _at_root(plan: Plan, steps: list[str]) -> list[str]:
+    """Install steps run at the repository root, where the dependency files are."""
+    return [f"cd {APP_DIR}", *steps] if plan.app_dir and steps else steps
 
 
 def _run(steps: list[str]) -> str:

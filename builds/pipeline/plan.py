@@ -16,6 +16,10 @@ DEFAULT_PORT = 8000
 
 KINDS = ("inferred", "procfile", "dockerfile")
 FRAMEWORK_CHOICES = ("auto", "django", "flask", "fastapi", "dockerfile", "procfile", "command")
+# What builds the image: "auto" the repository's own Dockerfile when it has one, else a
+# generated one; "dockerfile" the own Dockerfile, required; "generated" always Deployer's
+# (an own Dockerfile is set aside). The framework setting "dockerfile" still asks for it too.
+BUILDER_CHOICES = ("auto", "dockerfile", "generated")
 
 
 def health_path(override: str | None, detected: str | None) -> str:
@@ -78,6 +82,9 @@ class Overrides:
     # Keep a Django app's SQLite database on the project's volume (off: on the container's
     # filesystem, lost at every deploy).
     keep_sqlite: bool = True
+    builder: str = "auto"  # one of BUILDER_CHOICES
+    # Run once per deploy instead of the detected release command (None: detection decides).
+    release_command: str | None = None
 
 
 @dataclass
@@ -89,6 +96,15 @@ class Plan:
     in order, after `dependency_files` are copied into the image (or after the
     whole source when `install_needs_source`). `env` holds non-secret image
     defaults such as DJANGO_SETTINGS_MODULE.
+
+    With kind "dockerfile" the repository's own Dockerfile is built and its CMD runs
+    (`start_command` stays empty); framework, entry point, Python, port, health path,
+    dependencies and release command are still detected, from the app and the Dockerfile.
+
+    `app_dir` is the app's folder relative to the repository root when it is not the
+    folder detection was given (an app one folder down, or an app root whose dependency
+    files are at the repository root): the build context is then the repository root,
+    `dependency_files` are relative to it, and the app's folder is the working directory.
     """
 
     kind: str = "inferred"
@@ -120,6 +136,8 @@ class Plan:
     sqlite_databases: list[str] = field(default_factory=list)
     # The environment variables the settings read, for the plan's "where from" table.
     variables: list[SettingsVariable] = field(default_factory=list)
+    # The app's folder below the build context, which is then the repository root ("": none).
+    app_dir: str = ""
 
     def note(self, file: str | None, line: int | None, message: str) -> None:
         """Record one piece of evidence."""

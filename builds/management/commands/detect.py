@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from builds.images import image_policy
 from builds.pipeline import detect, dockerfile
-from builds.pipeline.plan import FRAMEWORK_CHOICES, Overrides, Plan
+from builds.pipeline.plan import BUILDER_CHOICES, FRAMEWORK_CHOICES, Overrides, Plan
 
 
 class Command(BaseCommand):
@@ -28,6 +28,13 @@ class Command(BaseCommand):
             "or every 3.x when that is 'auto')",
         )
         parser.add_argument("--framework", default="auto", choices=FRAMEWORK_CHOICES)
+        parser.add_argument("--builder", default="auto", choices=BUILDER_CHOICES)
+        parser.add_argument(
+            "--repository-root",
+            type=Path,
+            default=None,
+            help="the checkout PATH lies in, when PATH is an app root below it",
+        )
         parser.add_argument("--entrypoint", default=None, help="e.g. myapp.main:app")
         parser.add_argument("--start-command", default=None)
         parser.add_argument("--requirements", default=None, help="requirements file name")
@@ -40,6 +47,7 @@ class Command(BaseCommand):
             start_command=options["start_command"],
             requirements_file=options["requirements"],
             python_version=options["python"],
+            builder=options["builder"],
         )
         try:
             plan = detect.detect_plan(
@@ -47,6 +55,7 @@ class Command(BaseCommand):
                 overrides,
                 available_pythons=_pythons(options["pythons"]),
                 image_policy=image_policy(),
+                repository_root=options["repository_root"],
             )
         except detect.DetectionError as exc:
             raise CommandError(str(exc)) from exc
@@ -74,6 +83,11 @@ def describe(plan: Plan) -> str:
     asked = f" (asked: {plan.python_spec})" if plan.python_spec else ""
     rows = [
         ("kind", plan.kind),
+        (
+            "app folder",
+            f"{plan.app_dir}/ (build context: the repository root)" if plan.app_dir else "-",
+        ),
+        ("port", str(plan.port)),
         ("framework", plan.framework),
         ("python", plan.python_version + asked),
         ("package manager", plan.package_manager),

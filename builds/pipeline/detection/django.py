@@ -27,11 +27,12 @@ RELEASE = "python manage.py migrate --noinput"
 
 
 def detect_django(
-    tree: Tree, plan: Plan, deps: Dependencies, *, keep_sqlite: bool = True
+    tree: Tree, plan: Plan, deps: Dependencies, *, keep_sqlite: bool = True, own_image: bool = False
 ) -> App | None:
     """The Django project at the root (manage.py), or None; raises DetectionError when
     manage.py names settings that are not in the repository, or (with `keep_sqlite`) a
-    SQLite database outside the app's folder."""
+    SQLite database outside the app's folder. An `own_image` (the repository's Dockerfile)
+    puts the app where it will, so its SQLite databases are not kept on the volume."""
     if not tree.is_file("manage.py"):
         return None
     module = choose_settings(tree, plan)
@@ -55,11 +56,11 @@ def detect_django(
     urlconf = settings.literal("ROOT_URLCONF")
     app.urlconf = module_file(tree, urlconf) if isinstance(urlconf, str) else None
     plan.note("manage.py", None, f"release command: {RELEASE}")
-    app.static_command = _static_command(tree, plan, settings)
+    app.static_command = _static_command(tree, plan, settings, own_image)
     _check_readiness(plan, settings)
     modules = {file: module for file in settings.files if (module := tree.parse_python(file))}
     plan.variables = variables.settings_variables(modules)
-    _keep_sqlite(tree, plan, sqlite.sqlite_databases(modules), keep_sqlite)
+    _keep_sqlite(tree, plan, sqlite.sqlite_databases(modules), keep_sqlite, own_image)
     return app
 
 
@@ -172,7 +173,7 @@ def _entrypoint(
     )
 
 
-def _static_command(tree: Tree, plan: Plan, settings: Settings) -> str | None:
+def _static_command(tree: Tree, plan: Plan, settings: Settings, own_image: bool) -> str | None:
     setting = settings.values.get("STATIC_ROOT")
     if setting is None or (isinstance(setting.value, ast.Constant) and setting.value.value is None):
         plan.warn(
@@ -181,6 +182,9 @@ def _static_command(tree: Tree, plan: Plan, settings: Settings) -> str | None:
             "static files will not be served. Set STATIC_ROOT (and use WhiteNoise).",
             settings.file,
         )
+        return None
+    if own_image:
+        plan.note(setting.file, setting.line, "STATIC_ROOT is set (the Dockerfile collects them)")
         return None
     env = {"SECRET_KEY": "collectstatic-only", **_required_env(tree, settings)}
     env["DJANGO_SETTINGS_MODULE"] = settings.module
@@ -263,12 +267,22 @@ def _check_readiness(plan: Plan, settings: Settings) -> None:
 
 
 def _keep_sqlite(
-    tree: Tree, plan: Plan, databases: list[sqlite.SqliteDatabase], keep: bool
+    tree: Tree, plan: Plan, databases: list[sqlite.SqliteDatabase], keep: bool, own_image: bool
 ) -> None:
     """Put each SQLite database on the project's volume, or say why its data is lost."""
     for database in databases:
         where = f"{database.file}:{database.line}"
-        if not keep:
+        if own_image:
+            plan.warn(
+                "sqlite-database",
+                f"The SQLite database {database.path or '(computed)'} is on the container's "
+                "filesystem: its data is lost at every deploy (the repository's own Dockerfile "
+                "decides where the app lives, so Deployer does not move it to the project's "
+                "volume). Use a database server (DATABASE_URL).",
+                database.file,
+                database.line,
+            )
+        elif not keep:
             plan.warn(
                 "sqlite-database",
                 f"The SQLite database {database.path or '(computed)'} is on the container's "

@@ -1,11 +1,15 @@
-"""Why nothing deployable was found, in words that say how to fix it.
+"""Where the app is when it is not at the root, and why nothing deployable was found.
 
-Three cases: the app lives one level down (a monorepo: suggest the app root
-setting), the repository is a library's source tree (nothing to deploy), or
-nothing was recognised at all (list what was looked for).
+An app one folder down whose dependency and Python files are at the repository root
+(NetBox's netbox/ beside requirements.txt) is planned where it is (`app_one_down`).
+Otherwise three cases: the app lives one level down with its own dependency files (a
+monorepo: suggest the app root setting), the repository is a library's source tree
+(nothing to deploy), or nothing was recognised at all (list what was looked for).
 """
 
 from __future__ import annotations
+
+import re
 
 from builds.pipeline.detection import manifests
 from builds.pipeline.detection.errors import DetectionError
@@ -22,6 +26,63 @@ FIX = (
     "Set the project's framework and entry point (e.g. myapp.main:app), or a start command, "
     "or add a Procfile with a web: line."
 )
+
+
+# Files that say which dependencies or which Python an app needs.
+DEPENDENCY_FILES = (
+    "pyproject.toml",
+    "uv.lock",
+    "poetry.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "setup.py",
+    "setup.cfg",
+    ".python-version",
+    "runtime.txt",
+)
+_REQUIREMENTS = re.compile(r"requirements.*\.txt")
+APP_ROOT_SETTING = "the project's app root directory setting"
+
+
+def dependency_files(tree: Tree, folder: str = "") -> list[str]:
+    """The dependency and Python files directly in `folder` ("" the root), by name."""
+    prefix = f"{folder}/" if folder else ""
+    names = [name for name in tree.listdir(folder) if _REQUIREMENTS.fullmatch(name)]
+    names += [name for name in DEPENDENCY_FILES if tree.is_file(prefix + name)]
+    if tree.is_dir(prefix + "requirements"):
+        names.append("requirements/")
+    return [name for name in names if name.endswith("/") or tree.is_file(prefix + name)]
+
+
+def apps_one_down(tree: Tree) -> list[tuple[str, str]]:
+    """(folder, what) for the folders just below the root that hold a Django project
+    (manage.py) or an app module of their own."""
+    found = []
+    for folder in subprojects(tree):
+        if folder.startswith("."):
+            continue
+        if tree.is_file(f"{folder}/manage.py"):
+            found.append((folder, f"{folder}/manage.py"))
+        elif apps := find_apps(tree, inside=folder):
+            found.append((folder, f"app in {apps[0].file}"))
+    return found
+
+
+def app_one_down(tree: Tree) -> tuple[str, list[str]] | None:
+    """(folder, the root's dependency files) for the one app one folder down that relies on
+    the root's dependency and Python files; None when there is no such app (then
+    `nothing_found` explains). Raises DetectionError when several apps are found there."""
+    found = apps_one_down(tree)
+    if len(found) > 1:
+        places = "; ".join(f"{folder}/ ({what})" for folder, what in found)
+        raise DetectionError(
+            f"No web app at the repository root, and several below it: {places}. Set "
+            f"{APP_ROOT_SETTING} to the folder of the one to deploy (e.g. {found[0][0]!r})."
+        )
+    root_files = dependency_files(tree)
+    if not found or not root_files or dependency_files(tree, found[0][0]):
+        return None
+    return found[0][0], root_files
 
 
 def nothing_found(tree: Tree) -> DetectionError:

@@ -1,5 +1,6 @@
 """A repository's own Dockerfile, read with dockerfile-parse: its stages, the images it names,
-the port it EXPOSEs and the user its final stage runs as.
+the port it EXPOSEs, and what its final stage runs: user, working directory, CMD, ENTRYPOINT
+and the files it COPYs from the build context.
 
 dockerfile-parse splits the file into instructions (continuation lines, comments, the
 `# escape=` directive, instructions in any case); this module gives them Docker's meaning.
@@ -20,7 +21,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import posixpath
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -63,6 +67,31 @@ class ImageReference:
     stage: bool = False
 
 
+@dataclass(frozen=True)
+class Command:
+    """A CMD or ENTRYPOINT: its words (None for the shell form) and its text as a command line."""
+
+    instruction: str
+    line: int
+    text: str
+    words: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A COPY or ADD from the build context: its sources as written (variables substituted)
+    and its destination as an absolute path in the image."""
+
+    line: int
+    sources: tuple[str, ...]
+    destination: str
+
+    @property
+    def into_folder(self) -> bool:
+        """True when the destination is a folder the sources go into (several, or a `/` end)."""
+        return len(self.sources) > 1 or self.destination.endswith("/")
+
+
 @dataclass
 class Stage:
     index: int
@@ -73,6 +102,12 @@ class Stage:
     user: str | None = None
     args: dict = field(default_factory=dict)
     env: dict = field(default_factory=dict)
+    reference: ImageReference | None = None
+    workdir: str = "/"
+    cmd: Command | None = None
+    entrypoint: Command | None = None
+    # Copies from the build context into this stage's filesystem, its parent stage's first.
+    copies: list[Copy] = field(default_factory=list)
 
 
 @dataclass
@@ -105,6 +140,20 @@ class ParsedDockerfile:
     @property
     def stage_names(self) -> set[str]:
         return {stage.name for stage in self.stages if stage.name}
+
+    @property
+    def final(self) -> Stage | None:
+        """The stage the engine builds by default: the last one."""
+        return self.stages[-1] if self.stages else None
+
+    @property
+    def final_base(self) -> ImageReference | None:
+        """The FROM of the image the final stage builds on, following `FROM <stage>` back to
+        the stage that names an image."""
+        stage = self.final
+        while stage is not None and stage.parent is not None:
+            stage = self.stages[stage.parent]
+        return stage.reference if stage else None
 
 
 def parse(text: str, build_args: Mapping[str, str] | None = None) -> ParsedDockerfile:
@@ -140,7 +189,14 @@ def parse(text: str, build_args: Mapping[str, str] | None = None) -> ParsedDocke
             stage.user = _expanded_or_written(words[0], stage, escape) if words else None
         elif instruction == "EXPOSE" and parsed.exposed_port is None:
             parsed.exposed_port = _first_port(value, stage, escape)
+        elif instruction == "WORKDIR":
+            folder = _expanded_or_written(value.strip(), stage, escape)
+            stage.workdir = posixpath.normpath(posixpath.join(stage.workdir, folder))
+        elif instruction in ("CMD", "ENTRYPOINT"):
+            _command(stage, instruction, value, line)
         else:
+            if instruction in ("COPY", "ADD"):
+                _copy(stage, value, line, escape)
             _flag_references(parsed, instruction, value, line, stage, all_names, escape)
     return parsed
 
@@ -268,8 +324,16 @@ def _from(parsed: ParsedDockerfile, value: str, line: int, top: dict, escape: st
     if parent is not None:
         reference = ImageReference("FROM", line, reference.written, reference.image, stage=True)
     parsed.references.append(reference)
-    env = dict(parsed.stages[parent].env) if parent is not None else {}
-    parsed.stages.append(Stage(len(parsed.stages), line, name, parent, platform, env=env))
+    stage = Stage(len(parsed.stages), line, name, parent, platform, reference=reference)
+    if parent is not None:  # a stage built on another starts with its filesystem and config
+        earlier = parsed.stages[parent]
+        stage.env, stage.workdir, stage.copies = (
+            dict(earlier.env),
+            earlier.workdir,
+            [*earlier.copies],
+        )
+        stage.cmd, stage.entrypoint = earlier.cmd, earlier.entrypoint
+    parsed.stages.append(stage)
 
 
 def _reference(instruction: str, line: int, written: str, scope: Scope, escape: str):
@@ -324,6 +388,47 @@ def _expanded_or_written(word: str, stage: Stage, escape: str) -> str:
         return expand(word, _scope(stage), escape)
     except Unresolvable:
         return word
+
+
+def _command(stage: Stage, instruction: str, value: str, line: int) -> None:
+    """CMD or ENTRYPOINT, exec form (a JSON array) or shell form."""
+    try:
+        array = json.loads(value)
+    except ValueError:
+        array = None
+    if isinstance(array, list) and all(isinstance(word, str) for word in array):
+        command = Command(instruction, line, shlex.join(array), tuple(array))
+    else:
+        command = Command(instruction, line, value.strip())
+    if instruction == "CMD":
+        stage.cmd = command
+        return
+    if stage.cmd is not None and stage.cmd.line < stage.line:
+        stage.cmd = None  # an ENTRYPOINT resets the CMD the stage inherited
+    stage.entrypoint = command
+
+
+def _copy(stage: Stage, value: str, line: int, escape: str) -> None:
+    """A COPY or ADD from the build context (not `--from=`, not a URL)."""
+    words = _words(value)
+    while words and words[0].startswith("--"):
+        if words.pop(0).lower().startswith("--from="):
+            return
+    try:
+        array = json.loads(" ".join(words)) if words[:1] and words[0].startswith("[") else None
+    except ValueError:
+        array = None
+    if isinstance(array, list) and all(isinstance(word, str) for word in array):
+        words = array
+    else:
+        words = [_expanded_or_written(word, stage, escape) for word in words]
+    if len(words) < 2 or any("://" in word for word in words[:-1]):
+        return
+    destination = words[-1]
+    absolute = posixpath.join(stage.workdir, destination)
+    folder = "/" if destination.endswith("/") or destination in (".", "./") else ""
+    resolved = posixpath.normpath(absolute) + folder
+    stage.copies.append(Copy(line, tuple(words[:-1]), resolved.replace("//", "/")))
 
 
 def _first_port(value: str, stage: Stage, escape: str) -> int | None:

@@ -150,3 +150,90 @@ def split_chained(command: str) -> tuple[str, str] | None:
 def is_simple(command: str) -> bool:
     """True when `command` is one program with arguments (so `exec` can prefix it)."""
     return not _SHELL_OPERATORS.search(command)
+
+
+# Options of the servers above that take a value as the next word (so it is not the app).
+_VALUE_OPTIONS = frozenset(
+    {
+        "-b",
+        "--bind",
+        "-w",
+        "--workers",
+        "-k",
+        "--worker-class",
+        "-c",
+        "--config",
+        "-t",
+        "--timeout",
+        "--chdir",
+        "--app-dir",
+        "--access-logfile",
+        "--error-logfile",
+        "--log-file",
+        "--log-level",
+        "--threads",
+        "-e",
+        "--env",
+        "--pythonpath",
+        "--host",
+        "--port",
+        "-p",
+        "--graceful-timeout",
+        "--keep-alive",
+        "--max-requests",
+        "--max-requests-jitter",
+        "--forwarded-allow-ips",
+        "--root-path",
+        "--log-config",
+        "-u",
+        "--user",
+        "-g",
+        "--group",
+    }
+)
+_APP_WORD = re.compile(r"^[A-Za-z_][\w.]*(?::[A-Za-z_]\w*(?:\(.*\))?)?$")
+_PORT_PATTERNS = (
+    re.compile(r"manage\.py['\"]?\s+runserver(?:_plus)?\s+(?:['\"]?[^\s'\"]*:)?(\d+)(?=$|[\s'\"])"),
+    re.compile(r"(?:^|\s)(?:-b|--bind)[=\s]+['\"]?(?:[^\s'\"]*:)(\d+)(?=$|[\s'\"])"),
+    re.compile(r"(?:^|\s)(?:-p|--port)[=\s]+['\"]?(\d+)(?=$|[\s'\"])"),
+)
+_SERVES = re.compile(r"\b(gunicorn|uvicorn|daphne|hypercorn|granian|runserver|flask|waitress)\b")
+
+
+def bound_port(command: str) -> int | None:
+    """The port a server command line listens on when it names a number (`--bind
+    0.0.0.0:5000`, `-b :8000`, `--port 80`, `manage.py runserver 0.0.0.0:8000`); None when it
+    names none or takes it from a variable."""
+    if not _SERVES.search(command):
+        return None
+    for pattern in _PORT_PATTERNS:
+        match = pattern.search(command)
+        if match:
+            return int(match[1])
+    return None
+
+
+def served_app(command: str) -> str | None:
+    """The app a gunicorn/uvicorn/daphne/hypercorn command line serves (`config.wsgi`,
+    `app:app`, `main:create_app()`), as written; None for other commands."""
+    tokens = words(command)
+    if len(tokens) >= 3 and os.path.basename(tokens[0]).startswith("python") and tokens[1] == "-m":
+        tokens = tokens[2:]
+    if not tokens or os.path.basename(tokens[0]) not in (
+        "gunicorn",
+        "uvicorn",
+        "daphne",
+        "hypercorn",
+    ):
+        return None
+    skip = False
+    for token in tokens[1:]:
+        if skip:
+            skip = False
+        elif token.startswith("-"):
+            skip = token in _VALUE_OPTIONS
+        elif _APP_WORD.match(token) and (":" in token or "." in token):
+            return token
+        elif token in ("&&", ";", "|"):
+            return None
+    return None

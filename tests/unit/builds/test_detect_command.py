@@ -47,3 +47,28 @@ def test_own_dockerfile_is_shown_as_built_as_is(make_tree):
 def test_nothing_deployable_is_a_command_error(make_tree):
     with pytest.raises(CommandError, match="No web application found"):
         run(str(make_tree({"README.md": ""})))
+
+
+def test_builder_generated_shows_the_generated_dockerfile_instead_of_the_own(make_tree):
+    root = make_tree(
+        {"Dockerfile": "FROM python:3.12-slim\n", "app.py": trees.FLASK_APP, "requirements.txt": ""}
+    )
+
+    output = run(str(root), "--builder", "generated", "--pythons", "3.11")
+
+    assert "set aside by the project's builder setting 'generated'" in output
+    assert "CMD [" in output
+
+
+def test_app_root_below_the_repository_root_shows_the_app_folder(make_tree):
+    root = make_tree(
+        {
+            "requirements.txt": "flask==3.1.0\n",
+            "web/app.py": trees.FLASK_APP,
+        }
+    )
+
+    output = run(str(root / "web"), "--repository-root", str(root), "--pythons", "3.11")
+
+    assert "web/ (build context: the repository root)" in output
+    assert "WORKDIR /app/web" in output

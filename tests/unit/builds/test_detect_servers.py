@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from builds.pipeline.detection.servers import port_problem, server_of, split_chained
+from builds.pipeline.detection.servers import (
+    bound_port,
+    port_problem,
+    served_app,
+    server_of,
+    split_chained,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +76,39 @@ def test_chained_web_line_splits_before_the_server():
 
 def test_chain_not_ending_in_a_server_is_left_alone():
     assert split_chained("gunicorn x.wsgi && echo done") is None
+
+
+@pytest.mark.parametrize(
+    ("command", "port"),
+    [
+        ("gunicorn -b 0.0.0.0:5000 app:app", 5000),
+        ("exec /usr/local/bin/gunicorn config.wsgi --bind 0.0.0.0:5000 --chdir=/app", 5000),
+        ("gunicorn --bind=:8080 app:app", 8080),
+        ("uvicorn main:app --host 0.0.0.0 --port 80", 80),
+        ("daphne -b 0.0.0.0 -p 8001 config.asgi:application", 8001),
+        ("hypercorn main:app --bind '[::]:9000'", 9000),
+        ("python manage.py runserver 0.0.0.0:8000", 8000),
+        ("python manage.py runserver 8002", 8002),
+        ("gunicorn app:app --bind 0.0.0.0:$PORT", None),
+        ("daphne -b 0.0.0.0 config.asgi:application", None),
+        ("python worker.py --port 8000", None),
+    ],
+)
+def test_bound_port_is_the_number_the_server_is_told_to_listen_on(command, port):
+    assert bound_port(command) == port
+
+
+@pytest.mark.parametrize(
+    ("command", "app"),
+    [
+        ("gunicorn -b 0.0.0.0:5000 app:app", "app:app"),
+        ("gunicorn -k uvicorn.workers.UvicornWorker main:app", "main:app"),
+        ("exec /usr/local/bin/gunicorn config.wsgi --bind 0.0.0.0:5000", "config.wsgi"),
+        ("python -m uvicorn --reload main:create_app()", "main:create_app()"),
+        ("daphne -b 0.0.0.0 -p 8001 config.asgi:application", "config.asgi:application"),
+        ("python manage.py runserver 0.0.0.0:8000", None),
+        ("gunicorn --config gunicorn.conf.py", None),
+    ],
+)
+def test_served_app_is_the_server_s_positional_app_argument(command, app):
+    assert served_app(command) == app

@@ -232,3 +232,54 @@ def test_the_apps_folder_belongs_to_the_apps_user_and_the_volume_mount_point_exi
     setup = text[: text.index("WORKDIR /app")]
     assert "install -d -o 10001 -g 10001 /app /var/lib/deployer/data" in setup
     assert "# db.sqlite3 is a link to /var/lib/deployer/data/db.sqlite3" in text
+
+
+def django_below(**changes) -> Plan:
+    """NetBox's layout: the app in netbox/, requirements.txt at the repository root."""
+    return pip_plan(
+        framework="django",
+        app_dir="netbox",
+        dependency_files=["requirements.txt"],
+        start_command="gunicorn netbox.wsgi:application --bind 0.0.0.0:$PORT",
+        static_command="python manage.py collectstatic --noinput",
+        **changes,
+    )
+
+
+def test_app_in_a_folder_works_there_with_dependencies_installed_from_the_root():
+    lines = instructions(generate_dockerfile(django_below()))
+
+    workdir = lines.index("WORKDIR /app/netbox")
+    copy_manifest = lines.index("COPY requirements.txt /app/requirements.txt")
+    install = lines.index("RUN cd /app \\")
+    copy_source = lines.index("COPY --chown=10001:10001 . /app/")
+    static = lines.index("RUN python manage.py collectstatic --noinput")
+    assert lines.index("WORKDIR /app") < workdir < copy_manifest < install < copy_source < static
+    assert lines[workdir + 1].startswith("CMD ")  # the working directory is a cached step too
+
+
+def test_app_in_a_folder_installs_from_its_source_at_the_root():
+    text = generate_dockerfile(
+        django_below(install_needs_source=True, install_steps=["pip install --no-cache-dir ."])
+    )
+
+    assert text.index("COPY --chown=10001:10001 . /app/") < text.index(
+        "RUN cd /app \\\n    && pip install --no-cache-dir ."
+    )
+
+
+def test_app_in_a_folder_two_stage_build_installs_at_the_root_of_the_build_stage():
+    text = generate_dockerfile(django_below(build_packages=["gcc"]))
+    build, final = text.split("FROM python:3.12-slim\n")
+
+    assert "COPY requirements.txt /app/requirements.txt" in build
+    assert "cd /app" in build
+    assert "WORKDIR /app/netbox" not in build
+    assert "WORKDIR /app/netbox" in final
+
+
+def test_app_at_the_root_has_no_extra_working_directory():
+    text = generate_dockerfile(pip_plan())
+
+    assert [line for line in instructions(text) if line.startswith("WORKDIR")] == ["WORKDIR /app"]
+    assert "cd /app" not in text

@@ -191,3 +191,45 @@ def test_user_with_an_arg_is_resolved():
 
 def test_first_exposed_port_with_protocol_is_read():
     assert parse("FROM python:3.11-slim\nEXPOSE 5000/tcp 6000\nEXPOSE 7000\n").exposed_port == 5000
+
+
+def test_exec_and_shell_form_commands_are_read_as_command_lines():
+    final = parse(
+        'FROM python:3.12-slim\nENTRYPOINT ["/entrypoint", "--wait"]\nCMD gunicorn app:app\n'
+    ).final
+
+    assert (final.entrypoint.text, final.entrypoint.words) == (
+        "/entrypoint --wait",
+        ("/entrypoint", "--wait"),
+    )
+    assert (final.cmd.text, final.cmd.line, final.cmd.words) == ("gunicorn app:app", 3, None)
+
+
+def test_entrypoint_resets_the_cmd_the_stage_inherited_but_not_its_own():
+    inherited = parse('FROM python:3.12 AS base\nCMD run\nFROM base\nENTRYPOINT ["/e"]\n')
+    own = parse('FROM python:3.12\nCMD run\nENTRYPOINT ["/e"]\n')
+
+    assert inherited.final.cmd is None
+    assert own.final.cmd.text == "run"
+
+
+def test_workdir_and_copy_destinations_resolve_with_args_and_relative_paths():
+    final = parse(
+        "FROM python:3.12-slim\nARG APP_HOME=/app\nWORKDIR ${APP_HOME}\nWORKDIR src\n"
+        "COPY --chown=app:app . ${APP_HOME}\nCOPY start.sh ./bin/\nCOPY --from=build /w /w\n"
+        'COPY ["a.txt", "b.txt", "/data/"]\n'
+    ).final
+
+    assert final.workdir == "/app/src"
+    assert [(c.sources, c.destination) for c in final.copies] == [
+        ((".",), "/app"),
+        (("start.sh",), "/app/src/bin/"),
+        (("a.txt", "b.txt"), "/data/"),
+    ]
+
+
+def test_final_base_follows_the_stages_the_last_one_builds_on():
+    parsed = parse("FROM python:3.11 AS build\nFROM python:3.13-slim AS run\nFROM run\nCMD serve\n")
+
+    assert parsed.final_base.image == "python:3.13-slim"
+    assert parsed.final.cmd.text == "serve"

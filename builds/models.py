@@ -253,6 +253,8 @@ class DetectionPreview(models.Model):
     plan = models.JSONField(null=True, blank=True)
     dockerfile = models.TextField(blank=True)
     dockerfile_note = models.TextField(blank=True)
+    # For a repository with its own Dockerfile: the one Deployer would generate instead.
+    generated_dockerfile = models.TextField(blank=True)
     notes = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
 

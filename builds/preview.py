@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -112,6 +112,7 @@ def detection_of(preview: DetectionPreview, now: datetime | None = None) -> sele
         detection.plan = Plan.from_dict(preview.plan) if preview.plan else None
         detection.dockerfile = preview.dockerfile
         detection.dockerfile_note = preview.dockerfile_note
+        detection.generated_dockerfile = preview.generated_dockerfile
         detection.notes = list(preview.notes)
         detection.error = preview.error
         selectors.add_variables(detection, preview.project)
@@ -150,6 +151,7 @@ def run_preview(preview_id: int) -> str:
         plan=detection.plan.to_dict() if detection.plan else None,
         dockerfile=detection.dockerfile,
         dockerfile_note=detection.dockerfile_note,
+        generated_dockerfile=detection.generated_dockerfile,
         notes=detection.notes,
         error=detection.error,
     )
@@ -187,11 +189,14 @@ def make_detection(project: Project, branch: str, *, timeout: float) -> selector
             detection.error = str(exc)
             return detection
         try:
+            overrides = project_services.detection_overrides(project)
+            pythons = _pythons(detection)
             detection.plan = detect.detect_plan(
                 root,
-                project_services.detection_overrides(project),
-                available_pythons=_pythons(detection),
+                overrides,
+                available_pythons=pythons,
                 image_policy=image_policy(),
+                repository_root=Path(tmp) / "src",
             )
             addon_services.warn_missing_variables(project, detection.plan)
         except detect.DetectionError as exc:
@@ -199,7 +204,30 @@ def make_detection(project: Project, branch: str, *, timeout: float) -> selector
             return detection
         text, note = selectors.dockerfile_for(detection.plan, project, root)
         detection.dockerfile, detection.dockerfile_note = text, note
+        if detection.plan.kind == "dockerfile":
+            detection.generated_dockerfile = _generated_instead(
+                project, root, Path(tmp) / "src", overrides, pythons
+            )
     return detection
+
+
+def _generated_instead(project, root: Path, checkout: Path, overrides, pythons) -> str:
+    """The Dockerfile Deployer would generate if the project's builder said "generated"."""
+    try:
+        plan = detect.detect_plan(
+            root,
+            replace(
+                overrides,
+                builder="generated",
+                framework="auto" if overrides.framework == "dockerfile" else overrides.framework,
+            ),
+            available_pythons=pythons,
+            image_policy=image_policy(),
+            repository_root=checkout,
+        )
+    except detect.DetectionError as exc:
+        return f"# No Dockerfile can be generated for this repository: {exc}"
+    return selectors.dockerfile_for(plan, project, root)[0]
 
 
 def _pythons(detection: selectors.Detection) -> list[str]:

@@ -43,6 +43,7 @@ from builds.pythons import available_pythons
 from builds.stages import BuildStopped, cancel_requested, stage
 from monitoring import tasks as monitoring_tasks
 from projects import services as project_services
+from projects.models import Project
 from routing import services as routing
 
 State = Build.State
@@ -110,7 +111,7 @@ def execute(build: Build) -> WentLive | None:
                         new_volume,
                     )
             with stage(build, State.STARTING, log):
-                deployment = _start(build, client, environment, log, container_fence)
+                deployment = _start(build, plan, client, environment, log, container_fence)
             with (
                 stage(build, State.HEALTH_CHECKING, log),
                 _discarded_on_failure(deployment, log),
@@ -158,6 +159,26 @@ def execute(build: Build) -> WentLive | None:
         Build.objects.filter(pk=build.pk).update(log_complete=True)
 
 
+def checkout(source: Path, app_root: str) -> Path:
+    """The repository's checkout that the app root `source` lies in."""
+    return source.parents[len(Path(app_root).parts) - 1] if app_root else source
+
+
+def context_root(source: Path, app_root: str, plan: Plan) -> Path:
+    """The build context: the app root, or the whole checkout when the app relies on the
+    repository root's dependency files (`plan.app_dir` then names its folder)."""
+    return checkout(source, app_root) if plan.app_dir else source
+
+
+def app_port(project: Project, plan: Plan) -> int:
+    """The port the app listens on in its container: the project's, unless it is left at the
+    default and the repository's own Dockerfile binds or EXPOSEs another."""
+    default = Project._meta.get_field("container_port").default
+    if plan.kind == "dockerfile" and project.container_port == default and plan.port != default:
+        return plan.port
+    return project.container_port
+
+
 def labels_for(build: Build, role: str) -> dict[str, str]:
     return {
         **project_labels(build.project.slug),
@@ -201,6 +222,7 @@ def _detect(build: Build, source: Path, pythons: list[str], log: BuildLog) -> Pl
             available_pythons=pythons,
             build_args=project_services.build_arguments(project),
             image_policy=image_rules.image_policy(),
+            repository_root=checkout(source, project.app_root),
         )
     except detect.DetectionError as exc:
         raise StageError(str(exc)) from exc
@@ -222,6 +244,7 @@ def _build_image(
 ) -> None:
     project = build.project
     build_args = project_services.build_arguments(project)
+    source = context_root(source, project.app_root, plan)
     files = tree.Tree(source)
     if plan.kind == "dockerfile":
         own = plan.dockerfile_path or "Dockerfile"
@@ -374,7 +397,7 @@ def _release(
     if not plan.release_command:
         log("No release command.")
         return
-    release_environment = {**environment, "PORT": str(build.project.container_port)}
+    release_environment = {**environment, "PORT": str(app_port(build.project, plan))}
     fingerprint = _fingerprint_of(build, plan, source, release_environment)
     # A dependency layer installed afresh may hold newer packages, with migrations of their own.
     packages_reused = source is None or build.dependency_layer_cached is True
@@ -422,7 +445,7 @@ def _fingerprint_of(
         effective["deployer:sqlite-volume"] = ",".join(plan.sqlite_databases)
     if source is not None:
         digest = migrations_digest(
-            source,
+            context_root(source, build.project.app_root, plan),
             dependency_files=plan.dependency_files,
             settings_module=effective.get("DJANGO_SETTINGS_MODULE"),
         )
@@ -536,16 +559,23 @@ def _explained(container_fence: fence.Fence) -> Iterator[None]:
 
 
 def _start(
-    build: Build, client, environment, log: BuildLog, container_fence: fence.Fence
+    build: Build, plan: Plan, client, environment, log: BuildLog, container_fence: fence.Fence
 ) -> Deployment:
     project = build.project
+    port = app_port(project, plan)
+    if port != project.container_port:
+        log(
+            f"The image listens on port {port}, as its Dockerfile says; the project's container "
+            f"port is the default {project.container_port}, so {port} is used (set the "
+            "container port to choose)."
+        )
     started = run.start_container(
         client,
         build.image_id or build.image_tag,
         name=f"deployer-{project.slug}-{build.pk}",
         environment=environment,
         labels=labels_for(build, "web"),
-        container_port=project.container_port,
+        container_port=port,
         fence=container_fence,
     )
     log(f"Started container {started.name}, published on 127.0.0.1:{started.host_port}")

@@ -92,7 +92,8 @@ def output(
         return result
     result.cut = read.cut
     result.cursor = read.lines[-1].at if read.lines else after or _engine_now()
-    texts = redact.lines([line.text for line in read.lines])
+    # Line by line: each line of a multi-line secret is a value of its own to the redactor.
+    texts = [redact(line.text) for line in read.lines]
     needle = query.casefold()
     result.lines = [
         runtime_logs.Line(line.at, text)
@@ -124,7 +125,7 @@ def download(project, lines: int) -> tuple[Deployment, list[str]]:
             )
     except Exception as exc:  # noqa: BLE001 - said in words
         raise BadRequest(docker_seam.describe_error(exc)) from None
-    texts = redact.lines([line.text for line in read.lines])
+    texts = [redact(line.text) for line in read.lines]
     return live, [f"{line.at} {text}" for line, text in zip(read.lines, texts, strict=True)]
 
 

@@ -285,6 +285,8 @@ class Detection:
     plan: Plan | None = None
     dockerfile: str = ""
     dockerfile_note: str = ""
+    # Beside an own Dockerfile: the one Deployer would generate (the builder setting's choice).
+    generated_dockerfile: str = ""
     error: str = ""
     commit: str = ""
     notes: list[str] = field(default_factory=list)

@@ -39,12 +39,17 @@ class ProjectForm(forms.ModelForm):
             )
         if not editing or not self.instance.has_repo_credentials:
             del self.fields["forget_credentials"]
+        # A form posted without it (a script, an older page) keeps the project's choice.
+        self.fields["builder"].required = False
         if not can_manage:
             # Only the owner (or staff) chooses where the project's credentials and deploy key
             # are sent: a member may change how the app is built, not which repository it is.
             # A weaker fence (run_as_root) is the owner's choice too.
             for name in ("members", "repo_url", "forget_credentials", "run_as_root"):
                 self.fields.pop(name, None)
+
+    def clean_builder(self) -> str:
+        return self.cleaned_data.get("builder") or self.instance.builder or "auto"
 
     def clean_members(self) -> list:
         names = [name for name in re.split(r"[,\s]+", self.cleaned_data["members"]) if name]

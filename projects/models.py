@@ -114,8 +114,27 @@ class Project(models.Model):
         validators=[validate_health_check_path],
         help_text="e.g. /healthz; empty to let detection decide.",
     )
+    builder = models.CharField(
+        max_length=20,
+        choices=[
+            ("auto", "Automatic: the repository's Dockerfile when it has one"),
+            ("dockerfile", "The repository's own Dockerfile"),
+            ("generated", "Deployer's generated Dockerfile"),
+        ],
+        default="auto",
+        help_text=(
+            "How the image is built. Choose the generated one when the repository's Dockerfile "
+            "is made for another platform (it expects a mounted .env, a compose service, a dev "
+            "server)."
+        ),
+    )
     container_port = models.PositiveIntegerField(
-        default=8000, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+        default=8000,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+        help_text=(
+            "The port the app listens on in its container (its PORT). An own Dockerfile's "
+            "image that binds or EXPOSEs another port is reached there while this stays 8000."
+        ),
     )
     memory_limit_mb = models.PositiveIntegerField(
         "memory limit (MB)",
@@ -165,6 +184,7 @@ class Project(models.Model):
         "repo_url",
         "branch",
         "app_root",
+        "builder",
         "framework",
         "start_command",
         "entrypoint",

@@ -316,6 +316,7 @@ def detection_overrides(project: Project) -> Overrides:
     and the detection preview."""
     return Overrides(
         framework=project.framework or "auto",
+        builder=project.builder or "auto",
         entrypoint=project.entrypoint or None,
         start_command=project.start_command or None,
         requirements_file=project.requirements_file or None,

@@ -29,6 +29,7 @@ def _edit_form(project: Project, **changes) -> dict:
         "repo_url": project.repo_url,
         "branch": project.branch,
         "framework": project.framework,
+        "builder": project.builder,
         "container_port": project.container_port,
         "memory_limit_mb": project.memory_limit_mb,
     }

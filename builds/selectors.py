@@ -119,6 +119,8 @@ class ProjectRow:
     health: monitoring.Health | None = None
     # The addresses that lead to the app (pending custom domains left out).
     addresses: list[routing.Address] = field(default_factory=list)
+    # A tiny CPU trend of the last hour (monitoring.selectors.metric_trends), or "".
+    trend: str = ""
 
     @property
     def app_url(self) -> str:
@@ -155,6 +157,7 @@ def overview_rows(projects) -> list[ProjectRow]:
         .distinct()
     )
     health = monitoring.health_by_project(ids)  # stored results only, no Docker call
+    trends = monitoring.metric_trends(ids)
     rows = []
     for project in projects:
         build = latest.get(project.latest_build_id)
@@ -166,7 +169,17 @@ def overview_rows(projects) -> list[ProjectRow]:
         if project.deleting_at is not None:
             status = _status(DELETING, "The worker is removing its containers, images and volumes.")
         addresses = routing.addresses(project, routed_only=True)  # domains prefetched above
-        rows.append(ProjectRow(project, status, build, deployment, health[project.pk], addresses))
+        rows.append(
+            ProjectRow(
+                project,
+                status,
+                build,
+                deployment,
+                health[project.pk],
+                addresses,
+                trends.get(project.pk, "") if deployment else "",
+            )
+        )
     return rows
 
 

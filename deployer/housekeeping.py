@@ -6,7 +6,8 @@ window (failed and cancelled builds' too), dangling images of its builds, contai
 live deployment owns; never a volume (data) and never another installation's. In the
 database, by retention settings: log lines of all but each project's newest
 DEPLOYER_KEEP_BUILD_LOGS builds, and deliveries, health checks and notification
-deliveries older than DEPLOYER_RETENTION_DAYS. It records what each project's images take
+deliveries older than DEPLOYER_RETENTION_DAYS; app metrics older than DEPLOYER_METRICS_RAW_HOURS
+are folded into 5-minute samples, deleted after DEPLOYER_METRICS_KEEP_DAYS. It records what each project's images take
 on the disk, for the dashboard (the web process need not reach the engine), and asks again
 for deletions whose task was lost.
 """
@@ -26,6 +27,7 @@ from builds.docker import LABEL_INSTALLATION, LABEL_PROJECT
 from builds.installation import installation_id
 from builds.models import Build, BuildLogLine
 from builds.pipeline import cleanup
+from monitoring import metrics
 from monitoring.models import HealthCheck, NotificationDelivery
 from projects.models import AuditEntry, Project
 from webhooks.models import Delivery
@@ -106,6 +108,8 @@ def delete_old_rows() -> dict[str, int]:
                 - timezone.timedelta(days=settings.DEPLOYER_AUDIT_RETENTION_DAYS)
             )
         ),
+        "metric samples folded": metrics.downsample(),
+        "metric samples": _in_batches(metrics.prune_filter()),
         "log lines": 0,
     }
     for project in Project.objects.all():

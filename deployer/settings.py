@@ -525,6 +525,65 @@ CELERY_BEAT_SCHEDULE["check-app-health"] = {
     # A run that waited longer than an interval is dropped: the next one is already due.
     "options": {"expires": DEPLOYER_MONITOR_INTERVAL},
 }
+# App metrics (monitoring/metrics.py): every DEPLOYER_METRICS_INTERVAL seconds each live app's
+# container is sampled through the engine's one-shot stats (CPU, memory against its limit,
+# network bytes; restarts as the health checks last counted them), each read bounded by
+# DEPLOYER_METRICS_TIMEOUT seconds, and the router's JSON access log (DEPLOYER_ACCESS_LOG, written
+# by Caddy on this host) is read from where the last round stopped: requests, status classes,
+# p50/p95 latency per app. Samples are kept at full resolution DEPLOYER_METRICS_RAW_HOURS hours,
+# then as 5-minute averages until DEPLOYER_METRICS_KEEP_DAYS days (housekeeping).
+DEPLOYER_METRICS_INTERVAL = _read("DEPLOYER_METRICS_INTERVAL", float, 20.0)
+DEPLOYER_METRICS_TIMEOUT = _read("DEPLOYER_METRICS_TIMEOUT", float, 5.0)
+DEPLOYER_METRICS_RAW_HOURS = _read("DEPLOYER_METRICS_RAW_HOURS", float, 24.0)
+DEPLOYER_METRICS_KEEP_DAYS = _read("DEPLOYER_METRICS_KEEP_DAYS", float, 30.0)
+_admin_port = DEPLOYER_CADDY_ADMIN_URL.rstrip("/").rsplit(":", 1)[-1]
+DEPLOYER_ACCESS_LOG = _read(
+    "DEPLOYER_ACCESS_LOG",
+    str,
+    str(
+        VAR_DIR
+        / "log"
+        / ("caddy-access.log" if _admin_port == "2019" else f"caddy-access-{_admin_port}.log")
+    ),
+)
+# Alert rules on the samples, each raising an event and notifications once per episode and
+# again when it ends: memory above DEPLOYER_ALERT_MEMORY_SHARE of the limit for
+# DEPLOYER_ALERT_MEMORY_MINUTES; more than DEPLOYER_ALERT_5XX_RATE of the requests answered 5xx
+# within DEPLOYER_ALERT_WINDOW_MINUTES (and at least DEPLOYER_ALERT_MIN_REQUESTS requests);
+# DEPLOYER_ALERT_RESTARTS or more restarts within that window (0 turns that rule off).
+DEPLOYER_ALERT_MEMORY_SHARE = _read("DEPLOYER_ALERT_MEMORY_SHARE", float, 0.9)
+DEPLOYER_ALERT_MEMORY_MINUTES = _read("DEPLOYER_ALERT_MEMORY_MINUTES", float, 5.0)
+DEPLOYER_ALERT_5XX_RATE = _read("DEPLOYER_ALERT_5XX_RATE", float, 0.05)
+DEPLOYER_ALERT_MIN_REQUESTS = _read("DEPLOYER_ALERT_MIN_REQUESTS", int, 20)
+DEPLOYER_ALERT_WINDOW_MINUTES = _read("DEPLOYER_ALERT_WINDOW_MINUTES", float, 5.0)
+DEPLOYER_ALERT_RESTARTS = _read("DEPLOYER_ALERT_RESTARTS", int, 1)
+for _name in (
+    "DEPLOYER_METRICS_INTERVAL",
+    "DEPLOYER_METRICS_TIMEOUT",
+    "DEPLOYER_METRICS_RAW_HOURS",
+    "DEPLOYER_METRICS_KEEP_DAYS",
+    "DEPLOYER_ALERT_MEMORY_MINUTES",
+    "DEPLOYER_ALERT_WINDOW_MINUTES",
+):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be greater than zero.")
+if DEPLOYER_METRICS_KEEP_DAYS * 24 < DEPLOYER_METRICS_RAW_HOURS:
+    raise ImproperlyConfigured(
+        "DEPLOYER_METRICS_KEEP_DAYS must cover at least DEPLOYER_METRICS_RAW_HOURS."
+    )
+if not 0 < DEPLOYER_ALERT_MEMORY_SHARE <= 1 or not 0 < DEPLOYER_ALERT_5XX_RATE <= 1:
+    raise ImproperlyConfigured(
+        "DEPLOYER_ALERT_MEMORY_SHARE and DEPLOYER_ALERT_5XX_RATE must be above 0 and at most 1."
+    )
+if DEPLOYER_ALERT_MIN_REQUESTS < 1 or DEPLOYER_ALERT_RESTARTS < 0:
+    raise ImproperlyConfigured(
+        "DEPLOYER_ALERT_MIN_REQUESTS must be at least 1; DEPLOYER_ALERT_RESTARTS cannot be negative."
+    )
+CELERY_BEAT_SCHEDULE["sample-app-metrics"] = {
+    "task": "monitoring.tasks.sample_metrics",
+    "schedule": DEPLOYER_METRICS_INTERVAL,
+    "options": {"expires": DEPLOYER_METRICS_INTERVAL},
+}
 CELERY_BEAT_SCHEDULE["prune-health-history"] = {
     "task": "monitoring.tasks.prune_history",
     "schedule": 3600.0,

@@ -105,6 +105,8 @@ class HealthEvent(models.Model):
         DEPLOY_FAILED = "deploy_failed", "Deploy failed"
         ENGINE_UNREACHABLE = "engine_unreachable", "Docker engine unreachable"
         ENGINE_REACHABLE = "engine_reachable", "Docker engine reachable"
+        ALERT = "alert", "Alert"
+        ALERT_ENDED = "alert_ended", "Alert ended"
 
     ENGINE_KINDS = (Kind.ENGINE_UNREACHABLE, Kind.ENGINE_REACHABLE)
 
@@ -232,3 +234,104 @@ class NotificationDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.kind} to {self.target} ({self.status})"
+
+
+class MetricSample(models.Model):
+    """What one app used and served over one period: a metrics round (raw) or 5 minutes of them.
+
+    A figure that could not be read (the container went, the engine was away) is null: the
+    chart shows a gap there, never a zero.
+    """
+
+    class Resolution(models.TextChoices):
+        RAW = "raw", "One round"
+        FIVE_MINUTES = "5m", "5 minutes"
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="metric_samples"
+    )
+    deployment = models.ForeignKey(
+        "builds.Deployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    resolution = models.CharField(max_length=3, choices=Resolution.choices, default="raw")
+    # Seconds of the period this sample covers (a round's interval, or 300).
+    seconds = models.FloatField(default=0)
+    # Percent of one CPU, averaged over the period.
+    cpu_percent = models.FloatField(null=True, blank=True)
+    memory_bytes = models.BigIntegerField(null=True, blank=True)
+    memory_limit_bytes = models.BigIntegerField(null=True, blank=True)
+    net_rx_bytes = models.BigIntegerField(null=True, blank=True)
+    net_tx_bytes = models.BigIntegerField(null=True, blank=True)
+    # Docker's restart count of the deployment's container at the end of the period.
+    restarts = models.PositiveIntegerField(null=True, blank=True)
+    # From the router's access log; null when the log could not be read.
+    requests = models.PositiveIntegerField(null=True, blank=True)
+    status_2xx = models.PositiveIntegerField(default=0)
+    status_3xx = models.PositiveIntegerField(default=0)
+    status_4xx = models.PositiveIntegerField(default=0)
+    status_5xx = models.PositiveIntegerField(default=0)
+    p50_ms = models.FloatField(null=True, blank=True)
+    p95_ms = models.FloatField(null=True, blank=True)
+    # Request latencies as a sparse log-scale histogram (monitoring.latency): 5-minute
+    # samples merge these, since percentiles of percentiles are not percentiles.
+    latency_histogram = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["project", "resolution", "at"]),
+            models.Index(fields=["resolution", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.resolution} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class MetricAlert(models.Model):
+    """One episode of an alert rule firing for a project: open until the rule stops firing."""
+
+    class Rule(models.TextChoices):
+        MEMORY = "memory", "Memory near its limit"
+        ERRORS = "5xx", "Server errors"
+        RESTARTS = "restarts", "Restarts"
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="metric_alerts"
+    )
+    rule = models.CharField(max_length=10, choices=Rule.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            # One open episode per rule and project, however many rounds overlap.
+            models.UniqueConstraint(
+                fields=["project", "rule"],
+                condition=Q(ended_at__isnull=True),
+                name="one_open_alert_per_rule",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.rule} {'open' if self.ended_at is None else 'ended'}"
+
+
+class MetricsCursor(models.Model):
+    """The single row a metrics round claims: where the router log was read up to, and the
+    containers' counters last read (CPU time, network bytes), which the next round subtracts."""
+
+    running_since = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_seconds = models.FloatField(null=True, blank=True)
+    log_inode = models.BigIntegerField(null=True, blank=True)
+    log_offset = models.BigIntegerField(default=0)
+    # Access log lines that did not parse, in all: a count, never an error.
+    log_bad_lines = models.BigIntegerField(default=0)
+    # {deployment id: [read time (epoch s), cpu ns, rx bytes, tx bytes]}
+    counters = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"metrics cursor at byte {self.log_offset}"

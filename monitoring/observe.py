@@ -19,6 +19,7 @@ from docker import errors as docker_errors
 from builds import docker as docker_seam
 from builds.pipeline import health
 from builds.pipeline.run import tail_logs
+from monitoring import containerstats
 from monitoring.checks import MISSING, ContainerState, Probe
 
 logger = logging.getLogger(__name__)
@@ -164,3 +165,31 @@ def _collect(future: Future, index: int, items: Sequence, results: list) -> None
         results[index] = future.result()
     else:
         logger.error("Health check of %s failed: %r", items[index], exc)
+
+
+def read_stats(container_id: str, *, timeout: float) -> containerstats.Reading | None:
+    """The container's one-shot stats through the Docker seam; None when it is gone, not
+    running, or the engine failed to answer (a gap in the charts, never an error)."""
+    try:
+        with docker_seam.client(timeout=max(1, round(timeout))) as client:
+            stats = client.api.stats(container_id, stream=False, one_shot=True)
+    except docker_errors.NotFound:
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure is a missing sample
+        logger.info(
+            "No stats of container %s: %s", container_id[:12], docker_seam.describe_error(exc)
+        )
+        return None
+    return containerstats.parse(stats)
+
+
+def read_all_stats(
+    container_ids: Sequence[str], *, timeout: float, workers: int
+) -> list[containerstats.Reading | None]:
+    """One-shot stats of every container concurrently; one overrunning `timeout` gives None."""
+    return run_concurrently(
+        lambda container_id: read_stats(container_id, timeout=timeout),
+        container_ids,
+        budget=timeout + 1,
+        workers=workers,
+    )

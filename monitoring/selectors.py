@@ -11,8 +11,16 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from monitoring import alerts, charts, uptime
-from monitoring.models import AppHealth, HealthCheck, HealthEvent, HealthState, Monitor
+from monitoring import alerts, charts, metric_charts, uptime
+from monitoring.models import (
+    AppHealth,
+    HealthCheck,
+    HealthEvent,
+    HealthState,
+    MetricAlert,
+    MetricSample,
+    Monitor,
+)
 
 State = HealthState
 RECENT_EVENTS = 12
@@ -172,4 +180,135 @@ def notifications(project) -> dict:
         "webhook_target": alerts.masked_webhook(prefs),
         "recipients": alerts.recipients(prefs),
         "deliveries": project.notification_deliveries.all()[:RECENT_DELIVERIES],
+    }
+
+
+# App metrics ----------------------------------------------------------------------------------
+
+# The ranges the metrics charts offer: (span, words, the left edge's label).
+METRIC_RANGES = {
+    "1h": (timedelta(hours=1), "last hour", "1 h ago"),
+    "24h": (timedelta(hours=24), "last 24 hours", "24 h ago"),
+    "7d": (timedelta(days=7), "last 7 days", "7 d ago"),
+    "30d": (timedelta(days=30), "last 30 days", "30 d ago"),
+}
+DEFAULT_METRIC_RANGE = "24h"
+MB = 1024 * 1024
+TREND_SPAN = timedelta(hours=1)
+
+
+def metrics_panel(
+    project, range_key: str = DEFAULT_METRIC_RANGE, now: datetime | None = None
+) -> dict:
+    """The metrics fragment: four charts over the range, its totals and open alerts.
+    `range_key` must be one of METRIC_RANGES (the view answers 404 otherwise)."""
+    now = now or timezone.now()
+    span, words, start_label = METRIC_RANGES[range_key]
+    start = now - span
+    rows = list(
+        MetricSample.objects.filter(project=project, at__gte=start, at__lte=now)
+        .order_by("at")
+        .values_list(
+            "at",
+            "seconds",
+            "cpu_percent",
+            "memory_bytes",
+            "memory_limit_bytes",
+            "requests",
+            "status_2xx",
+            "status_3xx",
+            "status_4xx",
+            "status_5xx",
+            "p50_ms",
+            "p95_ms",
+        )
+    )
+
+    def values(column: int, scale: float = 1.0, only_counted: bool = False) -> list:
+        return [
+            metric_charts.Value(
+                row[0],
+                None
+                if row[column] is None or (only_counted and row[5] is None)
+                else row[column] / scale,
+                row[1],
+            )
+            for row in rows
+        ]
+
+    common = {"start": start, "end": now, "start_label": start_label}
+    requests = sum(row[5] or 0 for row in rows)
+    errors = sum(row[9] for row in rows)
+    return {
+        "project": project,
+        "range": range_key,
+        "ranges": [(key, value[1]) for key, value in METRIC_RANGES.items()],
+        "range_words": words,
+        "interval": settings.DEPLOYER_METRICS_INTERVAL,
+        "samples": len(rows),
+        "requests": requests,
+        "errors": errors,
+        "error_share": f"{errors / requests:.1%}" if requests else "",
+        "alerts": MetricAlert.objects.filter(project=project, ended_at=None),
+        "cpu_chart": metric_charts.line_chart(
+            [metric_charts.Series("CPU", values(2))],
+            title=f"CPU (percent of one core), {words}",
+            unit=lambda v: f"{v:.0f} %" if v >= 10 else f"{v:.1f} %",
+            **common,
+        ),
+        "memory_chart": metric_charts.line_chart(
+            [
+                metric_charts.Series("used", values(3, MB), how="max"),
+                metric_charts.Series("limit", values(4, MB), how="max", dashed=True),
+            ],
+            title=f"Memory against its limit, {words}",
+            unit=lambda v: f"{v:.0f} MB",
+            **common,
+        ),
+        "requests_chart": metric_charts.line_chart(
+            [
+                metric_charts.Series(
+                    name, values(column, only_counted=True), how="rate", color=color
+                )
+                for name, column, color in (
+                    ("2xx", 6, "#0f9d58"),
+                    ("3xx", 7, "#2456d6"),
+                    ("4xx", 8, "#d97706"),
+                    ("5xx", 9, "#d93025"),
+                )
+            ],
+            title=f"Requests per second by status class, {words}",
+            unit=lambda v: f"{v:.2g}/s",
+            **common,
+        ),
+        "latency_chart": metric_charts.line_chart(
+            [
+                metric_charts.Series("p50", values(10)),
+                metric_charts.Series("p95", values(11), how="max"),
+            ],
+            title=f"Latency at the router, {words}",
+            unit=lambda v: f"{v:.0f} ms" if v >= 1 else f"{v:.2f} ms",
+            **common,
+        ),
+    }
+
+
+def metric_trends(project_ids: Iterable[int], now: datetime | None = None) -> dict[int, str]:
+    """A CPU sparkline of the last hour per project, in one query, for the projects list."""
+    now = now or timezone.now()
+    start = now - TREND_SPAN
+    found: dict[int, list] = {}
+    for project_id, at, cpu in (
+        MetricSample.objects.filter(
+            project_id__in=list(project_ids), resolution="raw", at__gte=start
+        )
+        .order_by("at")
+        .values_list("project_id", "at", "cpu_percent")
+    ):
+        found.setdefault(project_id, []).append(metric_charts.Value(at, cpu))
+    return {
+        project_id: metric_charts.sparkline(
+            values, start=start, end=now, label="CPU %, last hour", slots=12
+        )
+        for project_id, values in found.items()
     }

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import transaction
 
 from builds.models import Build
-from monitoring import alerts, services
+from monitoring import alerts, metrics, services
 from monitoring.models import NotificationDelivery
 
 logger = logging.getLogger(__name__)
@@ -20,6 +20,21 @@ logger = logging.getLogger(__name__)
 def check_apps() -> dict:
     summary = services.check_all()
     return {"checked": summary.checked, "busy": summary.busy, "engine_error": summary.engine_error}
+
+
+# A round reads every container concurrently within DEPLOYER_METRICS_TIMEOUT; the limits catch
+# a stuck one, whose claim goes stale (metrics.CLAIM_STALE_SECONDS) after them.
+@shared_task(soft_time_limit=120, time_limit=150)
+def sample_metrics() -> dict:
+    summary = metrics.sample_all()
+    return {
+        "sampled": summary.sampled,
+        "gaps": summary.gaps,
+        "requests": summary.requests,
+        "bad_lines": summary.bad_lines,
+        "busy": summary.busy,
+        "alerts": summary.alerts,
+    }
 
 
 @shared_task

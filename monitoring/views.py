@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -18,11 +18,19 @@ from projects.services import get_project_for_user
 @login_required
 @require_GET
 def health(request: HttpRequest, slug: str) -> HttpResponse:
-    """State, uptime, response-time chart and recent events; the fragment refreshes itself."""
+    """State, uptime, response-time chart and recent events (a fragment that refreshes itself),
+    then the app's metrics over `?range=` (1h, 24h, 7d or 30d; another answers 404)."""
     project = get_project_for_user(request.user, slug)
-    context = selectors.panel(project)
-    template = "monitoring/_project_health.html" if request.htmx else "monitoring/health.html"
-    return render(request, template, context)
+    range_key = request.GET.get("range", selectors.DEFAULT_METRIC_RANGE)
+    if range_key not in selectors.METRIC_RANGES:
+        raise Http404(f"Unknown range {range_key!r}: choose 1h, 24h, 7d or 30d.")
+    if request.htmx and request.htmx.target == "metrics":
+        metrics = selectors.metrics_panel(project, range_key)
+        return render(request, "monitoring/_metrics.html", {"metrics": metrics})
+    if request.htmx:
+        return render(request, "monitoring/_project_health.html", selectors.panel(project))
+    context = {**selectors.panel(project), "metrics": selectors.metrics_panel(project, range_key)}
+    return render(request, "monitoring/health.html", context)
 
 
 @login_required

@@ -6,6 +6,9 @@ domain is never routed to the app: it gets only a route answering its challenge 
 /.well-known/deployer-challenge/<token> (plain HTTP only: with HTTPS on, Caddy would request
 a certificate for every host in the config, so pending names stay out of it). A last route
 answers 404 for every other host and path, rather than Caddy's default empty 200.
+
+With an access log path set, the server logs every request as one JSON line to that file
+(`access_logging`), which monitoring.accesslog reads for each app's requests and latency.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 SERVER_NAME = "deployer"
 SERVER_PATH = f"apps/http/servers/{SERVER_NAME}"
+LOGGING_PATH = "logging"
 ROUTE_ID_PREFIX = "deployer-"
 # Dots never appear in project names, so these ids cannot collide with a project's.
 DASHBOARD_ROUTE_ID = "deployer.dashboard"
@@ -26,6 +30,13 @@ VERIFIED = "verified"  # routing.models.Domain.State.VERIFIED
 # stopping) is retried for this long instead of failing at once.
 TRY_DURATION = "5s"
 TRY_INTERVAL = "100ms"
+# The server's access log entries go to the logger "http.log.access.<this>", which is written
+# to the access log file alone (not to Caddy's own log).
+ACCESS_LOGGER = f"http.log.access.{SERVER_NAME}"
+ACCESS_LOG_NAME = "deployer-access"
+# Caddy rolls the file over past this size, keeping this many old ones.
+ACCESS_LOG_ROLL_MB = 20
+ACCESS_LOG_ROLL_KEEP = 2
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,7 @@ class Listener:
     https: bool = False
     dashboard_host: str = ""
     dashboard_upstream: str = ""
+    access_log: str = ""  # the access log file; "" logs no requests
 
 
 def route_id(slug: str) -> str:
@@ -108,15 +120,44 @@ def server_config(
         for site in sites
     ]
     routes.append(NOT_FOUND_ROUTE)
+    logs = {"logs": {"default_logger_name": SERVER_NAME}} if listener.access_log else {}
     if listener.https:
         # Caddy obtains certificates for the hosts and adds its own port-80 redirect server.
-        return {"listen": [f"{listener.bind}:443"], "routes": routes}
+        return {"listen": [f"{listener.bind}:443"], "routes": routes, **logs}
     return {
         "listen": [f"{listener.bind}:{listener.http_port}"],
         "routes": routes,
         # Any port but 80 would otherwise be taken for HTTPS.
         "automatic_https": {"disable": True},
+        **logs,
     }
+
+
+def access_logging(path: str) -> dict | None:
+    """Caddy's `logging` object: the server's access entries as JSON lines in `path`, kept out
+    of Caddy's own log; None when no path is set."""
+    if not path:
+        return None
+    return {
+        "logs": {
+            "default": {"exclude": [ACCESS_LOGGER]},
+            ACCESS_LOG_NAME: {
+                "writer": {
+                    "output": "file",
+                    "filename": path,
+                    "roll_size_mb": ACCESS_LOG_ROLL_MB,
+                    "roll_keep": ACCESS_LOG_ROLL_KEEP,
+                },
+                "encoder": {"format": "json"},
+                "include": [ACCESS_LOGGER],
+            },
+        }
+    }
+
+
+def projects_by_host(sites: Iterable[Site], project_ids: Mapping[str, int]) -> dict[str, int]:
+    """{host: project id} of every routed host: how a request in the access log is attributed."""
+    return {host: project_ids[site.slug] for site in sites for host in site.hosts}
 
 
 def _proxy_route(route_id: str, hosts: list[str], upstream: str) -> dict:

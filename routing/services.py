@@ -77,19 +77,32 @@ def listener() -> config.Listener:
         https=settings.DEPLOYER_HTTPS,
         dashboard_host=settings.DEPLOYER_DASHBOARD_HOST,
         dashboard_upstream=settings.DEPLOYER_DASHBOARD_UPSTREAM,
+        access_log=settings.DEPLOYER_ACCESS_LOG,
+    )
+
+
+def desired_sites(domains: list[Domain] | None = None) -> list[config.Site]:
+    """The sites the database says should be served now."""
+    if domains is None:
+        domains = list(Domain.objects.only("project_id", "hostname", "state", "token"))
+    return config.sites_from(
+        Project.objects.only("pk", "slug"),
+        Deployment.objects.filter(state=Deployment.State.LIVE).only("project_id", "host_port"),
+        domains,
+        base_domain=settings.DEPLOYER_BASE_DOMAIN.lower(),
     )
 
 
 def desired_server() -> dict:
     """Deployer's Caddy server as the database says it should be now."""
     domains = list(Domain.objects.only("project_id", "hostname", "state", "token"))
-    sites = config.sites_from(
-        Project.objects.only("pk", "slug"),
-        Deployment.objects.filter(state=Deployment.State.LIVE).only("project_id", "host_port"),
-        domains,
-        base_domain=settings.DEPLOYER_BASE_DOMAIN.lower(),
-    )
-    return config.server_config(sites, listener(), config.challenges_from(domains))
+    return config.server_config(desired_sites(domains), listener(), config.challenges_from(domains))
+
+
+def projects_by_host() -> dict[str, int]:
+    """{host: project id} of every host routed to a live app."""
+    ids = dict(Project.objects.values_list("slug", "pk"))
+    return config.projects_by_host(desired_sites(), ids)
 
 
 def sync_routes() -> SyncResult:
@@ -100,7 +113,11 @@ def sync_routes() -> SyncResult:
     """
     with _routes_lock():
         desired = desired_server()
+        log_config = config.access_logging(settings.DEPLOYER_ACCESS_LOG)
         try:
+            # A Caddy started before access logging, or one whose config was reset, gets it too.
+            if log_config is not None and caddy.get(config.LOGGING_PATH) != log_config:
+                caddy.put(config.LOGGING_PATH, log_config)
             current = caddy.get(config.SERVER_PATH)
             if current != desired:
                 caddy.put(config.SERVER_PATH, desired)

@@ -32,7 +32,31 @@ def test_sync_writes_nothing_when_caddy_already_agrees(project, make_live, fake_
     result = services.sync_routes()
 
     assert result.changed is False
-    assert len(fake_caddy.writes) == 1
+    assert fake_caddy.writes == ["logging", "apps/http/servers/deployer"]  # the first sync's
+
+
+def test_sync_sends_the_access_log_to_its_own_file(project, make_live, fake_caddy, settings):
+    settings.DEPLOYER_ACCESS_LOG = "/srv/deployer/var/log/caddy-access.log"
+    make_live(project, 32801)
+
+    services.sync_routes()
+
+    assert fake_caddy.server()["logs"] == {"default_logger_name": "deployer"}
+    access = fake_caddy.get("logging")["logs"]["deployer-access"]
+    assert access["writer"]["filename"] == "/srv/deployer/var/log/caddy-access.log"
+    assert access["include"] == ["http.log.access.deployer"]
+    assert fake_caddy.get("logging")["logs"]["default"] == {"exclude": ["http.log.access.deployer"]}
+    assert services.projects_by_host() == {"shop.apps.example.net": project.pk}
+
+
+def test_no_access_log_path_logs_no_requests(project, make_live, fake_caddy, settings):
+    settings.DEPLOYER_ACCESS_LOG = ""
+    make_live(project, 32801)
+
+    services.sync_routes()
+
+    assert "logs" not in fake_caddy.server()
+    assert fake_caddy.get("logging") is None
 
 
 def test_sync_replaces_drifted_routes(project, make_live, fake_caddy):

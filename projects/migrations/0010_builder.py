@@ -5,20 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0009_audit_log'),
+        ("projects", "0009_audit_log"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='project',
-            name='builder',
-            field=models.CharField(choices=[('auto', "Automatic: the repository's Dockerfile when it has one"), ('dockerfile', "The repository's own Dockerfile"), ('generated', "Deployer's generated Dockerfile")], default='auto', help_text="How the image is built. Choose the generated one when the repository's Dockerfile is made for another platform (it expects a mounted .env, a compose service, a dev server).", max_length=20),
+            model_name="project",
+            name="builder",
+            field=models.CharField(
+                choices=[
+                    ("auto", "Automatic: the repository's Dockerfile when it has one"),
+                    ("dockerfile", "The repository's own Dockerfile"),
+                    ("generated", "Deployer's generated Dockerfile"),
+                ],
+                default="auto",
+                help_text="How the image is built. Choose the generated one when the repository's Dockerfile is made for another platform (it expects a mounted .env, a compose service, a dev server).",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='project',
-            name='container_port',
-            field=models.PositiveIntegerField(default=8000, help_text="The port the app listens on in its container (its PORT). An own Dockerfile's image that binds or EXPOSEs another port is reached there while this stays 8000.", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)]),
+            model_name="project",
+            name="container_port",
+            field=models.PositiveIntegerField(
+                default=8000,
+                help_text="The port the app listens on in its container (its PORT). An own Dockerfile's image that binds or EXPOSEs another port is reached there while this stays 8000.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+            ),
         ),
     ]

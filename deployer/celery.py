@@ -14,7 +14,12 @@ app.autodiscover_tasks()
 
 def task(name: str):
     """The registered task `name` (`app.tasks.function`), for a module that the task's own
-    module imports: it queues the task by name rather than import its module back."""
+    module imports: it queues the task by name rather than import its module back.
+
+    A worker imports every app's tasks module at start; a web process only when something
+    imports it, so the first call here has Celery import them (its autodiscovery)."""
+    if name not in app.tasks:
+        app.loader.import_default_modules()
     return app.tasks[name]
 
 

@@ -65,15 +65,19 @@ def test_the_builder_setting_sets_the_own_dockerfile_aside(celery_worker, git_re
 def test_an_app_one_folder_down_uses_the_roots_dependency_files(
     celery_worker, git_repo, make_project
 ):
+    # NetBox's layout: the Django project in a folder, its requirements at the root.
     files = {
-        "requirements.txt": FLASK_APP["requirements.txt"],
-        "README.md": "The service lives in web/.\n",
-        "web/app.py": FLASK_APP["app.py"],
+        "requirements.txt": ARTICLE_DJANGO_APP["requirements.txt"],
+        "README.md": "The site lives in site/.\n",
+        **{f"site/{name}": text for name, text in ARTICLE_DJANGO_APP.items() if "/" in name},
+        "site/manage.py": ARTICLE_DJANGO_APP["manage.py"],
     }
     project = make_project(git_repo(files))
 
     build = deploy(project)
 
     assert build.state == Build.State.LIVE, build.failure_reason + build_log(build)
-    assert build.plan["app_dir"] == "web"
-    assert http_get(_port(project)) == (200, "hello from v1")
+    assert build.plan["app_dir"] == "site"
+    assert "Applying notes.0001_initial... OK" in build_log(build)
+    assert http_get(_port(project), "/add?text=below") == (200, "added")
+    assert http_get(_port(project), "/") == (200, "1 notes: below")

@@ -24,7 +24,7 @@ from builds.buildlog import Redactor
 from builds.models import Build
 from builds.pipeline import run
 from builds.pipeline.sha import is_sha
-from projects import crypto
+from projects import crypto, sections
 from projects import services as project_services
 from projects.models import Project
 from projects.services import get_project_for_user
@@ -82,11 +82,14 @@ def ship_report(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def project_deployments(request: HttpRequest, slug: str) -> HttpResponse:
+    """The deployments section: the live deployment, Deploy, and the builds with their
+    actions. The fragment polls here while visible and refreshes the heading's state too."""
     project = get_project_for_user(request.user, slug)
-    if not request.htmx:
-        return redirect(project)
-    context = {**selectors.deployments_panel(project), "oob_state": True}
-    return render(request, "builds/_deployments.html", context)
+    context = selectors.deployments_panel(project)
+    if request.htmx:
+        return render(request, "builds/_deployments.html", {**context, "oob_state": True})
+    context.update(sections.frame(request, project, "deployments", status=context["row"].status))
+    return render(request, "builds/deployments.html", context)
 
 
 @login_required
@@ -151,6 +154,7 @@ def runtime_logs(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for_user(request.user, slug)
     live = services.live_deployment(project)
     context = {"project": project, "live": live, "lines": [], "error": ""}
+    context.update(sections.frame(request, project, "logs"))
     if live is not None:
         try:
             # The app prints what it likes, its secrets too: hidden before anything is shown.
@@ -211,6 +215,7 @@ def _render_detection(
     request: HttpRequest, project: Project, result: selectors.Detection | None
 ) -> HttpResponse:
     context = {"project": project, "detection": result, "poll_seconds": preview.POLL_SECONDS}
+    context.update(sections.frame(request, project, "settings"))
     template = "builds/_detection.html" if request.htmx else "builds/detection.html"
     return render(request, template, context)
 

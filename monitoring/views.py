@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from monitoring import alerts, selectors
 from monitoring.forms import NotificationSettingsForm
+from projects import sections
 from projects.forms import attach_errors
 from projects.services import get_project_for_user
 
@@ -20,7 +21,7 @@ from projects.services import get_project_for_user
 def health(request: HttpRequest, slug: str) -> HttpResponse:
     """State, uptime, response-time chart and recent events; the fragment refreshes itself."""
     project = get_project_for_user(request.user, slug)
-    context = selectors.panel(project)
+    context = {**selectors.panel(project), **sections.frame(request, project, "monitoring")}
     template = "monitoring/_project_health.html" if request.htmx else "monitoring/health.html"
     return render(request, template, context)
 
@@ -85,4 +86,6 @@ def _render_notifications(
     request: HttpRequest, project, form: NotificationSettingsForm | None = None, *, notice: str = ""
 ) -> HttpResponse:
     template = "monitoring/_notifications.html" if request.htmx else "monitoring/notifications.html"
-    return render(request, template, _notifications_context(project, form, notice=notice))
+    context = _notifications_context(project, form, notice=notice)
+    context.update(sections.frame(request, project, "settings"))
+    return render(request, template, context)

@@ -35,7 +35,7 @@ SECTIONS = (
     Section("activity", "Activity", "projects:activity"),
     Section("settings", "Settings", "projects:settings"),
 )
-KEYS = frozenset(section.key for section in SECTIONS)
+BY_KEY = {section.key: section for section in SECTIONS}
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class NavItem:
 
 
 def nav(project: Project, current: str) -> list[NavItem]:
-    if current not in KEYS:
+    if current not in BY_KEY:
         raise ValueError(f"{current!r} is not one of the project's sections")
     return [
         NavItem(s.key, s.label, reverse(s.url_name, args=[project.slug]), s.key == current)

@@ -37,7 +37,9 @@ def test_each_section_is_a_page_for_the_owner_and_a_member(key, client, project,
         client.force_login(someone)
         response = client.get(section_url(key))
         assert response.status_code == 200, (key, someone)
-        assert "<html" in response.content.decode()
+        html = response.content.decode()
+        assert "<html" in html
+        assert "{#" not in html and "{%" not in html  # no template comment shown as text
 
 
 @pytest.mark.parametrize("key", SECTION_KEYS)

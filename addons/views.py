@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from addons import services, tasks
 from addons.environment import standard
+from projects import sections
 from projects import services as project_services
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def addon_list(request: HttpRequest, slug: str) -> HttpResponse:
         "project": project,
         "addons": addons,
         "can_manage": project.is_managed_by(request.user),
+        **sections.frame(request, project, "addons"),
     }
     return render(request, "addons/list.html", context)
 

@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from builds import preview, runtime_output, selectors, services, tasks
 from builds.models import Build
 from builds.pipeline.sha import is_sha
+from projects import sections
 from projects.models import Project
 from projects.services import get_project_for_user
 
@@ -79,11 +80,14 @@ def ship_report(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def project_deployments(request: HttpRequest, slug: str) -> HttpResponse:
+    """The deployments section: the live deployment, Deploy, and the builds with their
+    actions. The fragment polls here while visible and refreshes the heading's state too."""
     project = get_project_for_user(request.user, slug)
-    if not request.htmx:
-        return redirect(project)
-    context = {**selectors.deployments_panel(project), "oob_state": True}
-    return render(request, "builds/_deployments.html", context)
+    context = selectors.deployments_panel(project)
+    if request.htmx:
+        return render(request, "builds/_deployments.html", {**context, "oob_state": True})
+    context.update(sections.frame(request, project, "deployments", status=context["row"].status))
+    return render(request, "builds/deployments.html", context)
 
 
 @login_required
@@ -162,6 +166,7 @@ def runtime_logs(request: HttpRequest, slug: str) -> HttpResponse:
                 "problem": str(exc),
                 "query": query[:200],
                 "windows": runtime_output.WINDOWS,
+                **sections.frame(request, project, "logs"),
             },
             status=400,
         )
@@ -178,6 +183,7 @@ def runtime_logs(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "builds/_runtime_lines.html", context)
     if request.htmx:
         return render(request, "builds/_runtime_logs.html", context)
+    context.update(sections.frame(request, project, "logs"))
     return render(request, "builds/runtime_logs.html", context)
 
 
@@ -237,6 +243,7 @@ def _render_detection(
     request: HttpRequest, project: Project, result: selectors.Detection | None
 ) -> HttpResponse:
     context = {"project": project, "detection": result, "poll_seconds": preview.POLL_SECONDS}
+    context.update(sections.frame(request, project, "settings"))
     template = "builds/_detection.html" if request.htmx else "builds/detection.html"
     return render(request, template, context)
 

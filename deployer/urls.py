@@ -3,16 +3,19 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from deployer import views
+from deployer import moved, views
 
+# Each app names its own full paths: a project's sections all live under /projects/<slug>/
+# (projects/sections.py lists them) whichever app serves them.
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("builds/", include("builds.urls")),
-    path("hooks/", include("webhooks.urls")),
-    path("domains/", include("routing.urls")),
-    path("monitoring/", include("monitoring.urls")),
-    path("addons/", include("addons.urls")),
     path("", include("projects.urls")),
+    path("", include("builds.urls")),
+    path("", include("routing.urls")),
+    path("", include("monitoring.urls")),
+    path("", include("addons.urls")),
+    path("", include("webhooks.urls")),
+    path("", include(moved.urlpatterns)),
 ]

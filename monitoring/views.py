@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from monitoring import alerts, selectors
 from monitoring.forms import NotificationSettingsForm
+from projects import sections
 from projects.forms import attach_errors
 from projects.services import get_project_for_user
 
@@ -29,7 +30,11 @@ def health(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "monitoring/_metrics.html", {"metrics": metrics})
     if request.htmx:
         return render(request, "monitoring/_project_health.html", selectors.panel(project))
-    context = {**selectors.panel(project), "metrics": selectors.metrics_panel(project, range_key)}
+    context = {
+        **selectors.panel(project),
+        "metrics": selectors.metrics_panel(project, range_key),
+        **sections.frame(request, project, "monitoring"),
+    }
     return render(request, "monitoring/health.html", context)
 
 
@@ -93,4 +98,6 @@ def _render_notifications(
     request: HttpRequest, project, form: NotificationSettingsForm | None = None, *, notice: str = ""
 ) -> HttpResponse:
     template = "monitoring/_notifications.html" if request.htmx else "monitoring/notifications.html"
-    return render(request, template, _notifications_context(project, form, notice=notice))
+    context = _notifications_context(project, form, notice=notice)
+    context.update(sections.frame(request, project, "settings"))
+    return render(request, template, context)

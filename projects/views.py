@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,11 +20,11 @@ from builds import selectors as build_selectors
 from builds.models import WorkerHeartbeat
 from monitoring import selectors as monitoring_selectors
 from monitoring.forms import NotificationSettingsForm
-from projects import crypto, services
+from projects import audit, crypto, sections, services
+from projects import selectors as project_selectors
 from projects.forms import EnvImportForm, EnvVarForm, ProjectForm, attach_errors
 from projects.models import EnvVar, Project
-from routing import selectors as routing_selectors
-from routing.forms import DomainForm
+from webhooks import selectors as webhook_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +56,42 @@ def project_create(request: HttpRequest) -> HttpResponse:
     return render(request, "projects/form.html", {"form": form})
 
 
+@never_cache
 @login_required
 @require_GET
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The overview: state, addresses, live build, health, recent events and Deploy. With
+    htmx, only its card, which polls here while visible."""
     project = services.get_project_for_user(request.user, slug)
-    return _detail_page(request, project)
+    context = project_selectors.overview(project)
+    if request.htmx:
+        return render(request, "projects/_overview.html", {**context, "oob_state": True})
+    context.update(sections.frame(request, project, "overview", status=context["row"].status))
+    return render(request, "projects/overview.html", context)
+
+
+@login_required
+@require_GET
+def project_environment(request: HttpRequest, slug: str) -> HttpResponse:
+    project = services.get_project_for_user(request.user, slug)
+    return _environment_page(request, project)
+
+
+@login_required
+@require_GET
+def project_activity(request: HttpRequest, slug: str) -> HttpResponse:
+    """Who changed what, newest first; read only (staff see every project's in the admin)."""
+    project = services.get_project_for_user(request.user, slug)
+    context = {"entries": audit.recent(project), **sections.frame(request, project, "activity")}
+    return render(request, "projects/activity.html", context)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("repo_url")
-def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
+def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """The settings section: repository and build settings (a form), deploy key, detection,
+    push webhooks, notifications and, last, deletion."""
     project = services.get_project_for_user(request.user, slug)
     can_manage = project.is_managed_by(request.user)
     form = ProjectForm(request.POST or None, instance=project, can_manage=can_manage)
@@ -76,11 +102,21 @@ def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
             attach_errors(form, exc)
         else:
             messages.success(request, "Project saved.")
-            return redirect(project)
+            return redirect("projects:settings", slug=project.slug)
     # Read the project again: an invalid form has changed the instance it was given.
     saved = Project.objects.get(pk=project.pk)
-    context = {"form": form, "project": saved, "can_manage": can_manage}
-    return render(request, "projects/form.html", context)
+    notifications = monitoring_selectors.notifications(saved)
+    context = {
+        **sections.frame(request, saved, "settings"),
+        "form": form,
+        "project": saved,
+        "can_manage": can_manage,
+        "detection": build_selectors.stored_detection(saved),
+        "webhook": webhook_selectors.setup(request, saved),
+        **notifications,
+        "notification_form": NotificationSettingsForm.for_settings(notifications["prefs"]),
+    }
+    return render(request, "projects/settings.html", context)
 
 
 @login_required
@@ -92,7 +128,7 @@ def deploy_key_regenerate(request: HttpRequest, slug: str) -> HttpResponse:
     services.regenerate_deploy_key(project, actor=request.user)
     logger.info("%s replaced the deploy key of project %s", request.user, project.slug)
     messages.success(request, "A new deploy key was created: add it to the git host.")
-    return redirect(project)
+    return redirect(f"{reverse('projects:settings', args=[project.slug])}#deploy-key")
 
 
 @login_required
@@ -110,7 +146,8 @@ def project_delete(request: HttpRequest, slug: str) -> HttpResponse:
             "images and volumes, then the project.",
         )
         return redirect("projects:list")
-    return render(request, "projects/delete.html", {"project": project})
+    context = sections.frame(request, project, "settings")
+    return render(request, "projects/delete.html", {**context, "project": project})
 
 
 # Environment variables ------------------------------------------------------------------------
@@ -144,10 +181,10 @@ def env_var_add(request: HttpRequest, slug: str) -> HttpResponse:
                 context["added_row"] = EnvRow(env_var)
                 return render(request, "projects/_env_var_added.html", context)
             messages.success(request, f"{env_var.key} added.")
-            return redirect(project)
+            return _to_environment(project)
     if request.htmx:
         return render(request, "projects/_env_var_add.html", {"project": project, "form": form})
-    return _detail_page(request, project, add_form=form)
+    return _environment_page(request, project, add_form=form)
 
 
 @login_required
@@ -157,7 +194,7 @@ def env_var_row(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     env_var = get_object_or_404(project.env_vars, pk=pk)
     if request.htmx:
         return _row(request, EnvRow(env_var))
-    return redirect(project)
+    return _to_environment(project)
 
 
 @login_required
@@ -184,11 +221,11 @@ def env_var_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             if request.htmx:
                 return _row(request, EnvRow(env_var))
             messages.success(request, f"{env_var.key} saved.")
-            return redirect(project)
+            return _to_environment(project)
     row = EnvRow(env_var, form=form)
     if request.htmx:
         return _row(request, row)
-    return _detail_page(request, project, row=row)
+    return _environment_page(request, project, row=row)
 
 
 @never_cache
@@ -205,7 +242,7 @@ def env_var_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         row = EnvRow(env_var, problem=str(exc))
     if request.htmx:
         return _row(request, row)
-    return _detail_page(request, project, row=row)
+    return _environment_page(request, project, row=row)
 
 
 @login_required
@@ -217,7 +254,7 @@ def env_var_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if request.htmx:
         return HttpResponse("")  # swapped with outerHTML: the row disappears
     messages.success(request, f"{env_var.key} deleted.")
-    return redirect(project)
+    return _to_environment(project)
 
 
 @login_required
@@ -241,12 +278,12 @@ def env_import(request: HttpRequest, slug: str) -> HttpResponse:
             )
             if not request.htmx:
                 messages.success(request, notice)
-                return redirect(project)
+                return _to_environment(project)
             form = EnvImportForm()
     context = _env_editor_context(project, import_form=form, import_notice=notice)
     if request.htmx:
         return render(request, "projects/_env_editor.html", context)
-    return _detail_page(request, project, import_form=form)
+    return _environment_page(request, project, import_form=form)
 
 
 def _add_form(*, autofocus: bool = False) -> EnvVarForm:
@@ -282,22 +319,11 @@ def _env_editor_context(
     }
 
 
-def _sections_context(project: Project) -> dict:
-    """What the project page's sections show, read from the app that owns each one. Their
-    fragments poll their own URLs, whose views read the same selectors."""
-    notifications = monitoring_selectors.notifications(project)
-    return {
-        **build_selectors.deployments_panel(project),
-        "detection": build_selectors.stored_detection(project),
-        **monitoring_selectors.panel(project),
-        **routing_selectors.domains_panel(project),
-        "domain_form": DomainForm(),
-        **notifications,
-        "notification_form": NotificationSettingsForm.for_settings(notifications["prefs"]),
-    }
+def _to_environment(project: Project) -> HttpResponse:
+    return redirect("projects:environment", slug=project.slug)
 
 
-def _detail_page(request: HttpRequest, project: Project, **editor) -> HttpResponse:
-    context = {**_sections_context(project), **_env_editor_context(project, **editor)}
-    context["can_manage"] = project.is_managed_by(request.user)
-    return render(request, "projects/detail.html", context)
+def _environment_page(request: HttpRequest, project: Project, **editor) -> HttpResponse:
+    context = {**sections.frame(request, project, "environment")}
+    context.update(_env_editor_context(project, **editor))
+    return render(request, "projects/environment.html", context)

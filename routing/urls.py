@@ -4,10 +4,12 @@ from django.urls import path
 
 from routing import views
 
+P = "projects/<slug:slug>/"  # a project's sections: projects/sections.py
+
 app_name = "routing"
 urlpatterns = [
-    path("<slug:slug>/", views.project_domains, name="project"),
-    path("<slug:slug>/add/", views.domain_add, name="add"),
-    path("<slug:slug>/<int:pk>/check/", views.domain_check, name="check"),
-    path("<slug:slug>/<int:pk>/delete/", views.domain_delete, name="delete"),
+    path(f"{P}domains/", views.project_domains, name="project"),
+    path(f"{P}domains/add/", views.domain_add, name="add"),
+    path(f"{P}domains/<int:pk>/check/", views.domain_check, name="check"),
+    path(f"{P}domains/<int:pk>/delete/", views.domain_delete, name="delete"),
 ]

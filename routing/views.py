@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from projects import sections
 from projects.models import Project
 from projects.services import get_project_for_user
 from routing import selectors, services
@@ -72,12 +73,13 @@ def _done(request: HttpRequest, project: Project, message: str, *, ok: bool = Tr
     if request.htmx:
         return _render(request, project, DomainForm(), notice=message)
     (messages.success if ok else messages.warning)(request, message)
-    return redirect(f"{project.get_absolute_url()}#domains")
+    return redirect("routing:project", slug=project.slug)
 
 
 def _render(
     request: HttpRequest, project: Project, form: DomainForm, *, notice: str = ""
 ) -> HttpResponse:
     context = {**selectors.domains_panel(project), "form": form, "notice": notice}
+    context.update(sections.frame(request, project, "domains"))
     template = "routing/_project_domains.html" if request.htmx else "routing/project_domains.html"
     return render(request, template, context)

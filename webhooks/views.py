@@ -9,10 +9,9 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from projects import sections
 from projects.services import get_project_for_user
-from webhooks import instructions, services
-
-RECENT_DELIVERIES = 20
+from webhooks import selectors, services
 
 
 @csrf_exempt
@@ -80,19 +79,8 @@ def regenerate_secret(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _render_panel(request: HttpRequest, project, *, notice: str = "") -> HttpResponse:
-    endpoint = services.saved_endpoint(project)
-    secret = endpoint.decrypted_secret() if endpoint else ""
-    payload_url = request.build_absolute_uri(reverse("webhooks:receive", args=[project.slug]))
-    context = {
-        "project": project,
-        "payload_url": payload_url,
-        "secret": secret,
-        "endpoint": endpoint,
-        "post_receive": instructions.post_receive_script(payload_url, secret) if secret else "",
-        "deliveries": project.webhook_deliveries.select_related("build")[:RECENT_DELIVERIES],
-        "notice": notice,
-    }
-    template = (
-        "webhooks/_project_webhooks.html" if request.htmx else "webhooks/project_webhooks.html"
-    )
-    return render(request, template, context)
+    context = {**selectors.setup(request, project), "notice": notice}
+    if request.htmx:
+        return render(request, "webhooks/_project_webhooks.html", context)
+    context.update(sections.frame(request, project, "settings"))
+    return render(request, "webhooks/project_webhooks.html", context)

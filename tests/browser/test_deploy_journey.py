@@ -30,11 +30,13 @@ SCREENSHOTS = (
 )
 BUILD_TIMEOUT = 300_000  # ms: the first build installs Flask from the package index
 PHONE = {"width": 390, "height": 844}
-# Tables and fields fit the screen: no box needs a sideways scroll (code blocks may).
-NOTHING_SCROLLS_SIDEWAYS = """
+# Tables and fields fit the screen: no box needs a sideways scroll (code blocks may, and a
+# field scrolls its own long value).
+SIDEWAYS_SCROLLERS = """
   [...document.querySelectorAll("main *")]
-    .filter((e) => !e.closest("pre, .log, textarea, .visually-hidden"))
-    .every((e) => e.scrollWidth <= e.clientWidth + 1 || getComputedStyle(e).overflowX === "visible")
+    .filter((e) => !e.closest("pre, .log, textarea, input, .visually-hidden"))
+    .filter((e) => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== "visible")
+    .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${e.scrollWidth}>${e.clientWidth}`)
 """
 
 
@@ -75,10 +77,14 @@ def test_deploy_watch_the_log_stream_go_live_redeploy_and_roll_back(
     page.get_by_role("button", name="Create project").click()
     page.wait_for_url(f"**/projects/{slug}/")
     expect(page.locator(f"#project-{_pk(slug)}-state")).to_have_text("Not deployed yet")
+    sections = page.locator("nav.section-nav")
+    sections.get_by_role("link", name="Settings").click()
     page.get_by_role("button", name="Preview detection").click()
     detection = page.locator(f"#project-{_pk(slug)}-detection")
     expect(detection).to_contain_text("flask", timeout=30_000)
     expect(detection).to_contain_text("requirements.txt")
+    sections.get_by_role("link", name="Overview").click()
+    page.wait_for_url(f"**/projects/{slug}/")
 
     # An overview tab follows the project's state by itself.
     overview = page.context.new_page()
@@ -107,19 +113,20 @@ def test_deploy_watch_the_log_stream_go_live_redeploy_and_roll_back(
     _screenshot(overview, "overview.png")
     overview.close()
 
-    # A second commit, deployed from the project page.
+    # A second commit, deployed from the project's overview.
     repo.commit({"app.py": FLASK_APP["app.py"].replace("from v1", "from v2")}, "Say v2")
-    page.goto(f"/projects/{slug}/")
+    page.goto(f"/projects/{slug}/logs/")
     expect(page.locator(f"#project-{_pk(slug)}-runtime-output .log-line").first).to_be_visible(
         timeout=15_000
     )
+    page.goto(f"/projects/{slug}/")
     page.get_by_role("button", name="Deploy main").click()
     second = build_id_from(page)
     wait_until_live(page, second)
     assert http_get(live_port(slug)) == (200, "hello from v2")
 
     # Roll back to the first build from the history; the project page shows it live.
-    page.goto(f"/projects/{slug}/")
+    page.goto(f"/projects/{slug}/deployments/")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name=f"Roll back to #{first}").click()
     rollback = build_id_from(page)
@@ -127,21 +134,25 @@ def test_deploy_watch_the_log_stream_go_live_redeploy_and_roll_back(
     assert http_get(live_port(slug)) == (200, "hello from v1")
     assert Build.objects.get(pk=rollback).rollback_of_id == first
 
-    page.goto(f"/projects/{slug}/")
+    page.goto(f"/projects/{slug}/deployments/")
     expect(page.locator(f"#project-{_pk(slug)}-deployments")).to_contain_text(
         f"rollback to build #{first}"
     )
+    page.goto(f"/projects/{slug}/logs/")
     expect(page.locator(f"#project-{_pk(slug)}-runtime-output .log-line").first).to_be_visible(
         timeout=15_000
     )
+    page.goto(f"/projects/{slug}/")
+    expect(page.locator("#overview-live")).to_contain_text(f"to build #{first}")
     _screenshot(page, "project.png", full_page=True)
 
     # On a phone-width screen nothing scrolls sideways.
     page.set_viewport_size(PHONE)
-    for path in ["/", f"/projects/{slug}/", f"/builds/{first}/"]:
+    project_pages = [f"/projects/{slug}/{section}/" for section in ("deployments", "settings")]
+    for path in ["/", f"/projects/{slug}/", *project_pages, f"/builds/{first}/"]:
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
-        assert page.evaluate(NOTHING_SCROLLS_SIDEWAYS), path
+        assert page.evaluate(SIDEWAYS_SCROLLERS) == [], path
     expect(page.locator(f"#build-{first}-status")).to_contain_text("Superseded")
     _screenshot(page, "build-phone.png", full_page=True)
 
@@ -187,6 +198,6 @@ def test_deploy_and_cancel_work_without_javascript(browser, live_server, user, m
     expect(page.locator(f"#build-{build_id}-status .badge").first).to_have_text("Cancelled")
 
     page.goto(project.get_absolute_url())
-    page.get_by_role("link", name="Show the running container's output").click()
+    page.locator("nav.section-nav").get_by_role("link", name="Logs").click()
     expect(page.locator("main")).to_contain_text("No container is running")
     context.close()

@@ -26,7 +26,11 @@ def test_create_a_project_paste_env_edit_a_value_in_place_and_delete_it(
     page.fill("input[name=repo_url]", "/tmp/journey-repo")
     page.get_by_role("button", name="Create project").click()
     page.wait_for_url("**/projects/journey/")
+    sections = page.locator("nav.section-nav")
+    sections.get_by_role("link", name="Settings").click()
     expect(page.locator("#project-settings")).to_contain_text("/tmp/journey-repo")
+    sections.get_by_role("link", name="Environment").click()
+    page.wait_for_url("**/projects/journey/environment/")
 
     page.evaluate("window.__stillTheSamePage = true")
 
@@ -67,7 +71,8 @@ def test_create_a_project_paste_env_edit_a_value_in_place_and_delete_it(
 
     assert page.evaluate("window.__stillTheSamePage") is True
 
-    page.get_by_role("link", name="Delete", exact=True).click()
+    sections.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Delete journey…").click()
     page.get_by_role("button", name="Delete journey").click()
     page.wait_for_url(re.compile(r"/$"))
     expect(page.locator(".messages")).to_contain_text("Project journey is being deleted")

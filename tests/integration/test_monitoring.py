@@ -362,7 +362,7 @@ def test_unreachable_engine_is_shown_as_such_and_apps_keep_their_state(
     assert HealthCheck.objects.filter(project=project).count() == samples
     shown = selectors.current_health(project)
     assert (shown.state, shown.last_known) == (State.UNKNOWN, State.HEALTHY)
-    page = auth_client.get(f"/monitoring/{project.slug}/health/").content.decode()
+    page = auth_client.get(f"/projects/{project.slug}/monitoring/").content.decode()
     assert "Docker engine unreachable</b>" in page
     assert "Crashed" not in page
 

@@ -26,12 +26,12 @@ def test_the_owner_adds_postgres_and_the_worker_is_asked_to_start_it(
     client.force_login(user)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/addons/shop/create/", {"kind": "postgres"})
+        response = client.post("/projects/shop/addons/create/", {"kind": "postgres"})
 
     addon = AddOn.objects.get()
     assert response.status_code == 302
     assert queued == [addon.pk]
-    page = client.get("/addons/shop/").content.decode()
+    page = client.get("/projects/shop/addons/").content.decode()
     assert "deployer-shop-postgres:5432" in page
     assert "PGPASSWORD" in page and addon.password() not in page
 
@@ -49,9 +49,9 @@ def test_a_member_sees_the_add_ons_but_cannot_add_or_remove_them(client, other_u
     )
     client.force_login(other_user)
 
-    assert client.get("/addons/shop/").status_code == 200
-    assert client.post("/addons/shop/create/", {"kind": "postgres"}).status_code == 403
-    assert client.post(f"/addons/shop/{addon.pk}/remove/").status_code == 403
+    assert client.get("/projects/shop/addons/").status_code == 200
+    assert client.post("/projects/shop/addons/create/", {"kind": "postgres"}).status_code == 403
+    assert client.post(f"/projects/shop/addons/{addon.pk}/remove/").status_code == 403
     assert AddOn.objects.count() == 1
 
 
@@ -59,8 +59,8 @@ def test_someone_elses_project_has_no_add_ons_page(client, django_user_model, pr
     stranger = django_user_model.objects.create_user("eve", password="x")
     client.force_login(stranger)
 
-    assert client.get("/addons/shop/").status_code == 404
-    assert client.post("/addons/shop/create/", {"kind": "postgres"}).status_code == 404
+    assert client.get("/projects/shop/addons/").status_code == 404
+    assert client.post("/projects/shop/addons/create/", {"kind": "postgres"}).status_code == 404
 
 
 def _addon(project) -> AddOn:
@@ -86,12 +86,14 @@ def test_removing_an_add_on_asks_to_type_its_kind_first(
     client.force_login(user)
 
     with django_capture_on_commit_callbacks(execute=True):
-        refused = client.post(f"/addons/shop/{addon.pk}/remove/", {"confirm": "yes"}, follow=True)
+        refused = client.post(
+            f"/projects/shop/addons/{addon.pk}/remove/", {"confirm": "yes"}, follow=True
+        )
     assert "type postgres in the confirmation box" in refused.content.decode()
     assert queued == []
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/addons/shop/{addon.pk}/remove/", {"confirm": "postgres"})
+        client.post(f"/projects/shop/addons/{addon.pk}/remove/", {"confirm": "postgres"})
     assert queued == [(addon.pk, False, "ada")]
 
 
@@ -102,10 +104,11 @@ def test_the_owner_sets_the_backup_schedule_and_bad_values_are_refused_in_words(
     client.force_login(user)
 
     client.post(
-        f"/addons/shop/{addon.pk}/schedule/", {"backup_every_hours": "6", "keep_backups": "3"}
+        f"/projects/shop/addons/{addon.pk}/schedule/",
+        {"backup_every_hours": "6", "keep_backups": "3"},
     )
     bad = client.post(
-        f"/addons/shop/{addon.pk}/schedule/",
+        f"/projects/shop/addons/{addon.pk}/schedule/",
         {"backup_every_hours": "6", "keep_backups": "0"},
         follow=True,
     )
@@ -128,8 +131,8 @@ def test_back_up_now_asks_the_worker_and_failed_backups_show_in_red(
     client.force_login(user)
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/addons/shop/{addon.pk}/backup/")
-    page = client.get("/addons/shop/").content.decode()
+        client.post(f"/projects/shop/addons/{addon.pk}/backup/")
+    page = client.get("/projects/shop/addons/").content.decode()
 
     assert queued == [(addon.pk, "ada")]
     assert (

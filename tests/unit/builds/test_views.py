@@ -594,10 +594,14 @@ def test_projects_page_embeds_the_polling_overview(auth_client, project):
     assert "Not deployed yet" in html
 
 
-# Project page -------------------------------------------------------------------------------
+# Deployments section --------------------------------------------------------------------------
 
 
-def test_project_page_shows_the_current_deployment_and_build_history(auth_client, project):
+def deployments_page(client, project) -> str:
+    return client.get(reverse("builds:deployments", args=[project.slug])).content.decode()
+
+
+def test_deployments_section_shows_the_current_deployment_and_build_history(auth_client, project):
     first = live_build(project, SHA1)
     second = live_build(project, SHA2)
     failed = make_build(
@@ -608,7 +612,7 @@ def test_project_page_shows_the_current_deployment_and_build_history(auth_client
         stage_timings={"cloning": {"seconds": 3.5}},
     )
 
-    html = auth_client.get(project.get_absolute_url()).content.decode()
+    html = deployments_page(auth_client, project)
 
     assert f'id="project-{project.pk}-deployments"' in html
     assert f'id="project-{project.pk}-state" class="badge ok"' in html
@@ -619,8 +623,7 @@ def test_project_page_shows_the_current_deployment_and_build_history(auth_client
     assert f"Roll back to #{first.pk}</button>" in html
     assert f"Roll back to #{second.pk}" not in html  # it is the live one
     assert f"Roll back to #{failed.pk}" not in html
-    assert f'hx-get="{reverse("builds:runtime-logs", args=[project.slug])}"' in html
-    assert f'hx-get="{reverse("webhooks:project", args=[project.slug])}"' in html
+    assert '<a href="/projects/shop/deployments/" aria-current="page">Deployments</a>' in html
 
 
 def test_no_rollback_is_offered_to_the_image_that_is_already_serving(auth_client, project):
@@ -637,28 +640,32 @@ def test_no_rollback_is_offered_to_the_image_that_is_already_serving(auth_client
     )
     go_live(rollback)
 
-    html = auth_client.get(project.get_absolute_url()).content.decode()
+    html = deployments_page(auth_client, project)
 
     assert "Roll back to #" in html
     assert f"Roll back to #{first.pk}<" not in html
     assert f"Roll back to #{rollback.pk}<" not in html
 
 
-def test_project_page_offers_cancel_on_an_active_build(auth_client, project):
+def test_deployments_section_offers_cancel_on_an_active_build(auth_client, project):
     build = make_build(project, Build.State.BUILDING)
 
-    html = auth_client.get(project.get_absolute_url()).content.decode()
+    html = deployments_page(auth_client, project)
 
     assert f'action="{reverse("builds:cancel", args=[build.pk])}"' in html
     assert "Cancel build" in html
+    assert f'name="next" value="{reverse("builds:deployments", args=[project.slug])}"' in html
 
 
-def test_project_page_before_any_deploy_says_what_to_do(auth_client, project):
-    html = auth_client.get(project.get_absolute_url()).content.decode()
+def test_project_sections_before_any_deploy_say_what_to_do(auth_client, project):
+    overview = auth_client.get(project.get_absolute_url()).content.decode()
+    deployments = deployments_page(auth_client, project)
+    settings = auth_client.get(reverse("projects:settings", args=[project.slug])).content.decode()
 
-    assert "Not deployed yet" in html
-    assert "No builds yet" in html
-    assert "Preview detection</button>" in html
+    assert "Not deployed yet" in overview
+    assert "Deploy main</button>" in overview
+    assert "No builds yet" in deployments
+    assert "Preview detection</button>" in settings
 
 
 def test_deployments_fragment_also_updates_the_heading_state_out_of_band(auth_client, project):
@@ -672,9 +679,7 @@ def test_deployments_fragment_also_updates_the_heading_state_out_of_band(auth_cl
     assert re.search(rf'id="project-{project.pk}-state"[^>]*hx-swap-oob="true">Live<', html)
 
 
-def test_project_page_shows_the_stored_plan_with_evidence_warnings_and_dockerfile(
-    auth_client, project
-):
+def test_settings_show_the_stored_plan_with_evidence_warnings_and_dockerfile(auth_client, project):
     plan = {
         "framework": "flask",
         "start_command": "gunicorn app:app",
@@ -686,7 +691,7 @@ def test_project_page_shows_the_stored_plan_with_evidence_warnings_and_dockerfil
     }
     make_build(project, Build.State.LIVE, finished_ago=LONG_AGO, plan=plan, commit_sha=SHA1)
 
-    html = auth_client.get(project.get_absolute_url()).content.decode()
+    html = auth_client.get(reverse("projects:settings", args=[project.slug])).content.decode()
 
     assert "<strong>flask</strong>" in html
     assert "<code>app.py:4</code> Flask app object `app`" in html

@@ -10,8 +10,8 @@ from tests.unit.deployer.servers import HitServer
 
 pytestmark = pytest.mark.django_db
 
-HEALTH = "/monitoring/shop/health/"
-NOTIFICATIONS = "/monitoring/shop/notifications/"
+HEALTH = "/projects/shop/monitoring/"
+NOTIFICATIONS = "/projects/shop/settings/notifications/"
 HTMX = {"HX-Request": "true"}
 
 
@@ -59,7 +59,7 @@ def test_htmx_gets_the_fragment_that_polls_while_visible(auth_client, project):
     html = auth_client.get(HEALTH, headers=HTMX).content.decode()
 
     assert html.lstrip().startswith('<section class="card" id="health"')
-    assert 'hx-get="/monitoring/shop/health/"' in html
+    assert 'hx-get="/projects/shop/monitoring/"' in html
     assert "every 10s [document.visibilityState === 'visible']" in html
     assert 'hx-swap="outerHTML"' in html
     assert "<html" not in html
@@ -216,10 +216,18 @@ def test_test_notification_is_queued_and_listed(auth_client, project):
     assert "shop: test notification" in html
 
 
-def test_the_project_page_shows_the_health_and_notification_sections(auth_client, project):
-    html = auth_client.get(reverse("projects:detail", args=[project.slug])).content.decode()
+def test_the_overview_shows_the_health_and_the_settings_the_notifications(auth_client, project):
+    overview = auth_client.get(reverse("projects:detail", args=[project.slug])).content.decode()
+    settings = auth_client.get(reverse("projects:settings", args=[project.slug])).content.decode()
+
+    assert 'id="overview-health"' in overview
+    assert "Not checked yet." in overview
+    assert '<section class="card" id="notifications">' in settings
+    assert 'name="csrfmiddlewaretoken"' in settings.split('id="notifications"')[1]
+
+
+def test_the_health_page_is_the_monitoring_section_of_the_project(auth_client, project):
+    html = auth_client.get(HEALTH).content.decode()
 
     assert '<section class="card" id="health"' in html
-    assert "Not checked yet." in html
-    assert '<section class="card" id="notifications">' in html
-    assert 'name="csrfmiddlewaretoken"' in html.split('id="notifications"')[1]
+    assert f'<a href="{HEALTH}" aria-current="page">Monitoring</a>' in html

@@ -40,7 +40,7 @@ def test_a_member_cannot_change_the_repository_url_or_the_credentials(
     client, private_project, other_user
 ):
     client.force_login(other_user)
-    url = reverse("projects:edit", args=[private_project.slug])
+    url = reverse("projects:settings", args=[private_project.slug])
 
     page = client.get(url)
     response = client.post(
@@ -65,7 +65,7 @@ def test_a_member_cannot_change_the_repository_url_or_the_credentials(
 def test_the_owner_changing_the_url_drops_the_token_unless_given_again(
     auth_client, private_project
 ):
-    url = reverse("projects:edit", args=[private_project.slug])
+    url = reverse("projects:settings", args=[private_project.slug])
 
     auth_client.post(url, _edit_form(private_project, repo_url="https://github.com/acme/b.git"))
 
@@ -79,7 +79,7 @@ def test_only_the_owner_sees_the_deploy_key_and_may_replace_it(
 ):
     project = services.create_project(user, slug="sshy", repo_url="git@github.com:acme/sshy.git")
     project.members.add(other_user)
-    detail = reverse("projects:detail", args=[project.slug])
+    detail = reverse("projects:settings", args=[project.slug])
     replace = reverse("projects:deploy-key", args=[project.slug])
 
     client.force_login(other_user)

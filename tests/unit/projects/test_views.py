@@ -108,16 +108,21 @@ def test_credentials_typed_into_the_url_are_never_shown_back(auth_client, user):
     )
     project = Project.objects.get(slug="private")
 
-    for url in (reverse("projects:list"), _url("detail", project), _url("edit", project)):
+    for url in (reverse("projects:list"), _url("detail", project), _url("settings", project)):
         html = auth_client.get(url).content.decode()
         assert "ghp_topSecretToken" not in html
-        assert "https://github.com/acme/private.git" in html
-    assert "credentials stored" in auth_client.get(_url("detail", project)).content.decode()
+    assert (
+        "https://github.com/acme/private.git"
+        in auth_client.get(reverse("projects:list")).content.decode()
+    )
+    settings_page = auth_client.get(_url("settings", project)).content.decode()
+    assert "https://github.com/acme/private.git" in settings_page
+    assert "credentials stored" in settings_page
 
 
-def test_edit_saves_and_keeps_the_name(auth_client, project):
+def test_settings_save_and_keep_the_name(auth_client, project):
     response = auth_client.post(
-        _url("edit", project),
+        _url("settings", project),
         {
             "slug": "renamed",
             "repo_url": project.repo_url,
@@ -128,7 +133,7 @@ def test_edit_saves_and_keeps_the_name(auth_client, project):
         },
     )
 
-    assert response.status_code == 302
+    assert response["Location"] == "/projects/shop/settings/"
     project.refresh_from_db()
     assert (project.slug, project.branch, project.container_port) == ("shop", "develop", 9000)
 
@@ -137,8 +142,9 @@ def test_member_can_edit_but_not_delete_or_change_members(client, project, other
     project.members.add(other_user)
     client.force_login(other_user)
 
-    edit_page = client.get(_url("edit", project))
+    edit_page = client.get(_url("settings", project))
     assert "members" not in edit_page.context["form"].fields
+    assert _url("delete", project) not in edit_page.content.decode()
     assert client.get(_url("delete", project)).status_code == 403
     assert client.post(_url("delete", project)).status_code == 403
     assert Project.objects.filter(pk=project.pk).exists()
@@ -188,7 +194,9 @@ def test_no_page_shows_a_stored_value(auth_client, project, env_var):
     for url in (
         reverse("projects:list"),
         _url("detail", project),
-        _url("edit", project),
+        _url("environment", project),
+        _url("activity", project),
+        _url("settings", project),
         _url("delete", project),
         _url("env-edit", project, env_var),
     ):
@@ -257,11 +265,11 @@ def test_adding_an_invalid_variable_with_htmx_returns_the_add_form_with_errors(
     assert not project.env_vars.exists()
 
 
-def test_adding_a_variable_without_javascript_redirects_to_the_project(auth_client, project):
+def test_adding_a_variable_without_javascript_redirects_to_the_environment(auth_client, project):
     response = auth_client.post(_url("env-add", project), {"key": "A", "value": "1"})
 
     assert response.status_code == 302
-    assert response["Location"] == "/projects/shop/"
+    assert response["Location"] == "/projects/shop/environment/"
 
 
 def test_adding_an_invalid_variable_without_javascript_shows_the_page_with_errors(
@@ -356,8 +364,10 @@ def test_another_users_project_is_a_404_on_every_url(client, project, env_var, o
     client.force_login(other_user)
     urls = [
         ("get", _url("detail", project)),
-        ("get", _url("edit", project)),
-        ("post", _url("edit", project)),
+        ("get", _url("environment", project)),
+        ("get", _url("activity", project)),
+        ("get", _url("settings", project)),
+        ("post", _url("settings", project)),
         ("get", _url("delete", project)),
         ("post", _url("delete", project)),
         ("post", _url("env-add", project)),
@@ -399,8 +409,12 @@ def test_members_and_staff_can_open_the_project(client, project, other_user, sta
         assert client.get(_url("detail", project)).status_code == 200
 
 
-def test_detail_page_keeps_a_place_for_deployments(auth_client, project):
-    assert 'id="deployments"' in auth_client.get(_url("detail", project)).content.decode()
+def test_the_environment_section_holds_the_variable_editor(auth_client, project, env_var):
+    html = auth_client.get(_url("environment", project)).content.decode()
+
+    assert 'id="env-editor"' in html
+    assert f'id="env-{env_var.pk}"' in html
+    assert '<a href="/projects/shop/environment/" aria-current="page">Environment</a>' in html
 
 
 def test_revealing_a_value_no_key_opens_explains_the_problem_in_the_row(

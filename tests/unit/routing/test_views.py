@@ -90,13 +90,13 @@ def test_htmx_add_answers_the_fragment_with_the_new_domain(auth_client, project,
     assert Domain.objects.get().hostname == "www.shop.com"
 
 
-def test_add_without_javascript_redirects_to_the_project_page(auth_client, project, fake_caddy):
+def test_add_without_javascript_redirects_to_the_domains_section(auth_client, project, fake_caddy):
     response = auth_client.post(
         reverse("routing:add", args=[project.slug]), {"hostname": "shop.com"}
     )
 
     assert response.status_code == 302
-    assert response["Location"] == "/projects/shop/#domains"
+    assert response["Location"] == "/projects/shop/domains/"
     assert Domain.objects.filter(project=project, hostname="shop.com").exists()
 
 
@@ -142,16 +142,18 @@ def test_add_and_delete_need_post(auth_client, project):
     assert auth_client.get(reverse("routing:add", args=[project.slug])).status_code == 405
 
 
-def test_the_project_page_and_the_overview_show_the_addresses(auth_client, project, make_live):
+def test_the_domains_section_and_both_overviews_show_the_addresses(auth_client, project, make_live):
     make_live(project, 32801)
 
-    page = auth_client.get(reverse("projects:detail", args=[project.slug])).content.decode()
+    page = auth_client.get(reverse("routing:project", args=[project.slug])).content.decode()
+    project_overview = auth_client.get(project.get_absolute_url()).content.decode()
     overview = auth_client.get(reverse("builds:overview"), **HTMX).content.decode()
 
     assert '<section class="card" id="domains">' in page
     assert 'for="id_hostname">Add a custom domain' in page
     link = '<a href="http://shop.apps.example.net:8080/">http://shop.apps.example.net:8080/</a>'
     assert link in page
+    assert link in project_overview
     assert link in overview
 
 

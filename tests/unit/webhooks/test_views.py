@@ -8,8 +8,8 @@ from webhooks.models import Delivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
-SETUP = "/hooks/shop/setup/"
-REGENERATE = "/hooks/shop/setup/regenerate/"
+SETUP = "/projects/shop/settings/webhooks/"
+REGENERATE = "/projects/shop/settings/webhooks/regenerate/"
 
 
 def test_setup_page_shows_payload_url_secret_and_every_provider(auth_client, project, secret):

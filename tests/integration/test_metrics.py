@@ -98,7 +98,7 @@ def test_a_load_burst_raises_requests_and_cpu_and_shows_on_the_chart(metered, au
     assert busy.p50_ms > 0 and busy.p95_ms >= busy.p50_ms
     assert busy.memory_limit_bytes == 256 * 1024 * 1024
     assert busy.net_rx_bytes > 200 * 50  # each request is bytes in on the container's network
-    page = auth_client.get(f"/monitoring/{metered.slug}/health/?range=1h").content.decode()
+    page = auth_client.get(f"/projects/{metered.slug}/monitoring/?range=1h").content.decode()
     assert "200 requests through the router" in page
     assert "2xx latest" in page
 

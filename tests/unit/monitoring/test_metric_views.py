@@ -9,7 +9,7 @@ from monitoring.models import MetricAlert, MetricSample
 
 pytestmark = pytest.mark.django_db
 
-HEALTH = "/monitoring/shop/health/"
+HEALTH = "/projects/shop/monitoring/"
 MB = 1024 * 1024
 
 

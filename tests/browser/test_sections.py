@@ -158,3 +158,25 @@ def test_the_sections_work_without_javascript(browser: Browser, live_server, use
     page.wait_for_url(f"**{url_of(sections.SECTIONS[-2].key, tour)}")
     expect(page.locator("#activity")).to_contain_text("Variable added")
     context.close()
+
+
+def test_a_variable_added_on_its_page_shows_in_activity_without_its_value(
+    logged_in_page: Page, tour
+):
+    secret = "hunter2-value-never-in-activity"
+    page = logged_in_page
+    page.set_viewport_size(DESKTOP)
+    page.goto(url_of("environment", tour))
+    page.fill("#env-add-key", "API_TOKEN")
+    page.fill("#env-add-value", secret)
+    page.get_by_role("button", name="Add variable").click()
+    expect(page.locator(".env-row", has_text="API_TOKEN").first).to_be_visible()
+
+    nav(page).get_by_role("link", name="Activity").click()
+    page.wait_for_url(f"**{url_of('activity', tour)}")
+
+    entry = page.locator("#activity").get_by_text("API_TOKEN").first
+    expect(entry).to_be_visible()
+    expect(page.locator("#activity")).to_contain_text("Variable added")
+    expect(page.locator("#activity")).to_contain_text(tour.owner.get_username())
+    assert secret not in page.content()

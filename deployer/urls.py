@@ -7,6 +7,7 @@ from deployer import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("platform/", views.platform, name="platform"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("builds/", include("builds.urls")),

@@ -322,7 +322,13 @@ def _opened(path: Path) -> Iterator[tuple[dict, Path]]:
                 name = DATABASE.get(manifest.get("engine"), "")
                 if name not in members or not members[name].isfile():
                     raise PlatformBackupError(f"{path} holds no database: it is incomplete.")
-                tar.extract(members[name], work, filter="data")
+                # Copied by hand, never extracted by its own name and mode (tarfile's `filter`
+                # is missing from some 3.11 releases, Debian bookworm's among them).
+                with (
+                    tar.extractfile(members[name]) as source,
+                    (Path(work) / name).open("wb") as out,
+                ):
+                    shutil.copyfileobj(source, out, 1 << 20)
         except (
             tarfile.TarError,
             json.JSONDecodeError,

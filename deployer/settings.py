@@ -375,6 +375,9 @@ if DEPLOYER_PLATFORM_BACKUP_INTERVAL:
         "task": "deployer.tasks.platform_backup",
         "schedule": DEPLOYER_PLATFORM_BACKUP_INTERVAL * 3600,
     }
+# The web service in production has no Docker socket: its /healthz reports the engine as the
+# workers last saw it (deployer/platform_state.py) instead of asking it.
+DEPLOYER_ENGINE_FROM_WORKER = _read("DEPLOYER_ENGINE_FROM_WORKER", bool, False)
 # Every minute the worker records what it sees of the engine for the staff page (/platform/):
 # the web process has no Docker socket in production.
 CELERY_BEAT_SCHEDULE["record-engine-state"] = {

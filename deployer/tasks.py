@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import current_task, shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 
 from deployer import housekeeping as rounds
@@ -34,3 +35,9 @@ def platform_backup() -> dict:
 @shared_task(name="deployer.tasks.record_engine_state")
 def record_engine_state() -> str:
     return platform_state.record_engine_state(current_task.request.hostname).version
+
+
+@worker_ready.connect
+def _report_engine_at_start(sender=None, **kwargs) -> None:
+    # The staff page and the web's /healthz read this report: a new worker gives one at once.
+    record_engine_state.delay()

@@ -163,9 +163,13 @@ build_redis() {
     cat >"$dir/usr/local/bin/docker-entrypoint.sh" <<'EOS'
 #!/bin/sh
 # Stand-in for the official redis image's entrypoint: `-flag` or a .conf file means
-# redis-server; started as root, redis-server drops to the redis user (uid 999).
+# redis-server; started as root, redis-server drops to the redis user (uid 999). Like the
+# official image, protected mode is off unless asked for: the container's network is the fence.
 set -e
 if [ "${1#-}" != "$1" ] || [ "${1%.conf}" != "$1" ]; then set -- redis-server "$@"; fi
+if [ "$1" = redis-server ]; then
+    case " $* " in *" --protected-mode "*) ;; *) set -- "$@" --protected-mode no ;; esac
+fi
 if [ "$1" = redis-server ] && [ "$(id -u)" = 0 ]; then
     find . \! -user redis -exec chown redis '{}' + 2>/dev/null || :
     exec setpriv --reuid=redis --regid=redis --init-groups "$0" "$@"
@@ -179,7 +183,7 @@ EOS
         --change "LABEL org.deployer.role=service-image org.deployer.service=redis org.deployer.suite=$suite" \
         --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
         --change 'WORKDIR /data' --change 'VOLUME /data' --change 'EXPOSE 6379' \
-        --change 'CMD ["redis-server", "--protected-mode", "no"]' \
+        --change 'CMD ["redis-server"]' \
         - "redis:$minor" >/dev/null \
         || { echo "service-images: docker import of the redis rootfs failed" >&2; return 1; }
     docker tag "redis:$minor" "redis:$minor-$suite"
@@ -192,7 +196,8 @@ EOS
 build_caddy() {
     local suite=bookworm dir="$WORK/caddy-bookworm" log="$WORK/caddy-bookworm.log" version minor
     minbase_rootfs "$dir" "$suite" "$log" || return 1
-    install_in_rootfs "$dir" "$log" caddy ca-certificates || return 1
+    # wget: the official (Alpine) image has busybox's, which health checks use.
+    install_in_rootfs "$dir" "$log" caddy ca-certificates wget || return 1
     # "v2.6.2" (Debian's build may add text after it) -> 2.6
     version=$(in_root "$dir" caddy version)
     [[ $version =~ ^v?([0-9]+\.[0-9]+)\.[0-9]+ ]] \

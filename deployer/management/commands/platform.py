@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from deployer import doctor, platform_backup
+from deployer import doctor, platform_backup, upgrade
 from deployer.models import PlatformBackup
 
 
@@ -27,6 +27,10 @@ class Command(BaseCommand):
         restore = sub.add_parser("restore", help="Restore a backup onto an empty installation.")
         restore.add_argument("file", type=Path)
         sub.add_parser("doctor", help="Check what a production install needs.")
+        sub.add_parser(
+            "migrate",
+            help="Before web and worker start: refuse an older version, migrate once, make the admin.",
+        )
 
     def handle(self, *args, action: str, **options) -> None:
         getattr(self, f"_{action}")(**options)
@@ -77,6 +81,15 @@ class Command(BaseCommand):
                 "installation's DEPLOYER_SECRETS_KEY."
             )
         )
+
+    def _migrate(self, **options) -> None:
+        try:
+            with upgrade.migration_lock():
+                upgrade.refuse_older_version()
+                call_command("migrate", "--noinput")
+        except upgrade.UpgradeRefused as exc:
+            raise CommandError(str(exc)) from None
+        call_command("ensure_admin")
 
     def _doctor(self, **options) -> None:
         findings = doctor.run()

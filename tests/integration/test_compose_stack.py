@@ -13,10 +13,12 @@ layers are reused from the engine's build cache).
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import socket
 import subprocess
+import threading
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -99,6 +101,7 @@ class Stack:
         self.name = f"deployer-test-{secrets.token_hex(3)}"
         self.installation = f"compose-{secrets.token_hex(4)}"
         self.image = f"deployer:{self.name}"
+        self.other_images: list[str] = []  # tags a test builds besides: removed at the end
         web, pg, redis_port, admin, http = free_ports(5)
         self.web_url = f"http://127.0.0.1:{web}"
         self.http_port = http
@@ -106,7 +109,6 @@ class Stack:
         settings = {
             "DEPLOYER_ENV_FILE": str(self.env_file),
             "DEPLOYER_IMAGE": self.image,
-            "DEPLOYER_VERSION": "compose-test",
             "DEPLOYER_INSTALLATION_ID": self.installation,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DEPLOYER_WEB_PORT": str(web),
@@ -134,11 +136,36 @@ class Stack:
             f"services:\n  worker:\n    volumes:\n      - {repo_dir}:{repo_dir}:ro\n"
         )
 
-    def compose(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        command = [str(COMPOSE), "-p", self.name, "--env-file", str(self.env_file)]
-        command += ["-f", str(ROOT / "docker-compose.yml"), "-f", str(self.override), *args]
+    def options(self) -> list[str]:
+        files = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(self.override)]
+        return ["-p", self.name, "--env-file", str(self.env_file), *files]
+
+    def compose(
+        self, *args: str, timeout: float = 120, image: str | None = None
+    ) -> subprocess.CompletedProcess:
+        """`docker-compose ARGS` on this stack; `image`: run that Deployer image instead."""
+        command = [str(COMPOSE), *self.options(), *args]
+        # The version is the image's own (a build argument), never a .env value.
+        env = {
+            **os.environ,
+            "DEPLOYER_IMAGE": image or self.image,
+            "DEPLOYER_VERSION": "compose-test",
+        }
         return subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def upgrade(self, image: str) -> subprocess.CompletedProcess:
+        """scripts/upgrade.sh, the README's upgrade, to an image built beforehand."""
+        env = {**os.environ, "DEPLOYER_IMAGE": image, "DEPLOYER_SKIP_BUILD": "1"}
+        return subprocess.run(
+            ["scripts/upgrade.sh", *self.options()],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=UP_TIMEOUT,
+            check=False,
         )
 
     def logs(self) -> str:
@@ -161,10 +188,11 @@ def remove_everything_of(stack: Stack, client: docker.DockerClient) -> None:
             network.remove()
         for image in client.images.list(filters={"label": label}):
             client.images.remove(image.id, force=True)
-    try:
-        client.images.remove(stack.image, noprune=True)
-    except docker.errors.ImageNotFound:
-        pass
+    for tag in (stack.image, *stack.other_images):
+        try:
+            client.images.remove(tag, noprune=True)
+        except docker.errors.ImageNotFound:
+            pass
 
 
 @pytest.fixture
@@ -198,18 +226,16 @@ def healthy(url: str) -> bool:
         return False
 
 
-def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stack, docker_client):
+def bring_up(stack: Stack, image: str | None = None) -> float:
+    """`up -d` and wait for /healthz; returns the seconds it took."""
     started = time.monotonic()
-    built = stack.compose("build", timeout=600)
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    up = stack.compose("up", "-d", timeout=UP_TIMEOUT)
+    up = stack.compose("up", "-d", timeout=UP_TIMEOUT, image=image)
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     wait_until("/healthz answering 200", UP_TIMEOUT, lambda: healthy(stack.web_url), stack)
-    install_seconds = time.monotonic() - started
-    services = stack.compose("ps", "--format", "{{.Service}} {{.Status}}").stdout
-    for service in ("web", "worker", "beat", "caddy", "postgres", "redis"):
-        assert re.search(rf"^{service} Up", services, re.M), services
+    return time.monotonic() - started
 
+
+def sign_in(stack: Stack) -> requests.Session:
     session = requests.Session()
     login = session.get(f"{stack.web_url}/accounts/login/", timeout=10)
     fields = form_fields(login.text, "username")
@@ -218,29 +244,41 @@ def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stac
         f"{stack.web_url}/accounts/login/", data=fields, timeout=10, allow_redirects=False
     )
     assert signed_in.status_code == 302, signed_in.text[-2000:]
+    return session
 
-    (stack.repo_dir / "shop").mkdir()
-    repo = GitRepo(stack.repo_dir / "shop")
+
+def csrf(session: requests.Session) -> dict[str, str]:
+    """What a form with only a button posts: the CSRF token, which is the cookie's value."""
+    return {"csrfmiddlewaretoken": session.cookies["csrftoken"]}
+
+
+def app_answer(stack: Stack, slug: str, timeout: float = 5) -> requests.Response:
+    return requests.get(
+        f"http://127.0.0.1:{stack.http_port}/",
+        headers={"Host": f"{slug}.localhost"},
+        timeout=timeout,
+    )
+
+
+def deploy_flask_app(stack: Stack, session: requests.Session, slug: str) -> float:
+    """Create a project from a local git repository, deploy it, wait until Caddy serves it."""
+    (stack.repo_dir / slug).mkdir()
+    repo = GitRepo(stack.repo_dir / slug)
     repo.commit(FLASK_APP, "a flask app")
-    slug = "shop"
     new = session.get(f"{stack.web_url}/projects/new/", timeout=10)
     fields = form_fields(new.text, "slug")
     fields.update(slug=slug, repo_url=repo.url, branch="main")
     created = session.post(f"{stack.web_url}/projects/new/", data=fields, timeout=10)
     assert created.url.rstrip("/").endswith(f"/projects/{slug}"), created.text[-3000:]
-    # The Deploy button's form carries only the CSRF token, which is the cookie's value.
-    csrf = {"csrfmiddlewaretoken": session.cookies["csrftoken"]}
-    queued = session.post(f"{stack.web_url}/builds/projects/{slug}/deploy/", data=csrf, timeout=10)
+    queued = session.post(
+        f"{stack.web_url}/builds/projects/{slug}/deploy/", data=csrf(session), timeout=10
+    )
     assert "/builds/" in queued.url, queued.text[-3000:]
     build_url = queued.url.rstrip("/")
 
     def served() -> bool:
         try:
-            answer = requests.get(
-                f"http://127.0.0.1:{stack.http_port}/",
-                headers={"Host": f"{slug}.localhost"},
-                timeout=5,
-            )
+            answer = app_answer(stack, slug)
         except requests.RequestException:
             return False
         if answer.status_code != 200:
@@ -248,13 +286,30 @@ def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stac
             assert "failed" not in log.lower()[-400:], log[-3000:]
         return answer.status_code == 200 and answer.text == "hello from v1"
 
-    deploy_started = time.monotonic()
+    started = time.monotonic()
     wait_until("the app answering 200 through Caddy", DEPLOY_TIMEOUT, served, stack)
-    deploy_seconds = time.monotonic() - deploy_started
+    return time.monotonic() - started
+
+
+def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stack, docker_client):
+    started = time.monotonic()
+    built = stack.compose("build", timeout=600)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    bring_up(stack)
+    install_seconds = time.monotonic() - started
+    services = stack.compose("ps", "--format", "{{.Service}} {{.Status}}").stdout
+    for service in ("web", "worker", "beat", "caddy", "postgres", "redis"):
+        assert re.search(rf"^{service} Up", services, re.M), services
+
+    session = sign_in(stack)
+    slug = "shop"
+    deploy_seconds = deploy_flask_app(stack, session, slug)
     ours = f"{LABEL_INSTALLATION}={stack.installation}"
     assert docker_client.containers.list(filters={"label": [ours, f"{LABEL_PROJECT}={slug}"]})
 
-    deleted = session.post(f"{stack.web_url}/projects/{slug}/delete/", data=csrf, timeout=10)
+    deleted = session.post(
+        f"{stack.web_url}/projects/{slug}/delete/", data=csrf(session), timeout=10
+    )
     assert deleted.status_code == 200, deleted.text[-2000:]
 
     def gone() -> bool:
@@ -275,3 +330,124 @@ def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stac
         all=True, filters={"label": f"com.docker.compose.project={stack.name}"}
     )
     assert left == []
+
+
+class RequestLoop(threading.Thread):
+    """Clients asking the app through Caddy without pause, each on a new connection."""
+
+    def __init__(self, stack: Stack, slug: str):
+        super().__init__(daemon=True)
+        self.stack, self.slug = stack, slug
+        self.ok, self.failures = 0, []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                answer = app_answer(self.stack, self.slug)
+                if answer.status_code == 200:
+                    self.ok += 1
+                else:
+                    self.failures.append(f"{answer.status_code}: {answer.text[:100]}")
+            except requests.RequestException as exc:
+                self.failures.append(repr(exc)[:200])
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(10)
+
+
+def build_previous_commit(stack: Stack, docker_client) -> str:
+    """The Deployer image of this repository's previous commit (HEAD~1), from `git archive`."""
+    tag = f"{stack.image}-previous"
+    stack.other_images.append(tag)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD~1"], cwd=ROOT, capture_output=True, check=False
+    )
+    assert archive.returncode == 0, f"HEAD~1 is needed (a full clone): {archive.stderr[-500:]}"
+    built = subprocess.run(
+        ["docker", "build", "-q", "-t", tag, "--build-arg", "DEPLOYER_VERSION=previous", "-"],
+        input=archive.stdout,
+        capture_output=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    return tag
+
+
+def build_with_a_failing_migration(stack: Stack) -> str:
+    """This version plus a migration that fails: an upgrade that must not happen."""
+    tag = f"{stack.image}-broken"
+    stack.other_images.append(tag)
+    dockerfile = (
+        f"FROM {stack.image}\n"
+        "RUN printf 'from django.db import migrations\\n\\n"
+        'def fail(apps, schema_editor):\\n    raise RuntimeError("this migration fails")\\n\\n'
+        "class Migration(migrations.Migration):\\n"
+        '    dependencies = [("deployer", "0001_platform")]\\n'
+        "    operations = [migrations.RunPython(fail)]\\n' "
+        "> /app/deployer/migrations/9999_fails.py\n"
+    )
+    built = subprocess.run(
+        ["docker", "build", "-q", "-t", tag, "-"],
+        input=dockerfile.encode(),
+        capture_output=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    return tag
+
+
+def deployer_version(session: requests.Session, stack: Stack) -> str:
+    body = session.get(f"{stack.web_url}/healthz", timeout=10).json()
+    return body["platform"]["services"]["Deployer"]["version"]
+
+
+def test_upgrade_from_the_previous_commit_keeps_the_app_serving(stack, docker_client):
+    previous = build_previous_commit(stack, docker_client)
+    built = stack.compose("build", timeout=600)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    bring_up(stack, image=previous)
+    session = sign_in(stack)
+    deploy_flask_app(stack, session, "shop")
+    assert deployer_version(session, stack) == "previous"
+
+    loop = RequestLoop(stack, "shop")
+    loop.start()
+    time.sleep(2)
+    try:
+        started = time.monotonic()
+        upgraded = stack.upgrade(stack.image)
+        assert upgraded.returncode == 0, upgraded.stdout[-3000:] + upgraded.stderr[-3000:]
+        wait_until("/healthz answering 200", UP_TIMEOUT, lambda: healthy(stack.web_url), stack)
+        upgrade_seconds = time.monotonic() - started
+        time.sleep(5)  # the new worker's first route reconcile reloads Caddy
+    finally:
+        loop.stop()
+
+    assert loop.failures == [], f"{len(loop.failures)} failed of {loop.ok}: {loop.failures[:5]}"
+    assert loop.ok > 50
+    session = sign_in(stack)
+    assert deployer_version(session, stack) == "compose-test"
+    # The new version's migrations ran once, before its web and worker started, and once more
+    # finding nothing to do (the service's run at `up`); never two at once (an advisory lock).
+    assert "Applying" not in stack.compose("logs", "--no-color", "migrate").stdout
+    web_before = stack.compose("ps", "-q", "web").stdout.strip()
+
+    # An upgrade whose migration fails replaces nothing: the running version keeps serving.
+    broken = build_with_a_failing_migration(stack)
+    failed = stack.upgrade(broken)
+    assert failed.returncode != 0
+    assert "this migration fails" in failed.stdout + failed.stderr
+    assert "nothing was replaced" in failed.stderr
+    assert stack.compose("ps", "-q", "web").stdout.strip() == web_before
+    assert healthy(stack.web_url)
+    assert app_answer(stack, "shop").status_code == 200
+    print(
+        f"\nupgrade from the previous commit: healthy again in {upgrade_seconds:.0f} s, "
+        f"{len(loop.failures)} failed of {loop.ok + len(loop.failures)} requests through Caddy"
+    )

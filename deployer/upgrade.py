@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 
-from deployer.platform_backup import Target, applied_migrations, unknown_migrations
+from deployer.platform_backup import unknown_migrations
 
 # pg_advisory_lock's key: any constant the apps' own databases never share with us.
 LOCK_KEY = 0x6465706C6F79  # "deploy"
@@ -21,7 +22,9 @@ class UpgradeRefused(Exception):
 
 
 def refuse_older_version() -> None:
-    newer = unknown_migrations(applied_migrations(Target.of()))
+    recorder = MigrationRecorder(connection)
+    applied = [f"{app}.{name}" for app, name in recorder.applied_migrations()]
+    newer = unknown_migrations(applied)
     if newer:
         raise UpgradeRefused(
             f"This Deployer ({settings.DEPLOYER_VERSION}) is older than its database, which "

@@ -44,6 +44,6 @@ python3 scripts/production_env.py check || die ".env has the problems above"
 
 say "building the Deployer image"
 DEPLOYER_VERSION=$(git describe --always --dirty 2>/dev/null || echo dev) \
-    .venv/bin/docker-compose build >"$VAR/log/image-build.log" 2>&1 \
+    .venv/bin/docker-compose build migrate >"$VAR/log/image-build.log" 2>&1 \
     || die "building the Deployer image failed, see $VAR/log/image-build.log"
 say "ready: start (or upgrade) Deployer with  .venv/bin/docker-compose up -d"

@@ -17,7 +17,7 @@ compose() { .venv/bin/docker-compose "$@"; }
 if [ -z "${DEPLOYER_SKIP_BUILD:-}" ]; then
     say "building the new image"
     DEPLOYER_VERSION=${DEPLOYER_VERSION:-$(git describe --always --dirty 2>/dev/null || echo dev)} \
-        compose "$@" build migrate web >"$VAR/log/image-build.log" 2>&1 \
+        compose "$@" build migrate >"$VAR/log/image-build.log" 2>&1 \
         || die "building the image failed (the running version is untouched), see $VAR/log/image-build.log"
 fi
 # Compose would stop every service that depends on `migrate` before it knew whether the

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / ".venv/bin/docker-compose"
 UP_TIMEOUT = 300
 DEPLOY_TIMEOUT = 300
+SHELL_VARIABLES = ("PATH", "HOME", "LANG", "TMPDIR", "DOCKER_HOST", "DOCKER_CONFIG")
 
 
 def free_ports(count: int) -> list[int]:
@@ -136,6 +137,14 @@ class Stack:
             f"services:\n  worker:\n    volumes:\n      - {repo_dir}:{repo_dir}:ro\n"
         )
 
+    @staticmethod
+    def shell_env() -> dict[str, str]:
+        """Compose prefers the shell's variables to .env's: the test run's own (DATABASE_URL,
+        DEPLOYER_HTTP_PORT, DEPLOYER_INSTALLATION_ID...) must not reach the stack."""
+        kept = {k: v for k, v in os.environ.items() if k in SHELL_VARIABLES}
+        # The version is the image's own (a build argument), never a .env value.
+        return {**kept, "DEPLOYER_VERSION": "compose-test"}
+
     def options(self) -> list[str]:
         files = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(self.override)]
         return ["-p", self.name, "--env-file", str(self.env_file), *files]
@@ -145,19 +154,14 @@ class Stack:
     ) -> subprocess.CompletedProcess:
         """`docker-compose ARGS` on this stack; `image`: run that Deployer image instead."""
         command = [str(COMPOSE), *self.options(), *args]
-        # The version is the image's own (a build argument), never a .env value.
-        env = {
-            **os.environ,
-            "DEPLOYER_IMAGE": image or self.image,
-            "DEPLOYER_VERSION": "compose-test",
-        }
+        env = {**self.shell_env(), "DEPLOYER_IMAGE": image or self.image}
         return subprocess.run(
             command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
 
     def upgrade(self, image: str) -> subprocess.CompletedProcess:
         """scripts/upgrade.sh, the README's upgrade, to an image built beforehand."""
-        env = {**os.environ, "DEPLOYER_IMAGE": image, "DEPLOYER_SKIP_BUILD": "1"}
+        env = {**self.shell_env(), "DEPLOYER_IMAGE": image, "DEPLOYER_SKIP_BUILD": "1"}
         return subprocess.run(
             ["scripts/upgrade.sh", *self.options()],
             cwd=ROOT,
@@ -293,7 +297,7 @@ def deploy_flask_app(stack: Stack, session: requests.Session, slug: str) -> floa
 
 def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stack, docker_client):
     started = time.monotonic()
-    built = stack.compose("build", timeout=600)
+    built = stack.compose("build", "migrate", timeout=600)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     bring_up(stack)
     install_seconds = time.monotonic() - started
@@ -409,7 +413,7 @@ def deployer_version(session: requests.Session, stack: Stack) -> str:
 
 def test_upgrade_from_the_previous_commit_keeps_the_app_serving(stack, docker_client):
     previous = build_previous_commit(stack, docker_client)
-    built = stack.compose("build", timeout=600)
+    built = stack.compose("build", "migrate", timeout=600)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     bring_up(stack, image=previous)
     session = sign_in(stack)
@@ -451,3 +455,24 @@ def test_upgrade_from_the_previous_commit_keeps_the_app_serving(stack, docker_cl
         f"\nupgrade from the previous commit: healthy again in {upgrade_seconds:.0f} s, "
         f"{len(loop.failures)} failed of {loop.ok + len(loop.failures)} requests through Caddy"
     )
+
+
+def test_a_missing_or_malformed_env_value_stops_the_stack_with_its_name(stack):
+    text = stack.env_file.read_text()
+    stack.env_file.write_text(re.sub(r"^SECRET_KEY=.*$", "SECRET_KEY=", text, flags=re.M))
+
+    missing = stack.compose("up", "-d")
+
+    assert missing.returncode != 0
+    assert "SECRET_KEY" in missing.stderr and "is missing from .env" in missing.stderr
+    assert stack.compose("ps", "-a", "-q").stdout.strip() == ""  # nothing was started
+
+    stack.env_file.write_text(
+        re.sub(r"^DEPLOYER_SECRETS_KEY=.*$", "DEPLOYER_SECRETS_KEY=not-a-key", text, flags=re.M)
+    )
+    malformed = stack.compose("up", "-d", timeout=UP_TIMEOUT)
+
+    assert malformed.returncode != 0
+    assert "migrate" in malformed.stderr
+    assert "DEPLOYER_SECRETS_KEY must be comma-separated Fernet keys" in stack.logs()
+    assert stack.compose("ps", "-q", "web").stdout.strip() == ""

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import secrets
 import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from projects import crypto
 from projects.models import EnvVar, Project
 
 pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -166,3 +170,58 @@ def test_retention_keeps_the_newest_verified_backups(shop, backup_dir):
     assert not Path(first.path).exists()
     assert set(PlatformBackup.objects.values_list("pk", flat=True)) == {second.pk, third.pk}
     shutil.rmtree(backup_dir)
+
+
+def test_embedded_sqlite_backs_up_online_and_restores_into_a_new_installation(tmp_path):
+    """The embedded default, through the commands an operator runs."""
+    key = Fernet.generate_key().decode()
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DEPLOYER_", "DATABASE_", "REDIS_")) and k != "SECRET_KEY"
+    }
+    base.update(
+        DEPLOYER_SECRETS_KEY=key,
+        DEPLOYER_PLATFORM_BACKUP_DIR=str(tmp_path / "backups"),
+        DJANGO_SETTINGS_MODULE="deployer.settings",
+    )
+
+    def manage(database: Path, *args: str) -> subprocess.CompletedProcess:
+        env = {**base, "DATABASE_URL": f"sqlite:///{database}"}
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    old, new = tmp_path / "old.sqlite3", tmp_path / "new.sqlite3"
+    assert manage(old, "migrate", "--noinput").returncode == 0
+    seeded = manage(
+        old,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; from projects.models import Project, EnvVar;"
+        "from projects import crypto; u = User.objects.create(username='ada');"
+        "p = Project.objects.create(owner=u, slug='shop', repo_url='https://example.com/s.git');"
+        "EnvVar.objects.create(project=p, key='API_TOKEN', encrypted_value=crypto.encrypt('s3cret'))",
+    )
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+
+    backed_up = manage(old, "platform", "backup")
+    assert backed_up.returncode == 0, backed_up.stderr[-2000:]
+    assert "verified" in backed_up.stdout and "1 secrets decrypted" in backed_up.stdout
+    [backup] = (tmp_path / "backups").glob("platform-*.tar")
+
+    restored = manage(new, "platform", "restore", str(backup))
+    assert restored.returncode == 0, restored.stderr[-2000:]
+    read = manage(
+        new,
+        "shell",
+        "-c",
+        "from projects.models import EnvVar; print(EnvVar.objects.get(key='API_TOKEN').decrypted_value())",
+    )
+    assert read.stdout.strip().splitlines()[-1] == "s3cret"

@@ -264,7 +264,7 @@ def app_answer(stack: Stack, slug: str, timeout: float = 5) -> requests.Response
     )
 
 
-def deploy_flask_app(stack: Stack, session: requests.Session, slug: str) -> float:
+def deploy_flask_app(stack: Stack, session: requests.Session, slug: str) -> tuple[float, GitRepo]:
     """Create a project from a local git repository, deploy it, wait until Caddy serves it."""
     (stack.repo_dir / slug).mkdir()
     repo = GitRepo(stack.repo_dir / slug)
@@ -292,7 +292,7 @@ def deploy_flask_app(stack: Stack, session: requests.Session, slug: str) -> floa
 
     started = time.monotonic()
     wait_until("the app answering 200 through Caddy", DEPLOY_TIMEOUT, served, stack)
-    return time.monotonic() - started
+    return time.monotonic() - started, repo
 
 
 def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stack, docker_client):
@@ -307,7 +307,7 @@ def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stac
 
     session = sign_in(stack)
     slug = "shop"
-    deploy_seconds = deploy_flask_app(stack, session, slug)
+    deploy_seconds, _ = deploy_flask_app(stack, session, slug)
     ours = f"{LABEL_INSTALLATION}={stack.installation}"
     assert docker_client.containers.list(filters={"label": [ours, f"{LABEL_PROJECT}={slug}"]})
 
@@ -417,12 +417,24 @@ def test_upgrade_from_the_previous_commit_keeps_the_app_serving(stack, docker_cl
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     bring_up(stack, image=previous)
     session = sign_in(stack)
-    deploy_flask_app(stack, session, "shop")
+    _, repo = deploy_flask_app(stack, session, "shop")
     assert deployer_version(session, stack) == "previous"
 
     loop = RequestLoop(stack, "shop")
     loop.start()
-    time.sleep(2)
+    # A build in flight when the worker is replaced: its release step takes 20 s.
+    repo.commit(
+        {
+            "app.py": FLASK_APP["app.py"].replace("from v1", "from v2"),
+            "Procfile": "release: sleep 20\nweb: gunicorn app:app --bind 0.0.0.0:$PORT\n",
+        },
+        "v2 with a slow release step",
+    )
+    in_flight = session.post(
+        f"{stack.web_url}/builds/projects/shop/deploy/", data=csrf(session), timeout=10
+    )
+    assert "/builds/" in in_flight.url, in_flight.text[-3000:]
+    time.sleep(4)  # claimed by the previous version's worker
     try:
         started = time.monotonic()
         upgraded = stack.upgrade(stack.image)
@@ -435,7 +447,10 @@ def test_upgrade_from_the_previous_commit_keeps_the_app_serving(stack, docker_cl
 
     assert loop.failures == [], f"{len(loop.failures)} failed of {loop.ok}: {loop.failures[:5]}"
     assert loop.ok > 50
+    # The old worker finished the build it held before it stopped: v2 is live.
+    wait_until("v2 serving", 60, lambda: app_answer(stack, "shop").text == "hello from v2", stack)
     session = sign_in(stack)
+    assert "<h2>Live</h2>" in session.get(in_flight.url, timeout=10).text
     assert deployer_version(session, stack) == "compose-test"
     # The new version's migrations ran once, before its web and worker started, and once more
     # finding nothing to do (the service's run at `up`); never two at once (an advisory lock).
@@ -452,7 +467,7 @@ def test_upgrade_from_the_previous_commit_keeps_the_app_serving(stack, docker_cl
     assert healthy(stack.web_url)
     assert app_answer(stack, "shop").status_code == 200
     print(
-        f"\nupgrade from the previous commit: healthy again in {upgrade_seconds:.0f} s, "
+        f"\nupgrade from the previous commit (a build in flight): healthy in {upgrade_seconds:.0f} s, "
         f"{len(loop.failures)} failed of {loop.ok + len(loop.failures)} requests through Caddy"
     )
 

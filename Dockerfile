@@ -3,8 +3,10 @@ FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/opt/venv/bin:$PATH \
     DEPLOYER_ENV=production
+# git: clones; postgresql-client: pg_dump, pg_restore and psql for platform backups
+# (bookworm's 15, the major version of the compose file's postgres:15).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates \
+    && apt-get install -y --no-install-recommends git ca-certificates postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/venv
 COPY requirements.txt /app/requirements.txt
@@ -13,5 +15,9 @@ COPY . /app
 WORKDIR /app
 RUN SECRET_KEY=collectstatic-only-not-a-secret-000000000000 DEBUG=false \
     python manage.py collectstatic --noinput
+# Last, so that a new commit rebuilds only this layer's metadata.
+ARG DEPLOYER_VERSION=dev
+ENV DEPLOYER_VERSION=$DEPLOYER_VERSION
+LABEL org.deployer.role=platform org.opencontainers.image.version=$DEPLOYER_VERSION
 EXPOSE 8000
 CMD ["gunicorn", "deployer.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]

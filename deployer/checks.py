@@ -6,9 +6,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 from builds import docker as docker_seam
+from deployer import platform_state
 from deployer.celery import app as celery_app
 
 CHECK_TIMEOUT = 3
@@ -35,6 +37,9 @@ def check_broker() -> str:
 
 
 def check_docker() -> str:
+    if settings.DEPLOYER_ENGINE_FROM_WORKER:
+        # No socket here (the web service in production): the engine as a worker last saw it.
+        return platform_state.engine_version()
     with docker_seam.client(timeout=CHECK_TIMEOUT) as client:
         return f"Docker {client.version()['Version']}"
 

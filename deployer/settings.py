@@ -34,6 +34,8 @@ def _read(name: str, cast, default):
 
 
 DEPLOYER_ENV = _read("DEPLOYER_ENV", str, "development")
+# The version this code is (the image sets it from its git commit at build time).
+DEPLOYER_VERSION = _read("DEPLOYER_VERSION", str, "0.1.0+dev")
 if DEPLOYER_ENV not in ("development", "production"):
     raise ImproperlyConfigured("DEPLOYER_ENV must be 'development' or 'production'.")
 PRODUCTION = DEPLOYER_ENV == "production"
@@ -365,6 +367,38 @@ if DEPLOYER_ADDON_BACKUP_EVERY_HOURS < 0 or DEPLOYER_ADDON_KEEP_BACKUPS < 1:
 CELERY_BEAT_SCHEDULE["addon-backups"] = {
     "task": "addons.tasks.take_due_backups",
     "schedule": DEPLOYER_ADDON_BACKUP_CHECK_INTERVAL,
+}
+# Backups of Deployer's own database (deployer/platform_backup.py): every
+# DEPLOYER_PLATFORM_BACKUP_INTERVAL hours (0: only when asked), the newest
+# DEPLOYER_PLATFORM_BACKUP_KEEP verified ones kept, in DEPLOYER_PLATFORM_BACKUP_DIR. `platform
+# doctor` calls the last verified one stale after DEPLOYER_PLATFORM_BACKUP_MAX_AGE_HOURS.
+DEPLOYER_PLATFORM_BACKUP_DIR = _read(
+    "DEPLOYER_PLATFORM_BACKUP_DIR", str, str(Path(DEPLOYER_BACKUP_DIR) / "platform")
+)
+DEPLOYER_PLATFORM_BACKUP_INTERVAL = _read("DEPLOYER_PLATFORM_BACKUP_INTERVAL", float, 24.0)
+DEPLOYER_PLATFORM_BACKUP_KEEP = _read("DEPLOYER_PLATFORM_BACKUP_KEEP", int, 7)
+DEPLOYER_PLATFORM_BACKUP_MAX_AGE_HOURS = _read(
+    "DEPLOYER_PLATFORM_BACKUP_MAX_AGE_HOURS", float, 2 * DEPLOYER_PLATFORM_BACKUP_INTERVAL or 48.0
+)
+if DEPLOYER_PLATFORM_BACKUP_INTERVAL < 0 or DEPLOYER_PLATFORM_BACKUP_KEEP < 1:
+    raise ImproperlyConfigured(
+        "DEPLOYER_PLATFORM_BACKUP_INTERVAL cannot be negative and DEPLOYER_PLATFORM_BACKUP_KEEP "
+        "must be at least 1."
+    )
+if DEPLOYER_PLATFORM_BACKUP_INTERVAL:
+    CELERY_BEAT_SCHEDULE["platform-backup"] = {
+        "task": "deployer.tasks.platform_backup",
+        "schedule": DEPLOYER_PLATFORM_BACKUP_INTERVAL * 3600,
+    }
+# The web service in production has no Docker socket: its /healthz reports the engine as the
+# workers last saw it (deployer/platform_state.py) instead of asking it.
+DEPLOYER_ENGINE_FROM_WORKER = _read("DEPLOYER_ENGINE_FROM_WORKER", bool, False)
+# Every minute the worker records what it sees of the engine for the staff page (/platform/):
+# the web process has no Docker socket in production.
+CELERY_BEAT_SCHEDULE["record-engine-state"] = {
+    "task": "deployer.tasks.record_engine_state",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
 }
 if DEPLOYER_ADDON_MEMORY_MB < 64:
     raise ImproperlyConfigured("DEPLOYER_ADDON_MEMORY_MB must be at least 64.")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import current_task, shared_task
+from celery.signals import worker_ready
+from django.conf import settings
 
 from deployer import housekeeping as rounds
+from deployer import platform_backup as backups
+from deployer import platform_state
 
 
 @shared_task(name="deployer.tasks.housekeeping")
@@ -18,3 +22,22 @@ def housekeeping() -> dict:
         "dangling_bytes": report.dangling_bytes,
         "deleted_rows": report.deleted_rows,
     }
+
+
+@shared_task(name="deployer.tasks.platform_backup")
+def platform_backup() -> dict:
+    """The scheduled platform backup, verified, then the retention applied."""
+    backup = backups.take(reason="scheduled")
+    removed = backups.prune(settings.DEPLOYER_PLATFORM_BACKUP_KEEP)
+    return {"backup": backup.pk, "state": backup.state, "removed": len(removed)}
+
+
+@shared_task(name="deployer.tasks.record_engine_state")
+def record_engine_state() -> str:
+    return platform_state.record_engine_state(current_task.request.hostname).version
+
+
+@worker_ready.connect
+def _report_engine_at_start(sender=None, **kwargs) -> None:
+    # The staff page and the web's /healthz read this report: a new worker gives one at once.
+    record_engine_state.delay()

@@ -9,6 +9,7 @@ from deployer import moved, views
 # (projects/sections.py lists them) whichever app serves them.
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("platform/", views.platform, name="platform"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("projects.urls")),

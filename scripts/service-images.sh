@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local stand-ins for the official images of the services apps use (postgres).
+# Local stand-ins for the official images of the services apps and Deployer's own stack use
+# (postgres, redis, caddy).
 #
 # No container registry can be reached from this kind of machine, so the
 # images that project services run are built here from Debian's packages with
@@ -9,7 +10,7 @@
 # same entrypoint and environment variables, same uid 999, same data path.
 # Where a registry IS reachable, the official image is pulled instead.
 #
-# Usage: scripts/service-images.sh [SERVICE ...]   (default: postgres)
+# Usage: scripts/service-images.sh [SERVICE ...]   (default: postgres redis caddy)
 # Idempotent: a service whose image exists is skipped; missing ones build in parallel.
 set -euo pipefail
 
@@ -20,9 +21,11 @@ WORK=${DEPLOYER_ROOTFS_DIR:-/var/tmp/deployer-rootfs}
 
 # The tags each service provides. The first one existing means the service is done;
 # the official image of that name is what a reachable registry gives instead.
-declare -A TAGS=([postgres]="postgres:15 postgres:15-bookworm")
+# redis and caddy: the minor version bookworm ships (7.0.x, 2.6.x), the one docker-compose.yml names.
+declare -A TAGS=([postgres]="postgres:15 postgres:15-bookworm" [redis]="redis:7.0 redis:7.0-bookworm"
+    [caddy]="caddy:2.6")
 
-if [ "$#" -gt 0 ]; then services=("$@"); else services=(postgres); fi
+if [ "$#" -gt 0 ]; then services=("$@"); else services=(postgres redis caddy); fi
 
 # in_root DIR COMMAND...: COMMAND as root inside the rootfs, without questions or locale noise.
 in_root() {
@@ -134,6 +137,85 @@ build_postgres() {
     docker rmi "$stage" >/dev/null  # only untags it: postgres:15 is built on it
     rm -rf "$dir"
     echo "service-images: postgres:$major (PostgreSQL $minor, $suite) ready in $((SECONDS - started)) s"
+}
+
+# install_in_rootfs DIR LOG PACKAGE...: the Debian packages, as apt-get would on a server.
+install_in_rootfs() {
+    local dir=$1 log=$2; shift 2
+    in_root "$dir" apt-get install -y -q --no-install-recommends "$@" >>"$log" 2>&1 \
+        || { echo "service-images: apt-get install $* failed, see $log" >&2; return 1; }
+}
+
+# redis: the official redis:7 image's contract (redis-server as uid 999 in /data, port 6379,
+# `docker-entrypoint.sh redis-server ...`) on Debian bookworm's redis-server.
+build_redis() {
+    local suite=bookworm dir="$WORK/redis-bookworm" log="$WORK/redis-bookworm.log" version minor
+    minbase_rootfs "$dir" "$suite" "$log" || return 1
+    in_root "$dir" groupadd -r -g 999 redis
+    in_root "$dir" useradd -r -g redis -u 999 -d /data -s /usr/sbin/nologin redis
+    install_in_rootfs "$dir" "$log" redis-server || return 1
+    # "Redis server v=7.0.15 sha=..." -> 7.0
+    version=$(in_root "$dir" redis-server --version)
+    [[ $version =~ v=([0-9]+\.[0-9]+)\.[0-9]+ ]] \
+        || { echo "service-images: cannot read redis-server's version: $version" >&2; return 1; }
+    minor=${BASH_REMATCH[1]}
+    mkdir -p "$dir/data" && chown 999:999 "$dir/data"
+    cat >"$dir/usr/local/bin/docker-entrypoint.sh" <<'EOS'
+#!/bin/sh
+# Stand-in for the official redis image's entrypoint: `-flag` or a .conf file means
+# redis-server; started as root, redis-server drops to the redis user (uid 999). Like the
+# official image, protected mode is off unless asked for: the container's network is the fence.
+set -e
+if [ "${1#-}" != "$1" ] || [ "${1%.conf}" != "$1" ]; then set -- redis-server "$@"; fi
+if [ "$1" = redis-server ]; then
+    case " $* " in *" --protected-mode "*) ;; *) set -- "$@" --protected-mode no ;; esac
+fi
+if [ "$1" = redis-server ] && [ "$(id -u)" = 0 ]; then
+    find . \! -user redis -exec chown redis '{}' + 2>/dev/null || :
+    exec setpriv --reuid=redis --regid=redis --init-groups "$0" "$@"
+fi
+exec "$@"
+EOS
+    chmod 755 "$dir/usr/local/bin/docker-entrypoint.sh"
+    slim_rootfs "$dir"
+    tar -C "$dir" --numeric-owner -c . | docker import \
+        --change "ENV LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+        --change "LABEL org.deployer.role=service-image org.deployer.service=redis org.deployer.suite=$suite" \
+        --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
+        --change 'WORKDIR /data' --change 'VOLUME /data' --change 'EXPOSE 6379' \
+        --change 'CMD ["redis-server"]' \
+        - "redis:$minor" >/dev/null \
+        || { echo "service-images: docker import of the redis rootfs failed" >&2; return 1; }
+    docker tag "redis:$minor" "redis:$minor-$suite"
+    rm -rf "$dir"
+    echo "service-images: redis:$minor ($suite) ready in $((SECONDS - started)) s"
+}
+
+# caddy: the official caddy:2 image's contract (config in /config, data in /data, the
+# Caddyfile at /etc/caddy/Caddyfile, ports 80, 443, 2019) on Debian bookworm's caddy.
+build_caddy() {
+    local suite=bookworm dir="$WORK/caddy-bookworm" log="$WORK/caddy-bookworm.log" version minor
+    minbase_rootfs "$dir" "$suite" "$log" || return 1
+    # wget: the official (Alpine) image has busybox's, which health checks use.
+    install_in_rootfs "$dir" "$log" caddy ca-certificates wget || return 1
+    # "v2.6.2" (Debian's build may add text after it) -> 2.6
+    version=$(in_root "$dir" caddy version)
+    [[ $version =~ ^v?([0-9]+\.[0-9]+)\.[0-9]+ ]] \
+        || { echo "service-images: cannot read caddy's version: $version" >&2; return 1; }
+    minor=${BASH_REMATCH[1]}
+    mkdir -p "$dir/config" "$dir/data" "$dir/srv" "$dir/etc/caddy"
+    printf ':80 {\n\troot * /usr/share/caddy\n\tfile_server\n}\n' >"$dir/etc/caddy/Caddyfile"
+    slim_rootfs "$dir"
+    tar -C "$dir" --numeric-owner -c . | docker import \
+        --change "ENV XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+        --change "LABEL org.deployer.role=service-image org.deployer.service=caddy org.deployer.suite=$suite" \
+        --change 'WORKDIR /srv' --change 'VOLUME /config' --change 'VOLUME /data' \
+        --change 'EXPOSE 80' --change 'EXPOSE 443' --change 'EXPOSE 2019' \
+        --change 'CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]' \
+        - "caddy:$minor" >/dev/null \
+        || { echo "service-images: docker import of the caddy rootfs failed" >&2; return 1; }
+    rm -rf "$dir"
+    echo "service-images: caddy:$minor ($suite) ready in $((SECONDS - started)) s"
 }
 
 # The official image's docker-entrypoint.sh, reduced to what an app platform relies on.
@@ -292,7 +374,7 @@ mkdir -p "$WORK"
 pids=()
 for service in "${services[@]}"; do
     case $service in
-        postgres) ;;
+        postgres | redis | caddy) ;;
         *) echo "service-images: unknown service '$service' (known: ${!TAGS[*]})" >&2; exit 2 ;;
     esac
     if docker image inspect "${TAGS[$service]%% *}" >/dev/null 2>&1; then

@@ -1,4 +1,5 @@
-"""Create the first admin user once; its password comes from the environment or is printed once."""
+"""Create the first admin user once; its password comes from the environment (in clear, or as
+the hash scripts/production_env.py stores) or is printed once."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ class Command(BaseCommand):
             return
         username = os.environ.get("DEPLOYER_ADMIN_USER", "admin")
         password = os.environ.get("DEPLOYER_ADMIN_PASSWORD", "")
+        password_hash = os.environ.get("DEPLOYER_ADMIN_PASSWORD_HASH", "")
+        if password_hash and not password:
+            user = User(username=username, email="", is_staff=True, is_superuser=True)
+            user.password = password_hash  # made by scripts/production_env.py, printed once there
+            user.save()
+            self.stdout.write(self.style.SUCCESS(f"Created the admin user {username!r}."))
+            return
         generated = not password
         if generated:
             password = secrets.token_urlsafe(12)

@@ -39,16 +39,29 @@ def _compose_environment() -> dict[str, str]:
     return values
 
 
+# ${NAME}, ${NAME:-default} and ${NAME:?message}, as Compose interpolates them from .env.
+INTERPOLATION = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::([-?])([^}]*))?\}")
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    def one(match: re.Match) -> str:
+        name, kind, rest = match[1], match[2], match[3]
+        if env.get(name):
+            return env[name]
+        assert kind != "?", f"{name} is required by docker-compose.yml"
+        return rest if kind == "-" else ""
+
+    return INTERPOLATION.sub(one, value)
+
+
 def production_environment() -> dict[str, str]:
-    documented = {**_env_example(), **_compose_environment()}
+    env_file = _env_example()
     # What the operator generates (README, .env.example's comments):
-    documented["SECRET_KEY"] = secrets.token_urlsafe(50)
-    documented["DEPLOYER_SECRETS_KEY"] = Fernet.generate_key().decode()
-    documented["POSTGRES_PASSWORD"] = secrets.token_hex(12)
-    documented["DATABASE_URL"] = re.sub(
-        r"\$\{POSTGRES_PASSWORD[^}]*\}", documented["POSTGRES_PASSWORD"], documented["DATABASE_URL"]
-    )
-    return documented
+    env_file["SECRET_KEY"] = secrets.token_urlsafe(50)
+    env_file["DEPLOYER_SECRETS_KEY"] = Fernet.generate_key().decode()
+    env_file["POSTGRES_PASSWORD"] = secrets.token_hex(12)
+    compose = {k: _interpolate(v, env_file) for k, v in _compose_environment().items()}
+    return {**env_file, **compose}
 
 
 def _manage(args: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess:

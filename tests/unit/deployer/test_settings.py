@@ -65,3 +65,10 @@ def test_embedded_defaults_use_sqlite_and_a_filesystem_broker():
     )
 
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
+
+
+def test_platform_backup_settings_are_checked_at_start_up():
+    result = _load_settings(DEPLOYER_PLATFORM_BACKUP_KEEP="0")
+
+    assert result.returncode != 0
+    assert "DEPLOYER_PLATFORM_BACKUP_KEEP" in result.stderr

@@ -157,12 +157,17 @@ def _message(value: Any) -> str:
     return value[:MAX_MESSAGE] if isinstance(value, str) else ""
 
 
-def _changed_paths(payload: Any, total: Any = None) -> tuple[str, ...] | None:
+def _changed_paths(
+    payload: Any, total: Any = None, counted: bool = False
+) -> tuple[str, ...] | None:
     """What `commits[].added/modified/removed` list, or None unless they surely list it all.
 
-    `total` is the number of pushed commits when the host says (GitLab lists 20 at most).
-    A force push or a new branch may change files no listed commit names.
+    `total` is the number of pushed commits as the host counts them; `counted` hosts list
+    only some (GitLab 20, Gitea a few), so without a count nothing is known. A force push or
+    a new branch may change files no listed commit names.
     """
+    if counted and not isinstance(total, int):
+        return None
     commits = payload.get("commits")
     if not isinstance(commits, list) or not commits or len(commits) >= GITHUB_MAX_COMMITS:
         return None
@@ -190,10 +195,12 @@ def _push(
     pusher: str,
     payload: Any = None,
     total: Any = None,
+    counted: bool = False,
 ) -> Notification:
     commit = _sha(sha)
-    head = _head_commit(payload, commit) if commit and isinstance(payload, dict) else {}
-    changed = _changed_paths(payload, total) if commit and isinstance(payload, dict) else None
+    known = bool(commit) and isinstance(payload, dict)
+    head = _head_commit(payload, commit) if known else {}
+    changed = _changed_paths(payload, total, counted) if known else None
     update = RefUpdate(
         _text(ref, "ref"),
         commit,
@@ -227,7 +234,7 @@ def _gitlab(payload: Any, headers: Mapping[str, str]) -> Notification:
     sha = payload.get("after", payload.get("checkout_sha"))
     pusher = _name(payload.get("user_username"), payload.get("user_name"))
     total = payload.get("total_commits_count")
-    return _push(event, delivery_id, payload.get("ref"), sha, pusher, payload, total)
+    return _push(event, delivery_id, payload.get("ref"), sha, pusher, payload, total, True)
 
 
 def _gitea_like(prefix: str) -> Callable[[Any, Mapping[str, str]], Notification]:
@@ -239,7 +246,7 @@ def _gitea_like(prefix: str) -> Callable[[Any, Mapping[str, str]], Notification]
         pusher_info = payload.get("pusher") or {}
         pusher = _name(pusher_info.get("login"), pusher_info.get("username"))
         after, total = payload.get("after"), payload.get("total_commits")
-        return _push(event, delivery_id, payload.get("ref"), after, pusher, payload, total)
+        return _push(event, delivery_id, payload.get("ref"), after, pusher, payload, total, True)
 
     return parse_gitea
 

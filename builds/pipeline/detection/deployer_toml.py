@@ -43,7 +43,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TOML_ERROR = re.compile(r"^(?P<what>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 KEY = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_.-]+))\s*=""")
-HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"' -]+?)\s*\]\s*(#.*)?$")
+HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
 MAX_WATCH = 50
 MAX_COMMAND = 1000
 # The five cron fields: (name, lowest, highest, names allowed for values).

@@ -169,3 +169,9 @@ def test_valid_cron_schedules(schedule):
 )
 def test_invalid_cron_schedules_say_why(schedule, problem):
     assert problem in (cron_problem(schedule) or "")
+
+
+def test_an_array_of_tables_is_refused_with_its_line():
+    message = refusal('[deploy]\nstart = "x"\n\n[[cron]]\nschedule = "* * * * *"\n')
+
+    assert message == "deployer.toml line 4: cron must be a [cron] section."

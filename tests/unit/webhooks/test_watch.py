@@ -138,3 +138,18 @@ def test_a_push_of_more_commits_than_github_lists_leaves_the_paths_unknown():
 
     assert providers._changed_paths(payload) is None
     assert providers._changed_paths(github_payload(commits=[commit] * 3)) == ("a",)
+
+
+@pytest.mark.parametrize("make", [payloads.gitlab, payloads.gitea])
+def test_hosts_that_list_only_some_commits_must_count_them(make):
+    body, _ = make("s", files=FILES)
+    payload = json.loads(body)
+    payload.pop("total_commits_count", None)
+    payload.pop("total_commits", None)
+
+    assert providers._changed_paths(payload, None, counted=True) is None
+    assert providers._changed_paths(payload, 1, counted=True) == (
+        "README.md",
+        "old.txt",
+        "src/shop/new.py",
+    )

@@ -115,7 +115,7 @@ def detect_plan(
     files = tree if parsed else _dependency_tree(tree, plan, repository_root)
     # Named from the build context: the repository root when its files are used.
     config_file = deployer_toml.FILE if files is tree else f"{plan.app_dir}/{deployer_toml.FILE}"
-    overrides, sources = _apply_config(config, overrides, config_file)
+    overrides, sources = deployer_toml.apply(config, overrides, config_file)
     if image is None:
         _choose_python(files, plan, overrides, available_pythons, sources)
     else:
@@ -141,7 +141,7 @@ def detect_plan(
         _install(plan, deps, overrides)
     _choose_release(plan, overrides, sources)
     if config is not None:
-        _note_config(plan, config, sources, config_file)
+        deployer_toml.record(plan, config, sources, config_file)
     plan.evidence.extend(files.skipped if files is not tree else [])
     plan.evidence.extend(tree.skipped)
     if app_tree is not tree:
@@ -159,7 +159,7 @@ def _install(plan: Plan, deps: Dependencies, overrides: Overrides) -> None:
     add_system_packages(plan, deps, list(overrides.system_packages))
 
 
-def _choose_release(plan: Plan, overrides: Overrides, sources: Sources) -> None:
+def _choose_release(plan: Plan, overrides: Overrides, sources: deployer_toml.Sources) -> None:
     if overrides.release_command and overrides.release_command.strip():
         plan.release_command = overrides.release_command.strip()
         _note_setting(
@@ -167,90 +167,10 @@ def _choose_release(plan: Plan, overrides: Overrides, sources: Sources) -> None:
         )
 
 
-Sources = dict[str, Evidence]
-# deployer.toml's settings: (attribute of DeployerToml, field of Overrides and Plan, its key).
-CONFIG_SETTINGS = (
-    ("python", "python_version", "[build] python"),
-    ("health_path", "health_path", "[deploy] health_path"),
-    ("release", "release_command", "[deploy] release"),
-    ("start", "start_command", "[deploy] start"),
-)
-
-
-def _apply_config(
-    config: deployer_toml.DeployerToml | None, overrides: Overrides, file: str
-) -> tuple[Overrides, Sources]:
-    """The overrides with deployer.toml's settings in place of the project's, and the
-    evidence for each one it set (keyed by the Overrides field)."""
-    sources: Sources = {}
-    if config is None:
-        return overrides, sources
-    for attribute, name, key in CONFIG_SETTINGS:
-        setting = getattr(config, attribute)
-        if setting is None:
-            continue
-        if name == "start_command" and "web" in config.processes:
-            key = "[processes] web"
-        message = f"{key} = {setting.value!r}"
-        project_value = getattr(overrides, name)
-        if project_value and project_value.strip() != setting.value:
-            message += f" (the project's setting {project_value.strip()!r} is overridden)"
-        sources[name] = Evidence(file, setting.line, message)
-        overrides = replace(overrides, **{name: setting.value})
-    return overrides, sources
-
-
-def _note_setting(plan: Plan, sources: Sources, name: str, message: str) -> None:
-    """Note a setting that won over detection: deployer.toml's are noted by `_note_config`."""
+def _note_setting(plan: Plan, sources: deployer_toml.Sources, name: str, message: str) -> None:
+    """Note a setting that won over detection: deployer.toml's are noted by `deployer_toml.record`."""
     if name not in sources:
         plan.note(None, None, message)
-
-
-def _note_config(
-    plan: Plan, config: deployer_toml.DeployerToml, sources: Sources, file: str
-) -> None:
-    """Record what deployer.toml set that the plan keeps, with its evidence."""
-    plan.config_file = file
-    plan.configured = [name for _, name, _ in CONFIG_SETTINGS if name in sources]
-    for name, evidence in sources.items():
-        if name == "python_version":
-            continue  # noted where the Python is chosen
-        if name == "start_command" and plan.kind == "dockerfile":
-            plan.configured.remove(name)
-            plan.warn(
-                "config-start-ignored",
-                f"{evidence.message.split(' (')[0]} is not used: the repository's own Dockerfile "
-                "says how the app starts (its CMD). Change the CMD, or remove the setting.",
-                file,
-                evidence.line,
-            )
-            continue
-        plan.evidence.append(replace(evidence, message=f"{evidence.message}: used"))
-    plan.processes = dict(config.processes)
-    for name, command in config.processes.items():
-        if name != "web":
-            plan.note(
-                file,
-                config.process_lines[name],
-                f"[processes] {name} = {command!r} recorded; Deployer does not run processes "
-                "other than web yet",
-            )
-    plan.cron = list(config.cron)
-    for job in config.cron:
-        plan.note(
-            file,
-            job.line,
-            f"[cron] {job.name} ({job.schedule}: {job.command!r}) recorded; Deployer does not "
-            "run scheduled commands yet",
-        )
-    if config.watch is not None:
-        plan.watch = list(config.watch.value)
-        plan.note(
-            file,
-            config.watch.line,
-            f"[deploy] watch: a pushed commit deploys only when it changes one of "
-            f"{', '.join(plan.watch)} (from the next push on)",
-        )
 
 
 def _refuse_unreadable(tree: Tree, names) -> None:
@@ -326,7 +246,11 @@ def _own_dockerfile(
 
 
 def _choose_python(
-    tree: Tree, plan: Plan, overrides: Overrides, available: Sequence[str], sources: Sources
+    tree: Tree,
+    plan: Plan,
+    overrides: Overrides,
+    available: Sequence[str],
+    sources: deployer_toml.Sources,
 ) -> None:
     if overrides.python_version:
         found: tuple[str, Evidence | None] | None = (
@@ -502,7 +426,7 @@ def _choose_own_python(
     overrides: Overrides,
     available: Sequence[str],
     image: OwnImage,
-    sources: Sources,
+    sources: deployer_toml.Sources,
 ) -> None:
     """The Python of the own Dockerfile's final image when its name tells, else the app's;
     a warning when the image's does not satisfy what the app asks for."""
@@ -660,7 +584,7 @@ def _choose_start(
     deps: Dependencies,
     app: App | None,
     overrides: Overrides,
-    sources: Sources,
+    sources: deployer_toml.Sources,
 ) -> None:
     procfile = read_procfile(tree.read_text("Procfile"))
     use_procfile = overrides.framework in ("auto", "procfile") and "web" in procfile
@@ -748,7 +672,7 @@ def _check_command(tree: Tree, plan: Plan) -> None:
 
 
 def _choose_health(
-    tree: Tree, plan: Plan, overrides: Overrides, app: App | None, sources: Sources
+    tree: Tree, plan: Plan, overrides: Overrides, app: App | None, sources: deployer_toml.Sources
 ) -> None:
     if overrides.health_path:
         plan.health_path = "/" + overrides.health_path.lstrip("/")

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from builds.pipeline.detection.errors import DetectionError
 from builds.pipeline.detection.tree import RefusedPath, Tree
-from builds.pipeline.plan import CronJob
+from builds.pipeline.plan import CronJob, Evidence, Overrides, Plan
 from projects.validators import validate_health_check_path
 
 FILE = "deployer.toml"
@@ -165,6 +165,84 @@ def parse(text: str) -> DeployerToml:
     for name, job in data.get("cron", {}).items():
         config.cron.append(_cron_job(name, job, lines.of("cron", name)))
     return config
+
+
+Sources = dict[str, Evidence]
+# deployer.toml's settings: (attribute of DeployerToml, field of Overrides and Plan, its key).
+CONFIG_SETTINGS = (
+    ("python", "python_version", "[build] python"),
+    ("health_path", "health_path", "[deploy] health_path"),
+    ("release", "release_command", "[deploy] release"),
+    ("start", "start_command", "[deploy] start"),
+)
+
+
+def apply(
+    config: DeployerToml | None, overrides: Overrides, file: str
+) -> tuple[Overrides, Sources]:
+    """The overrides with deployer.toml's settings in place of the project's, and the
+    evidence for each one it set (keyed by the Overrides field)."""
+    sources: Sources = {}
+    if config is None:
+        return overrides, sources
+    for attribute, name, key in CONFIG_SETTINGS:
+        setting = getattr(config, attribute)
+        if setting is None:
+            continue
+        if name == "start_command" and "web" in config.processes:
+            key = "[processes] web"
+        message = f"{key} = {setting.value!r}"
+        project_value = getattr(overrides, name)
+        if project_value and project_value.strip() != setting.value:
+            message += f" (the project's setting {project_value.strip()!r} is overridden)"
+        sources[name] = Evidence(file, setting.line, message)
+        overrides = replace(overrides, **{name: setting.value})
+    return overrides, sources
+
+
+def record(plan: Plan, config: DeployerToml, sources: Sources, file: str) -> None:
+    """Record what deployer.toml set that the plan keeps, with its evidence."""
+    plan.config_file = file
+    plan.configured = [name for _, name, _ in CONFIG_SETTINGS if name in sources]
+    for name, evidence in sources.items():
+        if name == "python_version":
+            continue  # noted where the Python is chosen
+        if name == "start_command" and plan.kind == "dockerfile":
+            plan.configured.remove(name)
+            plan.warn(
+                "config-start-ignored",
+                f"{evidence.message.split(' (')[0]} is not used: the repository's own Dockerfile "
+                "says how the app starts (its CMD). Change the CMD, or remove the setting.",
+                file,
+                evidence.line,
+            )
+            continue
+        plan.evidence.append(replace(evidence, message=f"{evidence.message}: used"))
+    plan.processes = dict(config.processes)
+    for name, command in config.processes.items():
+        if name != "web":
+            plan.note(
+                file,
+                config.process_lines[name],
+                f"[processes] {name} = {command!r} recorded; Deployer does not run processes "
+                "other than web yet",
+            )
+    plan.cron = list(config.cron)
+    for job in config.cron:
+        plan.note(
+            file,
+            job.line,
+            f"[cron] {job.name} ({job.schedule}: {job.command!r}) recorded; Deployer does not "
+            "run scheduled commands yet",
+        )
+    if config.watch is not None:
+        plan.watch = list(config.watch.value)
+        plan.note(
+            file,
+            config.watch.line,
+            f"[deploy] watch: a pushed commit deploys only when it changes one of "
+            f"{', '.join(plan.watch)} (for pushes after this build)",
+        )
 
 
 def _error(line: int | None, message: str) -> DetectionError:

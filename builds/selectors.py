@@ -20,7 +20,7 @@ from builds.pipeline import dockerfile
 from builds.pipeline.detection import tree
 from builds.pipeline.detection import variables as settings_variables
 from builds.pipeline.detection.sqlite import volume_links
-from builds.pipeline.plan import Plan, health_path
+from builds.pipeline.plan import Plan, built_health_path
 from monitoring import selectors as monitoring
 from projects.models import Project
 from routing import services as routing
@@ -198,7 +198,7 @@ def deployments_panel(project) -> dict:
         "builds": builds,
         "rollback_ids": rollback_targets(project, row.live),
         "active": next((b for b in builds if b.is_active), None),
-        "health_path": health_path(project.health_check_path, (plan or {}).get("health_path")),
+        "health_path": built_health_path(project.health_check_path, plan),
     }
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from builds import docker as docker_seam
 from builds.buildlog import Redactor
 from builds.models import Deployment
-from builds.pipeline.plan import health_path
+from builds.pipeline.plan import built_health_path
 from monitoring import alerts, checks, observe
 from monitoring.models import (
     AppHealth,
@@ -148,7 +148,7 @@ def target_of(deployment: Deployment, health: AppHealth) -> observe.Target:
         deployment_id=deployment.pk,
         container_id=deployment.container_id,
         host_port=deployment.host_port,
-        path=health_path(project.health_check_path, plan.get("health_path")),
+        path=built_health_path(project.health_check_path, plan),
         host=project.app_host,
         known_restarts=health.restart_count,
         container_port=project.container_port,

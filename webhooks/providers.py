@@ -21,6 +21,10 @@ from django.utils.dateparse import parse_datetime
 from builds.pipeline.sha import is_sha
 
 ZERO_SHA = "0" * 40
+# GitHub lists at most this many commits in a push payload: a push of more may list not all.
+GITHUB_MAX_COMMITS = 2048
+# A head commit message longer than this is cut: only its markers matter.
+MAX_MESSAGE = 10_000
 
 
 class MalformedPayload(ValueError):
@@ -34,6 +38,11 @@ class RefUpdate:
     # When that commit was made, as the host reports it (None when it does not say). Author
     # controlled and kept by rebases: shown in verdicts, never the sole reason to refuse.
     committed_at: datetime | None = None
+    # Every path (from the repository root) the pushed commits add, modify or remove; None
+    # when the payload does not list them all (no list, a force push, a new branch, more
+    # commits than it lists): then nothing is known about them.
+    changed_paths: tuple[str, ...] | None = None
+    message: str = ""  # the pushed commit's message, as the host reports it ("" unknown)
 
 
 @dataclass(frozen=True)
@@ -134,22 +143,71 @@ def _timestamp(value: Any) -> datetime | None:
     return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
-def _commit_time(payload: Any, sha: str) -> datetime | None:
-    """The pushed commit's timestamp from `head_commit` or `commits[]` (GitHub, GitLab, Gitea)."""
+def _head_commit(payload: Any, sha: str) -> dict:
+    """The pushed commit from `head_commit` or `commits[]` (GitHub, GitLab, Gitea); {} if absent."""
     commits = payload.get("commits")
     candidates = [payload.get("head_commit"), *(commits[-20:] if isinstance(commits, list) else [])]
     for commit in candidates:
         if isinstance(commit, dict) and str(commit.get("id", "")).lower() == sha:
-            return _timestamp(commit.get("timestamp"))
-    return None
+            return commit
+    return {}
+
+
+def _message(value: Any) -> str:
+    return value[:MAX_MESSAGE] if isinstance(value, str) else ""
+
+
+def _changed_paths(
+    payload: Any, total: Any = None, counted: bool = False
+) -> tuple[str, ...] | None:
+    """What `commits[].added/modified/removed` list, or None unless they surely list it all.
+
+    `total` is the number of pushed commits as the host counts them; `counted` hosts list
+    only some (GitLab 20, Gitea a few), so without a count nothing is known. A force push or
+    a new branch may change files no listed commit names.
+    """
+    if counted and not isinstance(total, int):
+        return None
+    commits = payload.get("commits")
+    if not isinstance(commits, list) or not commits or len(commits) >= GITHUB_MAX_COMMITS:
+        return None
+    if payload.get("forced") is True or payload.get("created") is True:
+        return None
+    if str(payload.get("before", "")).strip("0") == "" or (
+        isinstance(total, int) and total > len(commits)
+    ):
+        return None
+    paths: set[str] = set()
+    for commit in commits:
+        for key in ("added", "modified", "removed"):
+            files = commit.get(key) if isinstance(commit, dict) else None
+            if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+                return None
+            paths.update(files)
+    return tuple(sorted(paths))
 
 
 def _push(
-    event: str, delivery_id: str, ref: Any, sha: Any, pusher: str, payload: Any = None
+    event: str,
+    delivery_id: str,
+    ref: Any,
+    sha: Any,
+    pusher: str,
+    payload: Any = None,
+    total: Any = None,
+    counted: bool = False,
 ) -> Notification:
     commit = _sha(sha)
-    committed_at = _commit_time(payload, commit) if commit and isinstance(payload, dict) else None
-    update = RefUpdate(_text(ref, "ref"), commit, committed_at)
+    known = bool(commit) and isinstance(payload, dict)
+    head = _head_commit(payload, commit) if known else {}
+    changed = _changed_paths(payload, total, counted) if known else None
+    update = RefUpdate(
+        _text(ref, "ref"),
+        commit,
+        _timestamp(head.get("timestamp")),
+        changed,
+        _message(head.get("message")),
+    )
     return Notification(event, delivery_id, True, (update,), pusher)
 
 
@@ -175,7 +233,8 @@ def _gitlab(payload: Any, headers: Mapping[str, str]) -> Notification:
         return Notification(event, delivery_id, is_push=False)
     sha = payload.get("after", payload.get("checkout_sha"))
     pusher = _name(payload.get("user_username"), payload.get("user_name"))
-    return _push(event, delivery_id, payload.get("ref"), sha, pusher, payload)
+    total = payload.get("total_commits_count")
+    return _push(event, delivery_id, payload.get("ref"), sha, pusher, payload, total, True)
 
 
 def _gitea_like(prefix: str) -> Callable[[Any, Mapping[str, str]], Notification]:
@@ -186,8 +245,8 @@ def _gitea_like(prefix: str) -> Callable[[Any, Mapping[str, str]], Notification]
             return Notification(event, delivery_id, is_push=False)
         pusher_info = payload.get("pusher") or {}
         pusher = _name(pusher_info.get("login"), pusher_info.get("username"))
-        after = payload.get("after")
-        return _push(event, delivery_id, payload.get("ref"), after, pusher, payload)
+        after, total = payload.get("after"), payload.get("total_commits")
+        return _push(event, delivery_id, payload.get("ref"), after, pusher, payload, total, True)
 
     return parse_gitea
 
@@ -210,7 +269,9 @@ def _bitbucket(payload: Any, headers: Mapping[str, str]) -> Notification:
         name = _text(side.get("name"), "push.changes[].name")
         sha = _sha(new["target"]["hash"], "push.changes[].new.target.hash") if new else ""
         committed_at = _timestamp(new["target"].get("date")) if new else None
-        updates.append(RefUpdate(prefix + name, sha, committed_at))
+        # Bitbucket lists no changed files: the paths stay unknown.
+        message = _message(new["target"].get("message")) if new else ""
+        updates.append(RefUpdate(prefix + name, sha, committed_at, None, message))
     actor = payload.get("actor") or {}
     pusher = _name(actor.get("display_name"), actor.get("nickname"))
     return Notification(event, delivery_id, True, tuple(updates), pusher)

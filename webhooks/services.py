@@ -24,7 +24,7 @@ from builds.services import live_deployment, request_build
 from projects import crypto
 from projects.models import Project
 from projects.validators import DNS_LABEL
-from webhooks import providers
+from webhooks import providers, watch
 from webhooks.models import Delivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -216,6 +216,9 @@ def _decide(project: Project, provider: str, notification: providers.Notificatio
     stale = _stale(project, update)
     if stale:
         return stale
+    skipped = _skipped(project, update)
+    if skipped:
+        return skipped
     who = _clean(notification.pusher, 100)
     build = request_build(
         project,
@@ -294,6 +297,45 @@ def _stale(project: Project, update: providers.RefUpdate) -> Outcome | None:
         f"{live.build.commit_sha[:8]} (build #{live.build_id}); not redeployed — {advice}.",
         newest,
     )
+
+
+def _skipped(project: Project, update: providers.RefUpdate) -> Outcome | None:
+    """Ignore a push whose commit message says `[skip deploy]`, or whose changed files (when
+    the host lists them all) miss every watch path of the project's deployer.toml."""
+    marker = watch.skip_marker(update.message)
+    if marker:
+        return Outcome(
+            200,
+            Delivery.Verdict.IGNORED,
+            f"Commit {update.sha[:8]} not deployed: {marker} in the commit message.",
+        )
+    if update.changed_paths is None:
+        return None
+    paths = watch_paths(project)
+    if paths and not watch.touches(update.changed_paths, paths, project.app_root):
+        shown = _clean(", ".join(paths), 200)
+        return Outcome(
+            200,
+            Delivery.Verdict.IGNORED,
+            f"Commit {update.sha[:8]} not deployed: no changed file is under the watch paths "
+            f"({shown}) of deployer.toml.",
+        )
+    return None
+
+
+def watch_paths(project: Project) -> list[str]:
+    """The watch paths of deployer.toml as of the newest build that got as far as detection
+    (the web process never reads the repository): a change to them takes effect from the next
+    build. Empty: every push deploys."""
+    found = (
+        project.builds.filter(plan__isnull=False, rollback_of__isnull=True)
+        .order_by("-pk")
+        .values_list("plan__watch", flat=True)
+        .first()
+    )
+    if not isinstance(found, list):
+        return []
+    return [path for path in found if isinstance(path, str) and path]
 
 
 def _record(

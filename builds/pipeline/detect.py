@@ -1,7 +1,7 @@
 """Detect: turn a checked-out repository into a build `Plan`, without running any of its code.
 
-Precedence, highest first: the project's overrides; the repository's own
-Dockerfile (built as is); a Procfile `web:` line; inference (Django, then
+Precedence, highest first: the app's deployer.toml; the project's overrides; the
+repository's own Dockerfile (built as is); a Procfile `web:` line; inference (Django, then
 Flask/FastAPI/Starlette). Every decision is recorded as evidence, every
 production pitfall as a warning. See `builds.pipeline.detection` for the parts.
 """
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from builds.pipeline.detection import flask_fastapi, readiness, servers
+from builds.pipeline.detection import deployer_toml, flask_fastapi, readiness, servers
 from builds.pipeline.detection.django import detect_django
 from builds.pipeline.detection.errors import DetectionError
 from builds.pipeline.detection.gunicorn_conf import read_gunicorn_conf
@@ -77,7 +77,8 @@ def detect_plan(
     image_policy: ImagePolicy | None = None,
     repository_root: Path | None = None,
 ) -> Plan:
-    """The plan for the app at `root`; raises DetectionError when nothing deployable is found,
+    """The plan for the app at `root`; raises DetectionError when `root`'s deployer.toml is
+    invalid (naming its line and key), nothing deployable is found,
     several apps are found one folder down, an override names something absent, the
     requested Python is not available, an own Dockerfile names an image it may not (resolved
     with `build_args`, see image_guard), or a kept SQLite database lies outside the app's folder.
@@ -103,6 +104,7 @@ def detect_plan(
             "Fix the project's app root directory setting."
         )
     tree = Tree(Path(root))
+    config = deployer_toml.read(tree)
     _refuse_unreadable(tree, (*BUILD_FILES, overrides.requirements_file or "requirements.txt"))
     plan = Plan(has_dockerignore=tree.is_file(".dockerignore"))
     parsed = image = None
@@ -111,10 +113,13 @@ def detect_plan(
         image = read_own_image(tree, parsed)
         overrides = replace(overrides, framework="auto")  # the app is analysed all the same
     files = tree if parsed else _dependency_tree(tree, plan, repository_root)
+    # Named from the build context: the repository root when its files are used.
+    config_file = deployer_toml.FILE if files is tree else f"{plan.app_dir}/{deployer_toml.FILE}"
+    overrides, sources = deployer_toml.apply(config, overrides, config_file)
     if image is None:
-        _choose_python(files, plan, overrides, available_pythons)
+        _choose_python(files, plan, overrides, available_pythons, sources)
     else:
-        _choose_own_python(files, plan, overrides, available_pythons, image)
+        _choose_own_python(files, plan, overrides, available_pythons, image, sources)
     deps = detect_dependencies(files, plan, overrides.requirements_file)
     plan.package_manager, plan.dependency_files = deps.manager, list(deps.files)
     plan.install_needs_source = deps.needs_source
@@ -125,8 +130,8 @@ def detect_plan(
     if below and parsed is None:
         plan.app_dir = below
     if parsed is None:
-        _choose_start(app_tree, plan, deps, app, overrides)
-    _choose_health(app_tree, plan, overrides, app)
+        _choose_start(app_tree, plan, deps, app, overrides, sources)
+    _choose_health(app_tree, plan, overrides, app, sources)
     prefix = below or plan.app_dir
     if prefix:
         _rebase(plan, prefix, marks)
@@ -134,7 +139,9 @@ def detect_plan(
         _follow_own_image(tree, plan, parsed, image, app, prefix, deps)
     else:
         _install(plan, deps, overrides)
-    _choose_release(plan, overrides)
+    _choose_release(plan, overrides, sources)
+    if config is not None:
+        deployer_toml.record(plan, config, sources, config_file)
     plan.evidence.extend(files.skipped if files is not tree else [])
     plan.evidence.extend(tree.skipped)
     if app_tree is not tree:
@@ -152,10 +159,18 @@ def _install(plan: Plan, deps: Dependencies, overrides: Overrides) -> None:
     add_system_packages(plan, deps, list(overrides.system_packages))
 
 
-def _choose_release(plan: Plan, overrides: Overrides) -> None:
+def _choose_release(plan: Plan, overrides: Overrides, sources: deployer_toml.Sources) -> None:
     if overrides.release_command and overrides.release_command.strip():
         plan.release_command = overrides.release_command.strip()
-        plan.note(None, None, "release command set in the project settings")
+        _note_setting(
+            plan, sources, "release_command", "release command set in the project settings"
+        )
+
+
+def _note_setting(plan: Plan, sources: deployer_toml.Sources, name: str, message: str) -> None:
+    """Note a setting that won over detection: deployer.toml's are noted by `deployer_toml.record`."""
+    if name not in sources:
+        plan.note(None, None, message)
 
 
 def _refuse_unreadable(tree: Tree, names) -> None:
@@ -230,9 +245,18 @@ def _own_dockerfile(
     return parsed
 
 
-def _choose_python(tree: Tree, plan: Plan, overrides: Overrides, available: Sequence[str]) -> None:
+def _choose_python(
+    tree: Tree,
+    plan: Plan,
+    overrides: Overrides,
+    available: Sequence[str],
+    sources: deployer_toml.Sources,
+) -> None:
     if overrides.python_version:
-        found: tuple[str, Evidence | None] | None = (overrides.python_version, None)
+        found: tuple[str, Evidence | None] | None = (
+            overrides.python_version,
+            sources.get("python_version"),
+        )
     else:
         found = find_python_spec(tree)
     if found is None:
@@ -397,7 +421,12 @@ def _app(
 
 
 def _choose_own_python(
-    tree: Tree, plan: Plan, overrides: Overrides, available: Sequence[str], image: OwnImage
+    tree: Tree,
+    plan: Plan,
+    overrides: Overrides,
+    available: Sequence[str],
+    image: OwnImage,
+    sources: deployer_toml.Sources,
 ) -> None:
     """The Python of the own Dockerfile's final image when its name tells, else the app's;
     a warning when the image's does not satisfy what the app asks for."""
@@ -405,7 +434,7 @@ def _choose_own_python(
         if image.python_evidence:
             plan.evidence.append(image.python_evidence)
         try:
-            _choose_python(tree, plan, overrides, available)
+            _choose_python(tree, plan, overrides, available, sources)
         except DetectionError as exc:
             plan.note(None, None, f"the app's Python is not one of this platform's: {exc}")
         return
@@ -413,11 +442,13 @@ def _choose_own_python(
     if image.python_evidence:
         plan.evidence.append(image.python_evidence)
     if overrides.python_version:
+        asked = sources.get("python_version")
+        what = asked.message if asked else "the project's Python version setting"
         plan.note(
-            None,
-            None,
-            f"the project's Python version setting ({overrides.python_version}) does not change "
-            "the image an own Dockerfile builds on",
+            asked.file if asked else None,
+            asked.line if asked else None,
+            f"{what} ({overrides.python_version}) does not change the image an own Dockerfile "
+            "builds on",
         )
     found = find_python_spec(tree)
     if found is None:
@@ -548,13 +579,18 @@ def _check_app_module(tree: Tree, plan: Plan, file: str) -> None:
 
 
 def _choose_start(
-    tree: Tree, plan: Plan, deps: Dependencies, app: App | None, overrides: Overrides
+    tree: Tree,
+    plan: Plan,
+    deps: Dependencies,
+    app: App | None,
+    overrides: Overrides,
+    sources: deployer_toml.Sources,
 ) -> None:
     procfile = read_procfile(tree.read_text("Procfile"))
     use_procfile = overrides.framework in ("auto", "procfile") and "web" in procfile
     if overrides.start_command:
         plan.start_command = overrides.start_command.strip()
-        plan.note(None, None, "start command set in the project settings")
+        _note_setting(plan, sources, "start_command", "start command set in the project settings")
     elif use_procfile:
         plan.kind = "procfile"
         _from_procfile(plan, procfile, app)
@@ -635,10 +671,17 @@ def _check_command(tree: Tree, plan: Plan) -> None:
         plan.note(file, None, "the web command is not a server this platform recognises; run as is")
 
 
-def _choose_health(tree: Tree, plan: Plan, overrides: Overrides, app: App | None) -> None:
+def _choose_health(
+    tree: Tree, plan: Plan, overrides: Overrides, app: App | None, sources: deployer_toml.Sources
+) -> None:
     if overrides.health_path:
         plan.health_path = "/" + overrides.health_path.lstrip("/")
-        plan.note(None, None, f"health check path {plan.health_path} set in the project settings")
+        _note_setting(
+            plan,
+            sources,
+            "health_path",
+            f"health check path {plan.health_path} set in the project settings",
+        )
         return
     found = find_health_path(tree, app)
     if found:

@@ -27,6 +27,15 @@ def health_path(override: str | None, detected: str | None) -> str:
     return override or detected or "/"
 
 
+def built_health_path(override: str | None, plan: dict[str, Any] | None) -> str:
+    """The path health checks of a built plan (`Plan.to_dict`) use: deployer.toml's when it
+    set one (it wins over the project's setting), else as `health_path`."""
+    plan = plan or {}
+    if "health_path" in plan.get("configured", []) and plan.get("health_path"):
+        return plan["health_path"]
+    return health_path(override, plan.get("health_path"))
+
+
 @dataclass
 class Evidence:
     """Why a decision was taken: the file and line that said so, in words."""
@@ -66,6 +75,16 @@ class SettingsVariable:
     required: bool = False
     database: bool = False
     has_default: bool = False
+
+
+@dataclass(frozen=True)
+class CronJob:
+    """A scheduled command from deployer.toml's [cron] (recorded; not run yet)."""
+
+    name: str
+    schedule: str  # five cron fields, validated
+    command: str
+    line: int | None = None
 
 
 @dataclass
@@ -138,6 +157,15 @@ class Plan:
     variables: list[SettingsVariable] = field(default_factory=list)
     # The app's folder below the build context, which is then the repository root ("": none).
     app_dir: str = ""
+    # From deployer.toml: the named processes (web is also the start command), the scheduled
+    # commands, and the paths a push must touch to deploy (empty: any push deploys).
+    processes: dict[str, str] = field(default_factory=dict)
+    cron: list[CronJob] = field(default_factory=list)
+    watch: list[str] = field(default_factory=list)
+    # The plan fields deployer.toml set (they win over the project's settings), e.g.
+    # ["health_path", "release_command"]; the file's path from the build context, if read.
+    configured: list[str] = field(default_factory=list)
+    config_file: str | None = None
 
     def note(self, file: str | None, line: int | None, message: str) -> None:
         """Record one piece of evidence."""
@@ -165,4 +193,5 @@ class Plan:
         values["evidence"] = [Evidence(**item) for item in values.get("evidence", [])]
         values["warnings"] = [PlanWarning(**item) for item in values.get("warnings", [])]
         values["variables"] = [SettingsVariable(**item) for item in values.get("variables", [])]
+        values["cron"] = [CronJob(**item) for item in values.get("cron", [])]
         return cls(**values)

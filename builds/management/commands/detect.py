@@ -104,6 +104,10 @@ def describe(plan: Plan) -> str:
             f"runtime: {' '.join(plan.runtime_packages) or '-'}",
         ),
         ("base images", ", ".join(plan.base_images) or "-"),
+        ("config file", plan.config_file or "-"),
+        ("processes", "; ".join(f"{n}: {c}" for n, c in plan.processes.items()) or "-"),
+        ("cron", "; ".join(f"{j.name} ({j.schedule}): {j.command}" for j in plan.cron) or "-"),
+        ("watch", ", ".join(plan.watch) or "- (every push deploys)"),
     ]
     lines = ["Plan:"] + [f"  {name + ':':<17} {value}" for name, value in rows]
     lines += ["", "Evidence:"] + [f"  {item}" for item in plan.evidence]

@@ -26,7 +26,17 @@ def encode(payload) -> bytes:
     return json.dumps(payload).encode()
 
 
-def github(secret, *, ref="refs/heads/main", after=SHA, event="push", delivery=None, body=None):
+def github(
+    secret,
+    *,
+    ref="refs/heads/main",
+    after=SHA,
+    event="push",
+    delivery=None,
+    body=None,
+    message="Fix checkout",
+    files=None,
+):
     payload = {
         "ref": ref,
         "before": BEFORE,
@@ -38,14 +48,15 @@ def github(secret, *, ref="refs/heads/main", after=SHA, event="push", delivery=N
         "commits": [
             {
                 "id": after,
-                "message": "Fix checkout",
+                "message": message,
                 "timestamp": COMMITTED_AT,
                 "author": {"name": "Ada"},
+                **(files or {}),
             }
         ],
         "head_commit": None
         if after == ZERO
-        else {"id": after, "message": "Fix checkout", "timestamp": COMMITTED_AT},
+        else {"id": after, "message": message, "timestamp": COMMITTED_AT, **(files or {})},
         "repository": {"full_name": "acme/shop", "clone_url": EVIL_URL},
         "pusher": {"name": "octocat", "email": "octocat@example.com"},
         "sender": {"login": "octocat"},
@@ -63,7 +74,16 @@ def github(secret, *, ref="refs/heads/main", after=SHA, event="push", delivery=N
     }
 
 
-def gitlab(secret, *, ref="refs/heads/main", after=SHA, event="Push Hook", delivery=None):
+def gitlab(
+    secret,
+    *,
+    ref="refs/heads/main",
+    after=SHA,
+    event="Push Hook",
+    delivery=None,
+    message="Fix checkout",
+    files=None,
+):
     payload = {
         "object_kind": "tag_push" if event == "Tag Push Hook" else "push",
         "event_name": "tag_push" if event == "Tag Push Hook" else "push",
@@ -77,7 +97,7 @@ def gitlab(secret, *, ref="refs/heads/main", after=SHA, event="Push Hook", deliv
         "user_username": "jsmith",
         "project_id": 15,
         "project": {"path_with_namespace": "acme/shop", "git_http_url": EVIL_URL},
-        "commits": [{"id": after, "message": "Fix checkout", "timestamp": COMMITTED_AT}],
+        "commits": [{"id": after, "message": message, "timestamp": COMMITTED_AT, **(files or {})}],
         "total_commits_count": 1,
         "repository": {"name": "shop", "git_http_url": EVIL_URL},
     }
@@ -92,14 +112,26 @@ def gitlab(secret, *, ref="refs/heads/main", after=SHA, event="Push Hook", deliv
     }
 
 
-def gitea(secret, *, ref="refs/heads/main", after=SHA, event="push", delivery=None, forgejo=False):
+def gitea(
+    secret,
+    *,
+    ref="refs/heads/main",
+    after=SHA,
+    event="push",
+    delivery=None,
+    forgejo=False,
+    message="Fix checkout\n",
+    files=None,
+):
+    commit = {"id": after, "message": message, "timestamp": COMMITTED_AT, **(files or {})}
     payload = {
         "ref": ref,
         "before": BEFORE,
         "after": after,
         "compare_url": f"https://gitea.example.com/acme/shop/compare/{BEFORE}...{after}",
-        "commits": [{"id": after, "message": "Fix checkout\n", "timestamp": COMMITTED_AT}],
-        "head_commit": {"id": after, "message": "Fix checkout\n", "timestamp": COMMITTED_AT},
+        "commits": [commit],
+        "total_commits": 1,
+        "head_commit": commit,
         "repository": {"full_name": "acme/shop", "clone_url": EVIL_URL},
         "pusher": {"id": 1, "login": "gitea", "username": "gitea"},
         "sender": {"id": 1, "login": "gitea", "username": "gitea"},
@@ -131,7 +163,9 @@ def gitea(secret, *, ref="refs/heads/main", after=SHA, event="push", delivery=No
     return body, headers
 
 
-def bitbucket_change(name="main", hash_=SHA, *, kind="branch", deleted=False):
+def bitbucket_change(
+    name="main", hash_=SHA, *, kind="branch", deleted=False, message="Fix checkout\n"
+):
     old = {"type": kind, "name": name, "target": {"type": "commit", "hash": BEFORE}}
     new = {
         "type": kind,
@@ -139,7 +173,7 @@ def bitbucket_change(name="main", hash_=SHA, *, kind="branch", deleted=False):
         "target": {
             "type": "commit",
             "hash": hash_,
-            "message": "Fix checkout\n",
+            "message": message,
             "date": COMMITTED_AT,
         },
         "links": {"html": {"href": EVIL_URL}},

@@ -98,7 +98,9 @@ def test_github_push_becomes_one_update_of_the_branch():
     assert notification.event == "push"
     assert notification.delivery_id == "abc"
     assert notification.is_push
-    assert notification.updates == (RefUpdate("refs/heads/main", SHA, COMMITTED),)
+    assert notification.updates == (
+        RefUpdate("refs/heads/main", SHA, COMMITTED, message="Fix checkout"),
+    )
     assert notification.pusher == "octocat"
 
 
@@ -121,7 +123,9 @@ def test_gitlab_prefers_the_idempotency_key_that_survives_retries():
 def test_gitlab_push_hook_uses_after_and_the_username():
     notification = parsed(payloads.gitlab, delivery="uuid-1")
 
-    assert notification.updates == (RefUpdate("refs/heads/main", SHA, COMMITTED),)
+    assert notification.updates == (
+        RefUpdate("refs/heads/main", SHA, COMMITTED, message="Fix checkout"),
+    )
     assert (notification.delivery_id, notification.pusher) == ("uuid-1", "jsmith")
 
 

@@ -38,7 +38,7 @@ from builds.pipeline.detection import tree
 from builds.pipeline.detection.sqlite import DATA_DIR, volume_links
 from builds.pipeline.errors import StageError
 from builds.pipeline.fingerprint import may_skip, migrations_digest, release_fingerprint
-from builds.pipeline.plan import Plan, health_path
+from builds.pipeline.plan import Plan, built_health_path
 from builds.pythons import available_pythons
 from builds.stages import BuildStopped, cancel_requested, stage
 from monitoring import tasks as monitoring_tasks
@@ -121,7 +121,7 @@ def execute(build: Build) -> WentLive | None:
                     client,
                     deployment.container_id,
                     port=deployment.host_port,
-                    path=health_path(project.health_check_path, plan.health_path),
+                    path=built_health_path(project.health_check_path, plan.to_dict()),
                     host=project.app_host,
                     memory_mb=project.memory_limit_mb,
                     log=log,

@@ -99,28 +99,17 @@ def response_time_chart(
             )
         summary += f"{failed} failed check{'s' if failed != 1 else ''}."
     plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
-    top = nice_ceiling(max(answered, default=0.0))
     slot_w = plot_w / buckets
-
-    def x(index: int) -> float:
-        return LEFT + (index + 0.5) * slot_w
-
-    def y(ms: float) -> float:
-        return TOP + plot_h - min(ms, top) / top * plot_h
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="none" '
-        f'aria-label="{escape(summary)}">',
-        f"<title>{escape(summary)}</title>",
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{width - RIGHT}" y2="{TOP}" stroke="{GRID}"/>',
-        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{width - RIGHT}" y2="{TOP + plot_h}" '
-        f'stroke="{GRID}"/>',
-        _text(LEFT - 4, TOP + 4, f"{top:.0f} ms", anchor="end"),
-        _text(LEFT - 4, TOP + plot_h, "0", anchor="end"),
-        _text(LEFT, height - 4, start_label, anchor="start"),
-        _text(width - RIGHT, height - 4, "now", anchor="end"),
-    ]
+    top = nice_ceiling(max(answered, default=0.0))
+    x, y, parts = frame(
+        width,
+        height,
+        slots=buckets,
+        top=top,
+        summary=summary,
+        top_label=f"{top:.0f} ms",
+        start_label=start_label,
+    )
     path = _line_path([(b.index, b.latency_ms) for b in slots], x, y)
     if path:
         parts.append(
@@ -139,6 +128,43 @@ def response_time_chart(
         parts.append(_text(LEFT + plot_w / 2, TOP + plot_h / 2, "No checks yet", anchor="middle"))
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above
+
+
+def frame(
+    width: int,
+    height: int,
+    *,
+    slots: int,
+    top: float,
+    summary: str,
+    top_label: str,
+    start_label: str,
+):
+    """(x of a slot, y of a value, the SVG's opening parts): the frame every chart shares, its
+    summary in words as its title, gridlines at 0 and `top`, the time from `start_label` to now."""
+    plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
+    slot_w = plot_w / slots
+
+    def x(index: int) -> float:
+        return LEFT + (index + 0.5) * slot_w
+
+    def y(value: float) -> float:
+        return TOP + plot_h - min(max(value, 0), top) / top * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="none" '
+        f'aria-label="{escape(summary)}">',
+        f"<title>{escape(summary)}</title>",
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{width - RIGHT}" y2="{TOP}" stroke="{GRID}"/>',
+        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{width - RIGHT}" y2="{TOP + plot_h}" '
+        f'stroke="{GRID}"/>',
+        _text(LEFT - 4, TOP + 4, top_label, anchor="end"),
+        _text(LEFT - 4, TOP + plot_h, "0", anchor="end"),
+        _text(LEFT, height - 4, start_label, anchor="start"),
+        _text(width - RIGHT, height - 4, "now", anchor="end"),
+    ]
+    return x, y, parts
 
 
 def _line_path(values: list[tuple[int, float | None]], x, y) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from monitoring.charts import BOTTOM, GRID, LEFT, RIGHT, TOP, _line_path, _text
+from monitoring.charts import BOTTOM, LEFT, RIGHT, TOP, _line_path, _text, frame
 
 COLORS = ("#2456d6", "#d97706", "#d93025", "#0f9d58")
 
@@ -100,27 +100,15 @@ def line_chart(
     summary = f"{title}: " + ("; ".join(words) if words else "no samples") + "."
     top = top or axis_top(max(known, default=0.0))
     plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
-    slot_w = plot_w / slots
-
-    def x(index: int) -> float:
-        return LEFT + (index + 0.5) * slot_w
-
-    def y(value: float) -> float:
-        return TOP + plot_h - min(max(value, 0), top) / top * plot_h
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="none" '
-        f'aria-label="{escape(summary)}">',
-        f"<title>{escape(summary)}</title>",
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{width - RIGHT}" y2="{TOP}" stroke="{GRID}"/>',
-        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{width - RIGHT}" y2="{TOP + plot_h}" '
-        f'stroke="{GRID}"/>',
-        _text(LEFT - 4, TOP + 4, unit(top), anchor="end"),
-        _text(LEFT - 4, TOP + plot_h, "0", anchor="end"),
-        _text(LEFT, height - 4, start_label, anchor="start"),
-        _text(width - RIGHT, height - 4, "now", anchor="end"),
-    ]
+    x, y, parts = frame(
+        width,
+        height,
+        slots=slots,
+        top=top,
+        summary=summary,
+        top_label=unit(top),
+        start_label=start_label,
+    )
     legend_x = LEFT + 90
     for number, (one, found) in enumerate(lines):
         color = one.color or COLORS[number % len(COLORS)]

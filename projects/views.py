@@ -121,7 +121,6 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "project": saved,
         "may": may,
-        "role": permissions.role_of(request.user, saved),
         "memberships": saved.memberships.select_related("user").order_by("user__username"),
         "detection": build_selectors.stored_detection(saved),
         "webhook": webhook_selectors.setup(request, saved, with_secret=may["webhooks_secret"]),

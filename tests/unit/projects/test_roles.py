@@ -434,3 +434,9 @@ def test_members_added_without_a_role_are_deployers(world, django_user_model):
     world.project.members.add(newcomer)
 
     assert permissions.role_of(newcomer, world.project) == "deployer"
+
+
+def test_the_frame_tells_a_member_their_role(client, world):
+    assert "Your role: viewer (read only)" in _page(client, world, "viewer", "projects:detail")
+    assert "Your role: deployer" in _page(client, world, "deployer", "projects:detail")
+    assert "Your role" not in _page(client, world, "owner", "projects:detail")

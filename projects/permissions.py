@@ -31,12 +31,11 @@ ACTIONS = {
     "settings.build": DEPLOYER,  # branch, framework, start command, … (not the repository)
     "detection.preview": DEPLOYER,
     "notifications": DEPLOYER,  # change them, send a test, see and replace the signing secret
-    "domains.check": DEPLOYER,  # try a pending domain's proof again
     "members": OWNER,
     "credentials": OWNER,  # the repository URL, its credentials, run as root
     "deploy_key": OWNER,
     "webhooks.secret": OWNER,  # see, create and replace the push webhook's secret
-    "domains": OWNER,  # add and remove
+    "domains": OWNER,  # add, prove and remove
     "addons": OWNER,  # add, remove, back up, backup schedule
     "delete": OWNER,
 }

@@ -6,7 +6,7 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,8 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from addons import services, tasks
 from addons.environment import standard
-from projects import sections
-from projects import services as project_services
+from projects import permissions, sections
 
 logger = logging.getLogger(__name__)
 BACKUPS_SHOWN = 10
@@ -25,7 +24,7 @@ BACKUPS_SHOWN = 10
 @login_required
 @require_GET
 def addon_list(request: HttpRequest, slug: str) -> HttpResponse:
-    project = project_services.get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     addons = [
         {
             "addon": addon,
@@ -37,7 +36,7 @@ def addon_list(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "project": project,
         "addons": addons,
-        "can_manage": project.is_managed_by(request.user),
+        "may": permissions.allowed(request.user, project),
         **sections.frame(request, project, "addons"),
     }
     return render(request, "addons/list.html", context)
@@ -46,9 +45,7 @@ def addon_list(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def addon_create(request: HttpRequest, slug: str) -> HttpResponse:
-    project = project_services.get_project_for_user(request.user, slug)
-    if not project.is_managed_by(request.user):
-        raise PermissionDenied("Only the owner can add an add-on.")
+    project = permissions.project_for(request.user, slug, "addons")
     try:
         addon = services.create_addon(project, request.POST.get("kind", ""), actor=request.user)
     except services.AddOnError as exc:
@@ -65,9 +62,7 @@ def addon_create(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def addon_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    project = project_services.get_project_for_user(request.user, slug)
-    if not project.is_managed_by(request.user):
-        raise PermissionDenied("Only the owner can remove an add-on.")
+    project = permissions.project_for(request.user, slug, "addons")
     addon = get_object_or_404(project.addons, pk=pk)
     keep_data = request.POST.get("keep_data") == "on"
     if request.POST.get("confirm") != addon.kind:
@@ -86,9 +81,7 @@ def addon_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def addon_backup(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """A backup now (taken and verified by the worker)."""
-    project = project_services.get_project_for_user(request.user, slug)
-    if not project.is_managed_by(request.user):
-        raise PermissionDenied("Only the owner can back up an add-on.")
+    project = permissions.project_for(request.user, slug, "addons")
     addon = get_object_or_404(project.addons, pk=pk)
     who = request.user.get_username()
     transaction.on_commit(lambda: tasks.back_up_addon.delay(addon.pk, who))
@@ -100,9 +93,7 @@ def addon_backup(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def addon_schedule(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Change an add-on's backup schedule and retention."""
-    project = project_services.get_project_for_user(request.user, slug)
-    if not project.is_managed_by(request.user):
-        raise PermissionDenied("Only the owner can change an add-on's backups.")
+    project = permissions.project_for(request.user, slug, "addons")
     addon = get_object_or_404(project.addons, pk=pk)
     try:
         services.set_backup_schedule(

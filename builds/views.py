@@ -24,9 +24,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from builds import preview, runtime_output, selectors, services, tasks
 from builds.models import Build
 from builds.pipeline.sha import is_sha
-from projects import sections
+from projects import permissions, sections
 from projects.models import Project
-from projects.services import get_project_for_user
 
 # A follower gets at most this many lines per answer; a longer backlog comes in a few quick polls.
 LOG_BATCH = 500
@@ -82,8 +81,9 @@ def ship_report(request: HttpRequest) -> HttpResponse:
 def project_deployments(request: HttpRequest, slug: str) -> HttpResponse:
     """The deployments section: the live deployment, Deploy, and the builds with their
     actions. The fragment polls here while visible and refreshes the heading's state too."""
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     context = selectors.deployments_panel(project)
+    context["may"] = permissions.allowed(request.user, project)
     if request.htmx:
         return render(request, "builds/_deployments.html", {**context, "oob_state": True})
     context.update(sections.frame(request, project, "deployments", status=context["row"].status))
@@ -94,7 +94,7 @@ def project_deployments(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def deploy(request: HttpRequest, slug: str) -> HttpResponse:
     """Build the branch's newest commit, or with `commit` (Redeploy) that exact commit again."""
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "deploy")
     commit = request.POST.get("commit", "").strip()
     if commit and not is_sha(commit):
         messages.error(request, "That is not a full commit id; deploy the branch instead.")
@@ -118,6 +118,7 @@ def deploy(request: HttpRequest, slug: str) -> HttpResponse:
 def rollback(request: HttpRequest, pk: int) -> HttpResponse:
     target = _get_build_for_user(request, pk)
     project = target.project
+    permissions.require(request.user, project, "rollback")
     try:
         build = services.request_rollback(project, target, triggered_by=request.user)
     except services.BuildRequestError as exc:
@@ -131,6 +132,7 @@ def rollback(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     build = _get_build_for_user(request, pk)
+    permissions.require(request.user, build.project, "cancel")
     if services.cancel_build(
         build, reason=f"Cancelled by {request.user.get_username()}.", actor=request.user
     ):
@@ -139,7 +141,8 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
         notice = f"Build #{build.pk} had already ended."
     if request.htmx:
         build.refresh_from_db()
-        return render(request, "builds/_build_status.html", _status_context(build, notice))
+        context = _status_context(build, notice, request.user)
+        return render(request, "builds/_build_status.html", context)
     messages.info(request, notice)
     return redirect(_next_or(request, reverse("builds:detail", args=[build.pk])))
 
@@ -150,7 +153,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def runtime_logs(request: HttpRequest, slug: str) -> HttpResponse:
     """The logs section: the live container's last lines, filtered by `q` (text) and `window`
     (5m, 15m, 1h, 6h, 24h); with `after` (a cursor) only the lines since, for the follower."""
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     query, window = request.GET.get("q", "").strip(), request.GET.get("window", "")
     after = request.GET.get("after", "")
     try:
@@ -191,7 +194,7 @@ def runtime_logs(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def runtime_logs_text(request: HttpRequest, slug: str) -> HttpResponse:
     """The live container's last `lines` lines as a text file, redacted."""
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     try:
         count = int(request.GET.get("lines", "1000"))
         live, lines = runtime_output.download(project, count)
@@ -214,7 +217,7 @@ def detection(request: HttpRequest, slug: str) -> HttpResponse:
 
     A preview being made answers "preparing" and, in HTMX, asks again every few seconds.
     """
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     preview_id = request.GET.get("preview", "")
     if preview_id:
         if not preview_id.isdigit():
@@ -230,7 +233,7 @@ def detection(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def detection_preview(request: HttpRequest, slug: str) -> HttpResponse:
     """Ask a worker for a preview of the branch; the page then follows it (no clone here)."""
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "detection.preview")
     row, created = preview.request_preview(project)
     if created:
         transaction.on_commit(lambda: tasks.preview_detection.delay(row.pk))
@@ -243,6 +246,7 @@ def _render_detection(
     request: HttpRequest, project: Project, result: selectors.Detection | None
 ) -> HttpResponse:
     context = {"project": project, "detection": result, "poll_seconds": preview.POLL_SECONDS}
+    context["may"] = permissions.allowed(request.user, project)
     context.update(sections.frame(request, project, "settings"))
     template = "builds/_detection.html" if request.htmx else "builds/detection.html"
     return render(request, template, context)
@@ -251,8 +255,9 @@ def _render_detection(
 # Build page -----------------------------------------------------------------------------------
 
 
-def _status_context(build: Build, notice: str = "") -> dict:
+def _status_context(build: Build, notice: str, user) -> dict:
     return {
+        "may": permissions.allowed(user, build.project),
         "build": build,
         "steps": selectors.build_steps(build),
         "settled": selectors.log_settled(build),
@@ -268,7 +273,7 @@ def _status_context(build: Build, notice: str = "") -> dict:
 def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The build page; with HTMX, only its status area, which polls here while the build runs."""
     build = _get_build_for_user(request, pk)
-    context = _status_context(build)
+    context = _status_context(build, "", request.user)
     if request.htmx:
         return render(request, "builds/_build_status.html", context)
     lines = list(build.log_lines.order_by("seq").values_list("seq", "text"))

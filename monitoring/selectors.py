@@ -169,14 +169,15 @@ def panel(project, now: datetime | None = None) -> dict:
     }
 
 
-def notifications(project) -> dict:
+def notifications(project, *, with_secret: bool = True) -> dict:
     """What the notifications section shows besides its form. Reading creates nothing: a
-    project whose settings were never saved shows the defaults and no signing secret yet."""
+    project whose settings were never saved shows the defaults and no signing secret yet;
+    without `with_secret` (a role that may not see it) none either."""
     prefs = alerts.saved_notification_settings(project)
     return {
         "project": project,
         "prefs": prefs,
-        "signing_secret": prefs.signing_secret() if prefs.pk else "",
+        "signing_secret": prefs.signing_secret() if prefs.pk and with_secret else "",
         "webhook_target": alerts.masked_webhook(prefs),
         "recipients": alerts.recipients(prefs),
         "deliveries": project.notification_deliveries.all()[:RECENT_DELIVERIES],

@@ -11,9 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from monitoring import alerts, selectors
 from monitoring.forms import NotificationSettingsForm
-from projects import sections
+from projects import permissions, sections
 from projects.forms import attach_errors
-from projects.services import get_project_for_user
 
 
 @login_required
@@ -21,7 +20,7 @@ from projects.services import get_project_for_user
 def health(request: HttpRequest, slug: str) -> HttpResponse:
     """State, uptime, response-time chart and recent events (a fragment that refreshes itself),
     then the app's metrics over `?range=` (1h, 24h, 7d or 30d; another answers 404)."""
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     range_key = request.GET.get("range", selectors.DEFAULT_METRIC_RANGE)
     if range_key not in selectors.METRIC_RANGES:
         raise Http404(f"Unknown range {range_key!r}: choose 1h, 24h, 7d or 30d.")
@@ -41,7 +40,9 @@ def health(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def notifications(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
+    if request.method == "POST":
+        permissions.require(request.user, project, "notifications")
     prefs = alerts.saved_notification_settings(project)
     form = NotificationSettingsForm.for_settings(prefs, request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -60,7 +61,7 @@ def notifications(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def regenerate_secret(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "notifications")
     alerts.regenerate_signing_secret(project)
     notice = "New signing secret: update it at the receiver."
     if not request.htmx:
@@ -72,7 +73,7 @@ def regenerate_secret(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def send_test(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "notifications")
     sent = alerts.send_test(project)
     notice = (
         f"Test sent to {len(sent)} channel(s): see the deliveries below."
@@ -86,18 +87,19 @@ def send_test(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _notifications_context(
-    project, form: NotificationSettingsForm | None = None, *, notice: str = ""
+    project, may: dict[str, bool], form: NotificationSettingsForm | None = None, *, notice: str = ""
 ) -> dict:
     """What the notifications fragment shows."""
-    context = selectors.notifications(project)
+    context = selectors.notifications(project, with_secret=may["notifications"])
     form = form or NotificationSettingsForm.for_settings(context["prefs"])
-    return {**context, "form": form, "notice": notice}
+    return {**context, "form": form, "notice": notice, "may": may}
 
 
 def _render_notifications(
     request: HttpRequest, project, form: NotificationSettingsForm | None = None, *, notice: str = ""
 ) -> HttpResponse:
     template = "monitoring/_notifications.html" if request.htmx else "monitoring/notifications.html"
-    context = _notifications_context(project, form, notice=notice)
+    may = permissions.allowed(request.user, project)
+    context = _notifications_context(project, may, form, notice=notice)
     context.update(sections.frame(request, project, "settings"))
     return render(request, template, context)

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from builds import deletion
 from projects import audit, crypto, services
 from projects.forms import PROJECT_FORM_FIELDS
-from projects.models import AuditEntry, EnvVar, Project
+from projects.models import AuditEntry, EnvVar, Membership, Project
 from projects.validators import validate_env_value
 
 MASK = "••••••••"
@@ -53,6 +53,14 @@ class EnvVarInline(admin.TabularInline):
     extra = 0
 
 
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["user"]
+    extra = 0
+
+
 class ProjectAdminForm(forms.ModelForm):
     forget_credentials = forms.BooleanField(
         required=False, label="Forget the stored repository credentials"
@@ -60,7 +68,7 @@ class ProjectAdminForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = [*PROJECT_FORM_FIELDS, "owner", "members"]
+        fields = [*PROJECT_FORM_FIELDS, "owner"]
 
 
 @admin.register(Project)
@@ -70,9 +78,8 @@ class ProjectAdmin(admin.ModelAdmin):
     list_filter = [("owner", admin.RelatedOnlyFieldListFilter), "framework"]
     list_select_related = ["owner"]
     search_fields = ["slug", "repo_url", "owner__username", "members__username"]
-    filter_horizontal = ["members"]
     readonly_fields = ["credentials", "deploy_public_key", "created_at", "updated_at"]
-    inlines = [EnvVarInline]
+    inlines = [MembershipInline, EnvVarInline]
 
     @admin.display(description="credentials")
     def credentials(self, project: Project) -> str:
@@ -94,6 +101,9 @@ class ProjectAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change: bool) -> None:
         super().save_formset(request, form, formset, change)
+        if formset.model is Membership:
+            _record_members(request, formset)
+            return
         for env_var in formset.new_objects:
             _record_env(request, env_var, audit.Action.ENV_ADD)
         for env_var, _ in formset.changed_objects:
@@ -111,6 +121,16 @@ class ProjectAdmin(admin.ModelAdmin):
     def _report(self, request, problems: list[str]) -> None:
         for problem in problems:
             self.message_user(request, problem, messages.WARNING)
+
+
+def _record_members(request, formset) -> None:
+    changes = [f"+{m.user.get_username()} ({m.role})" for m in formset.new_objects]
+    changes += [f"{m.user.get_username()} {m.role}" for m, _ in formset.changed_objects]
+    changes += [f"-{m.user.get_username()}" for m in formset.deleted_objects]
+    if changes:
+        project = formset.instance
+        summary = " ".join(sorted(changes)) + " in the admin"
+        audit.record(project, audit.Action.MEMBERS, actor=request.user, summary=summary)
 
 
 def _record_env(request, env_var: EnvVar, action: str) -> None:

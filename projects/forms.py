@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from projects.models import Project
+from projects.models import Membership, Project
 
 PROJECT_FORM_FIELDS = list(Project.EDITABLE_FIELDS)
 
@@ -16,7 +16,11 @@ PROJECT_FORM_FIELDS = list(Project.EDITABLE_FIELDS)
 class ProjectForm(forms.ModelForm):
     members = forms.CharField(
         required=False,
-        help_text="Usernames of people who may see and change this project, separated by commas.",
+        help_text=(
+            "Usernames separated by commas, each with its role: name:deployer (deploy, roll "
+            "back, environment, build settings; the default) or name:viewer (read only, never "
+            "a secret value). Only the owner manages members, credentials, domains and add-ons."
+        ),
     )
     forget_credentials = forms.BooleanField(
         required=False, label="Forget the stored repository credentials"
@@ -29,35 +33,50 @@ class ProjectForm(forms.ModelForm):
             "repo_url": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         }
 
-    def __init__(self, *args, can_manage: bool = True, **kwargs) -> None:
+    def __init__(self, *args, owner_fields: bool = True, read_only: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
         if editing:
             del self.fields["slug"]  # it names containers and the address: fixed once created
+            memberships = self.instance.memberships.select_related("user")
             self.initial["members"] = ", ".join(
-                user.get_username() for user in self.instance.members.order_by("username")
+                f"{m.user.get_username()}:{m.role}"
+                for m in sorted(memberships, key=lambda m: m.user.get_username())
             )
         if not editing or not self.instance.has_repo_credentials:
             del self.fields["forget_credentials"]
         # A form posted without it (a script, an older page) keeps the project's choice.
         self.fields["builder"].required = False
-        if not can_manage:
+        if not owner_fields:
             # Only the owner (or staff) chooses where the project's credentials and deploy key
             # are sent: a member may change how the app is built, not which repository it is.
             # A weaker fence (run_as_root) is the owner's choice too.
             for name in ("members", "repo_url", "forget_credentials", "run_as_root"):
                 self.fields.pop(name, None)
+        if read_only:  # a viewer sees the settings; a posted form is refused before this
+            for field in self.fields.values():
+                field.disabled = True
 
     def clean_builder(self) -> str:
         return self.cleaned_data.get("builder") or self.instance.builder or "auto"
 
     def clean_members(self) -> list:
-        names = [name for name in re.split(r"[,\s]+", self.cleaned_data["members"]) if name]
-        users = {user.get_username(): user for user in _users_named(names)}
-        unknown = [name for name in names if name not in users]
+        """[(user, role)] from "ada:viewer, grace" (a name alone is a deployer)."""
+        entries = [entry for entry in re.split(r"[,\s]+", self.cleaned_data["members"]) if entry]
+        roles = {}
+        for entry in entries:
+            name, _, role = entry.partition(":")
+            roles[name] = role.strip().lower() or Membership.Role.DEPLOYER
+        wrong = [
+            f"{name}:{role}" for name, role in roles.items() if role not in Membership.Role.values
+        ]
+        if wrong:
+            raise ValidationError(f"Unknown role in {', '.join(wrong)}: deployer or viewer.")
+        users = {user.get_username(): user for user in _users_named(list(roles))}
+        unknown = [name for name in roles if name not in users]
         if unknown:
             raise ValidationError(f"No user named {', '.join(unknown)}.")
-        return list(users.values())
+        return [(users[name], role) for name, role in roles.items()]
 
     def service_arguments(self) -> dict:
         """cleaned_data as keyword arguments of services.create_project / update_project."""

@@ -34,7 +34,7 @@ class ProjectQuerySet(models.QuerySet):
             return self.none()
         if user.is_staff:
             return self.all()
-        memberships = Project.members.through.objects.filter(user=user).values("project_id")
+        memberships = Membership.objects.filter(user=user).values("project_id")
         return self.filter(Q(owner=user) | Q(pk__in=memberships))
 
 
@@ -170,8 +170,9 @@ class Project(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects"
     )
+    # Everyone but the owner who may see the project, each with a role (projects/permissions.py).
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="shared_projects"
+        settings.AUTH_USER_MODEL, blank=True, related_name="shared_projects", through="Membership"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -220,9 +221,29 @@ class Project(models.Model):
     def uses_ssh(self) -> bool:
         return clone.is_ssh_url(self.repo_url)
 
-    def is_managed_by(self, user) -> bool:
-        """Owners and staff may delete a project and change its members; members may not."""
-        return user.is_staff or user.pk == self.owner_id
+
+class Membership(models.Model):
+    """A user's role in a project they do not own. What each role may do is the table in
+    projects/permissions.py; the owner is Project.owner and staff may do everything."""
+
+    class Role(models.TextChoices):
+        DEPLOYER = "deployer", "Deployer"
+        VIEWER = "viewer", "Viewer"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role, default=Role.DEPLOYER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # unique_together, not a named constraint: the table was Django's auto-created M2M table,
+        # whose unique index has a generated name (migration 0011).
+        unique_together = [("project", "user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"
 
 
 class EnvVar(models.Model):

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from builds import selectors as build_selectors
 from builds.selectors import ProjectStatus
+from projects import permissions
 from projects.models import Project
 
 
@@ -58,7 +59,8 @@ def nav(project: Project, current: str) -> list[NavItem]:
 def frame(
     request: HttpRequest, project: Project, current: str, *, status: ProjectStatus | None = None
 ) -> dict:
-    """What the frame around a section shows: the project's name and state, and the nav.
+    """What the frame around a section shows: the project's name and state, the reader's
+    role in it (unless they own it), and the nav.
 
     Empty for an htmx fragment, which is drawn without the frame (a boosted request is a page:
     see deployer/htmx.py). `status` saves reading the state again when the view has it."""
@@ -68,4 +70,5 @@ def frame(
         "project": project,
         "project_nav": nav(project, current),
         "project_status": status or build_selectors.project_row(project).status,
+        "project_role": permissions.role_of(request.user, project),
     }

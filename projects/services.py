@@ -23,7 +23,7 @@ from builds.pipeline import clone
 from builds.pipeline.plan import Overrides
 from projects import audit, crypto
 from projects.envfile import LineError, parse_env_file
-from projects.models import EnvVar, Project
+from projects.models import EnvVar, Membership, Project
 from projects.validators import validate_env_key, validate_env_value
 
 PROJECT_FIELDS = frozenset(Project.EDITABLE_FIELDS)
@@ -173,14 +173,31 @@ def _assign(project: Project, fields: dict) -> None:
 
 
 def _set_members(project: Project, members: Iterable, *, actor=None) -> None:
-    wanted = {user for user in members if user.pk != project.owner_id}
-    current = set(project.members.all())
-    if wanted == current:
-        return
-    project.members.set(wanted)
-    names = [f"+{u.get_username()}" for u in wanted - current]
-    names += [f"-{u.get_username()}" for u in current - wanted]
-    audit.record(project, audit.Action.MEMBERS, actor=actor, summary=" ".join(sorted(names)))
+    """Make the members exactly `members`: users (deployers) or (user, role) pairs."""
+    wanted = {}
+    for entry in members:
+        user, role = entry if isinstance(entry, tuple) else (entry, Membership.Role.DEPLOYER)
+        if role not in Membership.Role.values:
+            raise ValidationError({"members": f"{role!r} is not a role: deployer or viewer."})
+        if user.pk != project.owner_id:
+            wanted[user] = role
+    current = {m.user: m for m in project.memberships.select_related("user")}
+    changes = []
+    for user, role in wanted.items():
+        name = user.get_username()
+        if user not in current:
+            Membership.objects.create(project=project, user=user, role=role)
+            changes.append(f"+{name} ({role})")
+        elif current[user].role != role:
+            changes.append(f"{name} {current[user].role} → {role}")
+            current[user].role = role
+            current[user].save(update_fields=["role"])
+    for user in current.keys() - wanted.keys():
+        current[user].delete()
+        changes.append(f"-{user.get_username()}")
+    if changes:
+        summary = " ".join(sorted(changes, key=lambda c: c.lstrip("+-")))
+        audit.record(project, audit.Action.MEMBERS, actor=actor, summary=summary)
 
 
 # Environment variables ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +20,7 @@ from builds import selectors as build_selectors
 from builds.models import WorkerHeartbeat
 from monitoring import selectors as monitoring_selectors
 from monitoring.forms import NotificationSettingsForm
-from projects import audit, crypto, sections, services
+from projects import audit, crypto, permissions, sections, services
 from projects import selectors as project_selectors
 from projects.forms import EnvImportForm, EnvVarForm, ProjectForm, attach_errors
 from projects.models import EnvVar, Project
@@ -62,8 +62,11 @@ def project_create(request: HttpRequest) -> HttpResponse:
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The overview: state, addresses, live build, health, recent events and Deploy. With
     htmx, only its card, which polls here while visible."""
-    project = services.get_project_for_user(request.user, slug)
-    context = project_selectors.overview(project)
+    project = permissions.project_for(request.user, slug)
+    context = {
+        **project_selectors.overview(project),
+        "may": permissions.allowed(request.user, project),
+    }
     if request.htmx:
         return render(request, "projects/_overview.html", {**context, "oob_state": True})
     context.update(sections.frame(request, project, "overview", status=context["row"].status))
@@ -73,7 +76,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def project_environment(request: HttpRequest, slug: str) -> HttpResponse:
-    project = services.get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     return _environment_page(request, project)
 
 
@@ -81,7 +84,7 @@ def project_environment(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def project_activity(request: HttpRequest, slug: str) -> HttpResponse:
     """Who changed what, newest first; read only (staff see every project's in the admin)."""
-    project = services.get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     context = {"entries": audit.recent(project), **sections.frame(request, project, "activity")}
     return render(request, "projects/activity.html", context)
 
@@ -92,9 +95,16 @@ def project_activity(request: HttpRequest, slug: str) -> HttpResponse:
 def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
     """The settings section: repository and build settings (a form), deploy key, detection,
     push webhooks, notifications and, last, deletion."""
-    project = services.get_project_for_user(request.user, slug)
-    can_manage = project.is_managed_by(request.user)
-    form = ProjectForm(request.POST or None, instance=project, can_manage=can_manage)
+    project = permissions.project_for(request.user, slug)
+    may = permissions.allowed(request.user, project)
+    if request.method == "POST":
+        permissions.require(request.user, project, "settings.build")
+    form = ProjectForm(
+        request.POST or None,
+        instance=project,
+        owner_fields=may["credentials"],
+        read_only=not may["settings_build"],
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.update_project(project, actor=request.user, **form.service_arguments())
@@ -105,14 +115,15 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("projects:settings", slug=project.slug)
     # Read the project again: an invalid form has changed the instance it was given.
     saved = Project.objects.get(pk=project.pk)
-    notifications = monitoring_selectors.notifications(saved)
+    notifications = monitoring_selectors.notifications(saved, with_secret=may["notifications"])
     context = {
         **sections.frame(request, saved, "settings"),
         "form": form,
         "project": saved,
-        "can_manage": can_manage,
+        "may": may,
+        "memberships": saved.memberships.select_related("user").order_by("user__username"),
         "detection": build_selectors.stored_detection(saved),
-        "webhook": webhook_selectors.setup(request, saved),
+        "webhook": webhook_selectors.setup(request, saved, with_secret=may["webhooks_secret"]),
         **notifications,
         "notification_form": NotificationSettingsForm.for_settings(notifications["prefs"]),
     }
@@ -122,9 +133,7 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def deploy_key_regenerate(request: HttpRequest, slug: str) -> HttpResponse:
-    project = services.get_project_for_user(request.user, slug)
-    if not project.is_managed_by(request.user):
-        raise PermissionDenied("Only the owner can change this project's deploy key.")
+    project = permissions.project_for(request.user, slug, "deploy_key")
     services.regenerate_deploy_key(project, actor=request.user)
     logger.info("%s replaced the deploy key of project %s", request.user, project.slug)
     messages.success(request, "A new deploy key was created: add it to the git host.")
@@ -134,9 +143,7 @@ def deploy_key_regenerate(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_delete(request: HttpRequest, slug: str) -> HttpResponse:
-    project = services.get_project_for_user(request.user, slug)
-    if not project.is_managed_by(request.user):
-        raise PermissionDenied("Only the owner can delete this project.")
+    project = permissions.project_for(request.user, slug, "delete")
     if request.method == "POST":
         deletion.request_deletion(project, actor=request.user)
         logger.info("%s asked to delete project %s", request.user, project.slug)
@@ -167,7 +174,7 @@ class EnvRow:
 @require_POST
 @sensitive_post_parameters("value")
 def env_var_add(request: HttpRequest, slug: str) -> HttpResponse:
-    project = services.get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "env.write")
     form = EnvVarForm(request.POST, auto_id="env-add-%s")
     if form.is_valid():
         try:
@@ -179,6 +186,7 @@ def env_var_add(request: HttpRequest, slug: str) -> HttpResponse:
                 # A fresh form in place of the submitted one, and the new row appended out of band.
                 context = {"project": project, "form": _add_form(autofocus=True)}
                 context["added_row"] = EnvRow(env_var)
+                context["may"] = permissions.allowed(request.user, project)
                 return render(request, "projects/_env_var_added.html", context)
             messages.success(request, f"{env_var.key} added.")
             return _to_environment(project)
@@ -190,7 +198,7 @@ def env_var_add(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def env_var_row(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    project = services.get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     env_var = get_object_or_404(project.env_vars, pk=pk)
     if request.htmx:
         return _row(request, EnvRow(env_var))
@@ -201,7 +209,7 @@ def env_var_row(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("value")
 def env_var_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    project = services.get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "env.write")
     env_var = get_object_or_404(project.env_vars, pk=pk)
     initial = {"key": env_var.key, "available_at_build": env_var.available_at_build}
     form = EnvVarForm(request.POST or None, initial=initial, editing=True, auto_id=f"env-{pk}-%s")
@@ -233,7 +241,7 @@ def env_var_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def env_var_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The one place a stored value is shown, on an explicit request for that one value."""
-    project = services.get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "env.reveal")
     env_var = get_object_or_404(project.env_vars, pk=pk)
     logger.info("%s revealed %s of project %s", request.user, env_var.key, project.slug)
     try:
@@ -248,7 +256,7 @@ def env_var_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def env_var_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    project = services.get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "env.write")
     env_var = get_object_or_404(project.env_vars, pk=pk)
     services.delete_env_var(env_var, actor=request.user)
     if request.htmx:
@@ -261,7 +269,7 @@ def env_var_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 @sensitive_post_parameters("env_file")
 def env_import(request: HttpRequest, slug: str) -> HttpResponse:
-    project = services.get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "env.write")
     form = EnvImportForm(request.POST)
     notice = ""
     if form.is_valid():
@@ -280,7 +288,8 @@ def env_import(request: HttpRequest, slug: str) -> HttpResponse:
                 messages.success(request, notice)
                 return _to_environment(project)
             form = EnvImportForm()
-    context = _env_editor_context(project, import_form=form, import_notice=notice)
+    may = permissions.allowed(request.user, project)
+    context = _env_editor_context(project, may, import_form=form, import_notice=notice)
     if request.htmx:
         return render(request, "projects/_env_editor.html", context)
     return _environment_page(request, project, import_form=form)
@@ -294,12 +303,14 @@ def _add_form(*, autofocus: bool = False) -> EnvVarForm:
 
 
 def _row(request: HttpRequest, row: EnvRow) -> HttpResponse:
-    context = {"row": row, "project": row.env_var.project}
+    project = row.env_var.project
+    context = {"row": row, "project": project, "may": permissions.allowed(request.user, project)}
     return render(request, "projects/_env_var_row.html", context)
 
 
 def _env_editor_context(
     project: Project,
+    may: dict[str, bool],
     *,
     row: EnvRow | None = None,
     add_form: EnvVarForm | None = None,
@@ -312,6 +323,7 @@ def _env_editor_context(
     ]
     return {
         "project": project,
+        "may": may,
         "rows": rows,
         "add_form": add_form or _add_form(),
         "import_form": import_form or EnvImportForm(),
@@ -325,5 +337,7 @@ def _to_environment(project: Project) -> HttpResponse:
 
 def _environment_page(request: HttpRequest, project: Project, **editor) -> HttpResponse:
     context = {**sections.frame(request, project, "environment")}
-    context.update(_env_editor_context(project, **editor))
+    context.update(
+        _env_editor_context(project, permissions.allowed(request.user, project), **editor)
+    )
     return render(request, "projects/environment.html", context)

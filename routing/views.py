@@ -9,9 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from projects import sections
+from projects import permissions, sections
 from projects.models import Project
-from projects.services import get_project_for_user
 from routing import selectors, services
 from routing.forms import DomainForm
 
@@ -19,14 +18,14 @@ from routing.forms import DomainForm
 @login_required
 @require_GET
 def project_domains(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     return _render(request, project, DomainForm())
 
 
 @login_required
 @require_POST
 def domain_add(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "domains")
     form = DomainForm(request.POST)
     if form.is_valid():
         try:
@@ -49,7 +48,7 @@ def domain_add(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def domain_check(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Try the chosen proof now; the page says verified, or why not (never what was fetched)."""
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "domains")
     domain = get_object_or_404(project.domains.select_related("project"), pk=pk)
     method = request.POST.get("method")
     result = services.check_domain(domain, method)
@@ -63,7 +62,7 @@ def domain_check(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def domain_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "domains")
     domain = get_object_or_404(project.domains, pk=pk)
     services.remove_domain(domain, actor=request.user)
     return _done(request, project, f"{domain.hostname} removed.")
@@ -80,6 +79,7 @@ def _render(
     request: HttpRequest, project: Project, form: DomainForm, *, notice: str = ""
 ) -> HttpResponse:
     context = {**selectors.domains_panel(project), "form": form, "notice": notice}
+    context["may"] = permissions.allowed(request.user, project)
     context.update(sections.frame(request, project, "domains"))
     template = "routing/_project_domains.html" if request.htmx else "routing/project_domains.html"
     return render(request, template, context)

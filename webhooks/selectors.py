@@ -16,15 +16,17 @@ def payload_url(request: HttpRequest, project) -> str:
     return request.build_absolute_uri(reverse("webhooks:receive", args=[project.slug]))
 
 
-def setup(request: HttpRequest, project) -> dict:
+def setup(request: HttpRequest, project, *, with_secret: bool = True) -> dict:
+    """What the section shows; without `with_secret` (a role that may not see it) no secret."""
     endpoint = services.saved_endpoint(project)
-    secret = endpoint.decrypted_secret() if endpoint else ""
+    secret = endpoint.decrypted_secret() if endpoint and with_secret else ""
     url = payload_url(request, project)
     return {
         "project": project,
         "payload_url": url,
         "secret": secret,
         "endpoint": endpoint,
+        "secret_hidden": endpoint is not None and not with_secret,
         "post_receive": instructions.post_receive_script(url, secret) if secret else "",
         "deliveries": project.webhook_deliveries.select_related("build")[:RECENT_DELIVERIES],
     }

@@ -9,8 +9,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from projects import sections
-from projects.services import get_project_for_user
+from projects import permissions, sections
 from webhooks import selectors, services
 
 
@@ -57,7 +56,7 @@ def project_webhooks(request: HttpRequest, slug: str) -> HttpResponse:
 
     Reading creates nothing: until the secret is made (a POST), the page offers to make it.
     """
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug)
     return _render_panel(request, project)
 
 
@@ -65,7 +64,7 @@ def project_webhooks(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def regenerate_secret(request: HttpRequest, slug: str) -> HttpResponse:
     """Make the project's first webhook secret, or replace the current one."""
-    project = get_project_for_user(request.user, slug)
+    project = permissions.project_for(request.user, slug, "webhooks.secret")
     if services.saved_endpoint(project) is None:
         services.endpoint_for(project)
         notice = "Webhook secret created: add it at your git host."
@@ -79,7 +78,9 @@ def regenerate_secret(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _render_panel(request: HttpRequest, project, *, notice: str = "") -> HttpResponse:
-    context = {**selectors.setup(request, project), "notice": notice}
+    may_see = permissions.can(request.user, project, "webhooks.secret")
+    context = {**selectors.setup(request, project, with_secret=may_see), "notice": notice}
+    context["may"] = permissions.allowed(request.user, project)
     if request.htmx:
         return render(request, "webhooks/_project_webhooks.html", context)
     context.update(sections.frame(request, project, "settings"))

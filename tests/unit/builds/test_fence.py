@@ -146,5 +146,5 @@ def test_a_member_cannot_opt_the_project_into_root(user):
 
     project = services.create_project(user, slug="mine", repo_url="https://example.com/a.git")
 
-    assert "run_as_root" in ProjectForm(instance=project, can_manage=True).fields
-    assert "run_as_root" not in ProjectForm(instance=project, can_manage=False).fields
+    assert "run_as_root" in ProjectForm(instance=project, owner_fields=True).fields
+    assert "run_as_root" not in ProjectForm(instance=project, owner_fields=False).fields

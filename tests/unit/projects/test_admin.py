@@ -57,6 +57,8 @@ def test_admin_inline_changes_a_value_only_when_a_new_one_is_typed(admin_client,
         "container_port": "8000",
         "memory_limit_mb": "512",
         "owner": project.owner_id,
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
         "env_vars-TOTAL_FORMS": "2",
         "env_vars-INITIAL_FORMS": "1",
         "env_vars-0-id": env_var.pk,
@@ -89,6 +91,8 @@ def test_admin_splits_credentials_off_a_url_like_the_web_form(admin_client, user
             "container_port": "8000",
             "memory_limit_mb": "512",
             "owner": user.pk,
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
             "env_vars-TOTAL_FORMS": "0",
             "env_vars-INITIAL_FORMS": "0",
         },
@@ -112,3 +116,30 @@ def test_admin_delete_also_cleans_docker_resources(admin_client, project, monkey
     assert removed == ["shop"]
     assert not Project.objects.exists()
     assert not EnvVar.objects.exists()
+
+
+def test_admin_gives_a_member_a_role_and_the_audit_log_says_so(admin_client, project, other_user):
+    url = reverse("admin:projects_project_change", args=[project.pk])
+    data = {
+        "repo_url": project.repo_url,
+        "branch": "main",
+        "framework": "auto",
+        "builder": "auto",
+        "container_port": "8000",
+        "memory_limit_mb": "512",
+        "owner": project.owner_id,
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-0-project": project.pk,
+        "memberships-0-user": other_user.pk,
+        "memberships-0-role": "viewer",
+        "env_vars-TOTAL_FORMS": "0",
+        "env_vars-INITIAL_FORMS": "0",
+    }
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert project.memberships.get().role == "viewer"
+    entry = project.audit_entries.get(action="project.members")
+    assert entry.summary == "+grace (viewer) in the admin"

@@ -67,7 +67,7 @@ def test_settings_changes_name_the_fields_and_members_who_came_and_went(project,
 
     assert _entries(project)[1:] == [
         ("project.settings", "ada", "branch, repository credentials"),
-        ("project.members", "ada", "+grace"),
+        ("project.members", "ada", "+grace (deployer)"),
         ("project.members", "ada", "-grace"),
     ]
     assert not AuditEntry.objects.filter(summary__contains="tok3n").exists()

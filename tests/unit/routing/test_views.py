@@ -157,15 +157,21 @@ def test_the_domains_section_and_both_overviews_show_the_addresses(auth_client, 
     assert link in overview
 
 
-def test_a_member_may_add_a_domain_and_it_waits_for_its_proof(
-    client, project, other_user, fake_caddy
-):
-    """Members may add and prove domains: a claim routes nothing until proven, so it gives a
-    member no reach beyond what deploying the project already gives."""
-    project.members.add(other_user)
+def test_a_deployer_may_not_add_a_domain(client, project, other_user, fake_caddy):
+    """Domains are the owner's (issue 24's roles): a deployer is refused and nothing is claimed."""
+    project.members.add(other_user)  # a deployer, the default role
     client.force_login(other_user)
 
     response = client.post(
+        reverse("routing:add", args=[project.slug]), {"hostname": "www.shop.com"}, **HTMX
+    )
+
+    assert response.status_code == 403
+    assert not Domain.objects.exists()
+
+
+def test_an_added_domain_waits_for_its_proof(auth_client, project, fake_caddy):
+    response = auth_client.post(
         reverse("routing:add", args=[project.slug]), {"hostname": "www.shop.com"}, **HTMX
     )
 

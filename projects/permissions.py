@@ -1,0 +1,83 @@
+"""Who may do what to a project: the one table every interface asks (pages, the admin, the API).
+
+A project's people have one role each: its owner (Project.owner), or a member with the role
+of their Membership, deployer or viewer. Staff are the operators: they may do everything.
+Someone with no role does not see the project at all (404, so no name leaks); someone whose
+role is too low gets 403.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from projects import services
+from projects.models import Membership, Project
+
+OWNER = "owner"
+DEPLOYER = Membership.Role.DEPLOYER.value
+VIEWER = Membership.Role.VIEWER.value
+STAFF = "staff"
+RANK = {VIEWER: 1, DEPLOYER: 2, OWNER: 3, STAFF: 4}
+
+# action -> the lowest role that may do it. A viewer reads pages and never a secret value.
+ACTIONS = {
+    "view": VIEWER,  # every page: overview, deployments, logs, domains, activity, settings
+    "env.read_keys": VIEWER,  # variables' names, never their values
+    "deploy": DEPLOYER,  # deploy and redeploy a commit
+    "rollback": DEPLOYER,
+    "cancel": DEPLOYER,
+    "env.reveal": DEPLOYER,
+    "env.write": DEPLOYER,  # add, change, delete, import
+    "settings.build": DEPLOYER,  # branch, framework, start command, … (not the repository)
+    "detection.preview": DEPLOYER,
+    "notifications": DEPLOYER,  # change them, send a test, see and replace the signing secret
+    "members": OWNER,
+    "credentials": OWNER,  # the repository URL, its credentials, run as root
+    "deploy_key": OWNER,
+    "webhooks.secret": OWNER,  # see, create and replace the push webhook's secret
+    "domains": OWNER,  # add, prove and remove
+    "addons": OWNER,  # add, remove, back up, backup schedule
+    "delete": OWNER,
+}
+
+
+def role_of(user, project: Project) -> str | None:
+    """ "staff", "owner", "deployer", "viewer", or None for someone who may not see it."""
+    if not user.is_authenticated:
+        return None
+    if user.is_staff:
+        return STAFF
+    if user.pk == project.owner_id:
+        return OWNER
+    return (
+        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    )
+
+
+def can(user, project: Project, action: str) -> bool:
+    """Whether `user` may do `action` (a key of ACTIONS) to `project`."""
+    if action not in ACTIONS:
+        raise KeyError(f"{action!r} is not an action of projects.permissions.ACTIONS")
+    role = role_of(user, project)
+    return role is not None and RANK[role] >= RANK[ACTIONS[action]]
+
+
+def allowed(user, project: Project) -> dict[str, bool]:
+    """Every action's verdict, for templates (`may.deploy`, `may.env_reveal`): dots become _."""
+    role = role_of(user, project)
+    rank = RANK.get(role, 0)
+    return {action.replace(".", "_"): rank >= RANK[minimum] for action, minimum in ACTIONS.items()}
+
+
+def require(user, project: Project, action: str) -> None:
+    """Raise PermissionDenied (403) unless `user` may do `action`."""
+    if not can(user, project, action):
+        raise PermissionDenied(f"Your role in {project.slug} does not allow this ({action}).")
+
+
+def project_for(user, slug: str, action: str = "view") -> Project:
+    """The project if the user may see it (Http404 otherwise, so no name leaks) and may do
+    `action` (PermissionDenied otherwise)."""
+    project = services.get_project_for_user(user, slug)
+    require(user, project, action)
+    return project

@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("", include("addons.urls")),
     path("", include("webhooks.urls")),
+    path("", include("api.urls")),
     path("", include(moved.urlpatterns)),
 ]

@@ -1,0 +1,29 @@
+"""/api/v1/: the REST API, its OpenAPI schema (openapi.json) and browsable docs (docs)."""
+
+from __future__ import annotations
+
+from django.urls import path
+from ninja import NinjaAPI
+
+from api import errors
+from api.auth import BearerToken
+from api.routes import builds, env, operations, projects
+
+api = NinjaAPI(
+    title="Deployer API",
+    version="1",
+    description=(
+        "Everything the dashboard does, for scripts and the `deployer` CLI. Send a personal "
+        "token (Account → API tokens, or `manage.py apitoken create`) as "
+        '`Authorization: Bearer <token>`. Errors are `{"error": {"code", "message"}}`.'
+    ),
+    auth=BearerToken(),
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+errors.install(api)
+for router in (projects.router, env.router, builds.router, operations.router):
+    api.add_router("", router)
+
+urlpatterns = [path("api/v1/", api.urls)]

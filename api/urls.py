@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from django.urls import path
 from ninja import NinjaAPI
+from ninja.parser import Parser
 
 from api import errors
 from api.auth import BearerToken
 from api.routes import builds, env, operations, projects
+
+
+class EmptyBodyParser(Parser):
+    """An empty body is an empty object: `curl -X POST .../deploy` needs no `-d '{}'`."""
+
+    def parse_body(self, request):
+        return super().parse_body(request) if request.body.strip() else {}
+
 
 api = NinjaAPI(
     title="Deployer API",
@@ -18,6 +27,7 @@ api = NinjaAPI(
         '`Authorization: Bearer <token>`. Errors are `{"error": {"code", "message"}}`.'
     ),
     auth=BearerToken(),
+    parser=EmptyBodyParser(),
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",

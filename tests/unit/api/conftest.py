@@ -44,8 +44,8 @@ class Api:
     def _send(self, method: str, path: str, body=None, raw: str | None = None):
         data = raw if raw is not None else body
         send = getattr(self.client, method)
-        if data is None:
-            return send(f"/api/v1{path}", headers=self.headers)
+        if data is None:  # no body at all, as `curl -X POST` sends
+            return send(f"/api/v1{path}", "", content_type="application/json", headers=self.headers)
         return send(f"/api/v1{path}", data, content_type="application/json", headers=self.headers)
 
     def post(self, path: str, body=None, **kw):

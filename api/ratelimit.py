@@ -6,6 +6,7 @@ the cache is Redis (REDIS_URL set).
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
@@ -13,6 +14,8 @@ from django.core.cache import cache
 
 from api.errors import ApiError
 from api.models import ApiToken
+
+logger = logging.getLogger(__name__)
 
 
 def check_write(token: ApiToken, now: float | None = None) -> None:
@@ -23,8 +26,12 @@ def check_write(token: ApiToken, now: float | None = None) -> None:
     now = time.time() if now is None else now
     window = int(now // 60)
     key = f"api-writes:{token.pk}:{window}"
-    cache.add(key, 0, timeout=120)
-    count = cache.incr(key)
+    try:
+        cache.add(key, 0, timeout=120)
+        count = cache.incr(key)
+    except Exception:  # noqa: BLE001 - a cache that is away (Redis restarting) limits nothing
+        logger.warning("The API write limit is not counted: the cache is unreachable.")
+        return
     if count > limit:
         wait = 60 - int(now % 60)
         raise ApiError(

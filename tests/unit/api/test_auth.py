@@ -144,3 +144,12 @@ def test_writes_are_rate_limited_per_token(api, api_as, project, settings):
     assert (
         fresh.post(f"/projects/{project.slug}/env", {"key": "C", "value": "x"}).status_code == 201
     )
+
+
+def test_writes_go_on_when_the_cache_is_away(api, project, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Redis is restarting")
+
+    monkeypatch.setattr("api.ratelimit.cache.add", unreachable)
+    response = api.post(f"/projects/{project.slug}/env", {"key": "A", "value": "1"})
+    assert response.status_code == 201

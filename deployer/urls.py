@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("addons.urls")),
     path("", include("webhooks.urls")),
     path("", include("api.urls")),
+    path("", include("api.account_urls")),
     path("", include(moved.urlpatterns)),
 ]

@@ -62,7 +62,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(ApiError)
     def _api_error(request, exc: ApiError):
-        return error_response(api, request, exc.status, exc.code, exc.message, exc.details)
+        response = error_response(api, request, exc.status, exc.code, exc.message, exc.details)
+        if exc.status == 429 and isinstance(exc.details, dict):
+            response["Retry-After"] = str(exc.details.get("retry_after", 60))
+        return response
 
     @api.exception_handler(NinjaValidationError)
     def _invalid(request, exc: NinjaValidationError):

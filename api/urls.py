@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.http import HttpRequest, JsonResponse
+from django.urls import path, re_path
 from ninja import NinjaAPI
 from ninja.parser import Parser
 
@@ -36,4 +37,14 @@ errors.install(api)
 for router in (projects.router, env.router, builds.router, operations.router):
     api.add_router("", router)
 
-urlpatterns = [path("api/v1/", api.urls)]
+
+def unknown_path(request: HttpRequest, rest: str) -> JsonResponse:
+    """A JSON 404 for any other address under /api/, never the dashboard's HTML page."""
+    body = {"error": {"code": "not_found", "message": f"There is no API endpoint {request.path}."}}
+    return JsonResponse(body, status=404)
+
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", unknown_path),
+]

@@ -86,7 +86,7 @@ def projects() -> None:
 def status(project: Annotated[str, typer.Argument(help="Only this project.")] = "") -> None:
     """The newest build of each project and, for one project, its health."""
     api = client()
-    builds = call(api.get, "/status")
+    builds = call(lambda: list(api.pages("/status")))
     table = Table("Project", "Build", "State", "Ref", "Commit", "Created")
     for build in builds:
         if project and build["project"] != project:

@@ -111,6 +111,7 @@ def activity(request, slug: str):
 
 
 @router.get("/status", response=list[BuildOut], summary="The newest build of each project")
+@paginate(PageNumberPagination, page_size=settings.DEPLOYER_API_PAGE_SIZE)
 def status(request):
     permissions.require_scope(request, Scope.READ)
     newest = []

@@ -22,6 +22,12 @@ def test_openapi_schema_is_served_without_a_token(client):
     assert "/api/v1/projects/{slug}/deploy" in schema["paths"]
 
 
+def test_an_unknown_api_path_is_a_json_404(api):
+    response = api.get("/nope")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
 def test_browsable_docs_are_served(client):
     assert client.get("/api/v1/docs").status_code == 200
 
@@ -138,6 +144,7 @@ def test_writes_are_rate_limited_per_token(api, api_as, project, settings):
     response = api.post(f"/projects/{project.slug}/env", {"key": "C", "value": "x"})
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "rate_limited"
+    assert 0 < int(response["Retry-After"]) <= 60
     assert not project.env_vars.filter(key="C").exists()
     assert api.get(f"/projects/{project.slug}/env").status_code == 200  # reads are not counted
     fresh = api_as("admin")

@@ -54,7 +54,7 @@ def test_activity_names_the_token(api, project, user):
 def test_status_lists_the_newest_build_per_project(api, project):
     Build.objects.create(project=project, state=Build.State.FAILED)
     newest = Build.objects.create(project=project)
-    assert [b["id"] for b in api.get("/status").json()] == [newest.pk]
+    assert [b["id"] for b in api.get("/status").json()["items"]] == [newest.pk]
 
 
 def test_the_owner_adds_an_add_on(api, project, monkeypatch):

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "deployer.htmx.HtmxMiddleware",
+    "api.middleware.JsonMethodNotAllowed",
 ]
 
 ROOT_URLCONF = "deployer.urls"
@@ -608,12 +609,12 @@ except ValueError as _invalid:
     raise ImproperlyConfigured(str(_invalid)) from None
 
 # The REST API (/api/v1/, README "API"): changes one token may make per minute (0: no limit),
-# and the items on one page of a list.
+# and the items on one page of a list (`?page_size=` asks for up to 100).
 DEPLOYER_API_WRITES_PER_MINUTE = _read("DEPLOYER_API_WRITES_PER_MINUTE", int, 60)
 DEPLOYER_API_PAGE_SIZE = _read("DEPLOYER_API_PAGE_SIZE", int, 50)
-if DEPLOYER_API_WRITES_PER_MINUTE < 0 or not 1 <= DEPLOYER_API_PAGE_SIZE <= 500:
+if DEPLOYER_API_WRITES_PER_MINUTE < 0 or not 1 <= DEPLOYER_API_PAGE_SIZE <= 100:
     raise ImproperlyConfigured(
-        "DEPLOYER_API_WRITES_PER_MINUTE cannot be negative; DEPLOYER_API_PAGE_SIZE must be 1 to 500."
+        "DEPLOYER_API_WRITES_PER_MINUTE cannot be negative; DEPLOYER_API_PAGE_SIZE must be 1 to 100."
     )
 
 LOGGING = {

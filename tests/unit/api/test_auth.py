@@ -160,3 +160,10 @@ def test_writes_go_on_when_the_cache_is_away(api, project, monkeypatch):
     monkeypatch.setattr("api.ratelimit.cache.add", unreachable)
     response = api.post(f"/projects/{project.slug}/env", {"key": "A", "value": "1"})
     assert response.status_code == 201
+
+
+def test_a_wrong_method_is_a_json_405(api, project):
+    response = api.get(f"/projects/{project.slug}/deploy")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in response["Allow"]

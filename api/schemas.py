@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
@@ -177,6 +178,18 @@ class DomainIn(Input):
     hostname: str
 
 
+class DomainCheckIn(Input):
+    method: Literal["dns", "http"] | None = Field(
+        None, description="The proof to try: dns (a TXT record) or http; default the last one."
+    )
+
+
+class DomainCheckOut(Schema):
+    verified: bool
+    reason: str
+    domain: DomainOut
+
+
 class HealthOut(Schema):
     state: str
     label: str
@@ -199,7 +212,14 @@ class AddOnOut(Schema):
     state: str
     error: str
     variables: list[str]
+    backup_every_hours: int
+    keep_backups: int
     created_at: datetime
+
+
+class BackupScheduleIn(Input):
+    every_hours: int = Field(description="A backup every this many hours; 0 for none.")
+    keep: int = Field(description="How many backups are kept.")
 
 
 class AddOnIn(Input):

@@ -19,7 +19,10 @@ from api.schemas import (
     Accepted,
     AddOnIn,
     AddOnOut,
+    BackupScheduleIn,
     BuildOut,
+    DomainCheckIn,
+    DomainCheckOut,
     DomainIn,
     DomainOut,
     EventOut,
@@ -58,6 +61,20 @@ def remove_domain(request, slug: str, hostname: str):
     domain = get_object_or_404(project.domains, hostname=hostname.lower())
     routing.remove_domain(domain, actor=permissions.actor(request))
     return Status(204, None)
+
+
+@router.post(
+    "/projects/{slug}/domains/{hostname}/check",
+    response=DomainCheckOut,
+    summary="Try a domain's proof now",
+)
+def check_domain(request, slug: str, hostname: str, payload: DomainCheckIn):
+    """Verified once the proof passes (then it is routed); otherwise the reason in words."""
+    project = permissions.get_project(request, slug, Scope.ADMIN)
+    domain = get_object_or_404(project.domains.select_related("project"), hostname=hostname.lower())
+    result = routing.check_domain(domain, payload.method)
+    domain.refresh_from_db()
+    return {"verified": result.ok, "reason": result.reason, "domain": domain}
 
 
 # Health and events ------------------------------------------------------------------------------
@@ -132,6 +149,8 @@ def addon_out(addon) -> dict:
         "state": addon.state,
         "error": addon.error,
         "variables": sorted(standard(addon_services.credentials(addon))),
+        "backup_every_hours": addon.backup_every_hours,
+        "keep_backups": addon.keep_backups,
         "created_at": addon.created_at,
     }
 
@@ -164,3 +183,25 @@ def remove_addon(request, slug: str, pk: int, keep_data: bool = False):
     transaction.on_commit(lambda: addon_tasks.remove_addon.delay(addon.pk, keep_data, who))
     kept = " (its data is kept)" if keep_data else ""
     return Status(202, {"message": f"{addon} is being removed{kept}."})
+
+
+@router.post("/projects/{slug}/addons/{pk}/backup", response={202: Accepted}, summary="Back up now")
+def back_up_addon(request, slug: str, pk: int):
+    """A backup now, taken and verified by the worker; it shows on the add-ons page then."""
+    project = permissions.get_project(request, slug, Scope.ADMIN)
+    permissions.require_manager(request, project, "back up an add-on")
+    addon = get_object_or_404(project.addons, pk=pk)
+    who = permissions.actor(request)
+    transaction.on_commit(lambda: addon_tasks.back_up_addon.delay(addon.pk, who))
+    return Status(202, {"message": f"A backup of {addon} is being taken."})
+
+
+@router.put("/projects/{slug}/addons/{pk}/schedule", response=AddOnOut, summary="Backup schedule")
+def set_schedule(request, slug: str, pk: int, payload: BackupScheduleIn):
+    project = permissions.get_project(request, slug, Scope.ADMIN)
+    permissions.require_manager(request, project, "change an add-on's backups")
+    addon = get_object_or_404(project.addons, pk=pk)
+    addon_services.set_backup_schedule(
+        addon, every_hours=payload.every_hours, keep=payload.keep, actor=permissions.actor(request)
+    )
+    return addon_out(addon)

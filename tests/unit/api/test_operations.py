@@ -81,3 +81,36 @@ def test_a_member_cannot_add_an_add_on(client, make_token, other_user, project):
     assert response.status_code == 403
     assert not AddOn.objects.exists()
     assert member.get(f"/projects/{project.slug}/addons").status_code == 200
+
+
+def test_checking_a_domain_under_the_apps_own_address_says_verified(api, project, settings):
+    hostname = f"www.{project.app_host}"
+    api.post(f"/projects/{project.slug}/domains", {"hostname": hostname})
+    response = api.post(f"/projects/{project.slug}/domains/{hostname}/check", {})
+    assert response.status_code == 200
+    assert response.json()["verified"] is True
+
+
+def test_a_domain_check_refuses_an_unknown_method(api, project):
+    api.post(f"/projects/{project.slug}/domains", {"hostname": "shop.example.org"})
+    response = api.post(
+        f"/projects/{project.slug}/domains/shop.example.org/check", {"method": "carrier-pigeon"}
+    )
+    assert response.status_code == 400
+
+
+def test_the_owner_sets_an_add_ons_backup_schedule(api, project, monkeypatch):
+    monkeypatch.setattr("addons.tasks.provision_addon.delay", lambda pk: None)
+    addon = api.post(f"/projects/{project.slug}/addons", {"kind": "postgres"}).json()
+    path = f"/projects/{project.slug}/addons/{addon['id']}/schedule"
+    response = api.put(path, {"every_hours": 6, "keep": 3})
+    assert response.status_code == 200
+    assert (response.json()["backup_every_hours"], response.json()["keep_backups"]) == (6, 3)
+    assert api.put(path, {"every_hours": -1, "keep": 3}).status_code == 400
+
+
+def test_the_owner_asks_for_a_backup(api, project, monkeypatch):
+    monkeypatch.setattr("addons.tasks.provision_addon.delay", lambda pk: None)
+    addon = api.post(f"/projects/{project.slug}/addons", {"kind": "postgres"}).json()
+    response = api.post(f"/projects/{project.slug}/addons/{addon['id']}/backup")
+    assert response.status_code == 202

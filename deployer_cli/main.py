@@ -27,6 +27,7 @@ err = Console(stderr=True, highlight=False)
 
 LIVE = "live"
 FOLLOW_WAIT_SECONDS = 2  # the server holds each log request up to this long for a new line
+FOLLOW_RETRIES = 5  # a server away for about a minute, not longer
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -190,16 +191,33 @@ def _print_lines(lines: list[dict]) -> None:
 
 
 def follow_log(api: Client, build_id: int, timeout: float | None) -> dict:
-    """Print the build's log as it grows; the build as it ended (or as it is at the timeout)."""
-    after = 0
+    """Print the build's log as it grows; the build as it ended (or as it is at the timeout).
+
+    A server that is briefly away (restarting, a proxy's 502) is asked again with the same
+    cursor, so a CI job does not fail for it and no line is lost or repeated.
+    """
+    after, failures = 0, 0
     deadline = None if timeout is None else time.monotonic() + timeout
     while deadline is None or time.monotonic() < deadline:
-        page = call(api.get, f"/builds/{build_id}/log", after=after, wait=FOLLOW_WAIT_SECONDS)
+        try:
+            page = api.get(f"/builds/{build_id}/log", after=after, wait=FOLLOW_WAIT_SECONDS)
+        except ApiError as exc:
+            failures += 1
+            if not _transient(exc) or failures > FOLLOW_RETRIES:
+                raise fail(str(exc)) from None
+            err.print(f"{exc} (trying again)", markup=False)
+            time.sleep(min(2**failures, 10))
+            continue
+        failures = 0
         _print_lines(page["lines"])
         after = page["next_after"]
         if page["finished"]:
             break
     return call(api.get, f"/builds/{build_id}")
+
+
+def _transient(exc: ApiError) -> bool:
+    return exc.status == 0 or exc.status in (502, 503, 504)
 
 
 def _follow_to_end(api: Client, build_id: int, timeout: float | None) -> None:

@@ -178,3 +178,28 @@ def test_status_shows_the_newest_build(cli, project):
     assert result.exit_code == 0, result.output
     assert "failed" in result.output
     assert "Health:" in result.output
+
+
+def test_following_asks_again_after_a_brief_outage(monkeypatch):
+    """A 502 from a proxy while the dashboard restarts costs a retry, not the CI job."""
+    from deployer_cli import main
+    from deployer_cli.client import ApiError
+
+    answers = [
+        ApiError("Bad gateway", status=502),
+        {"lines": [{"seq": 1, "stage": "", "text": "done"}], "next_after": 1, "finished": True},
+        {"state": "live", "finished": True},
+    ]
+    asked = []
+
+    class Flaky:
+        def get(self, path, **params):
+            asked.append((path, params.get("after")))
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    monkeypatch.setattr(main.time, "sleep", lambda seconds: None)
+    assert main.follow_log(Flaky(), 7, timeout=60)["state"] == "live"
+    assert asked[:2] == [("/builds/7/log", 0), ("/builds/7/log", 0)]

@@ -48,6 +48,8 @@ class ProjectOut(Schema):
     run_as_root: bool
     keep_sqlite: bool
     owner: str
+    members: list[str]
+    has_repo_credentials: bool
     url: str
     deleting: bool
     created_at: datetime
@@ -88,6 +90,8 @@ class ProjectUpdate(Input):
     memory_limit_mb: int | None = None
     run_as_root: bool | None = None
     keep_sqlite: bool | None = None
+    members: list[str] | None = Field(None, description="Usernames; replaces the members.")
+    forget_credentials: bool | None = Field(None, description="Drop the repository credentials.")
 
 
 class EnvVarOut(Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from ninja import Router, Status
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -16,6 +17,7 @@ from projects.models import Project
 from routing import services as routing
 
 router = Router(tags=["projects"])
+users = get_user_model().objects.filter(is_active=True)
 
 
 def project_out(project: Project) -> dict:
@@ -23,6 +25,8 @@ def project_out(project: Project) -> dict:
     return {
         **fields,
         "owner": project.owner.get_username(),
+        "members": sorted(user.get_username() for user in project.members.all()),
+        "has_repo_credentials": project.has_repo_credentials,
         "url": routing.app_url(project.app_host),
         "deleting": project.deleting_at is not None,
         "created_at": project.created_at,
@@ -46,6 +50,7 @@ def me(request):
 def list_projects(request):
     permissions.require_scope(request, Scope.READ)
     projects = permissions.visible_projects(request).select_related("owner")
+    projects = projects.prefetch_related("members")
     return [project_out(project) for project in projects]
 
 
@@ -70,12 +75,21 @@ def get_project(request, slug: str):
 def update_project(request, slug: str, payload: ProjectUpdate):
     project = permissions.get_project(request, slug, Scope.ADMIN)
     fields = payload.model_dump(exclude_unset=True)
-    if fields.get("repo_url") and services.split_credentials(fields["repo_url"])[1]:
-        permissions.require_manager(request, project, "set repository credentials")
     if any(value is None for value in fields.values()):
         raise ApiError(400, "invalid_input", "A setting cannot be null; leave it out instead.")
+    permissions.require_manager_for_settings(request, project, fields)
+    if "members" in fields:
+        fields["members"] = _users_named(fields["members"])
     services.update_project(project, actor=permissions.actor(request), **fields)
     return project_out(project)
+
+
+def _users_named(names: list[str]) -> list:
+    found = {user.get_username(): user for user in users.filter(username__in=names)}
+    unknown = sorted(set(names) - set(found))
+    if unknown:
+        raise ApiError(400, "invalid_input", f"No user named {', '.join(unknown)}.")
+    return list(found.values())
 
 
 @router.delete("/projects/{slug}", response={202: Accepted}, summary="Delete a project")

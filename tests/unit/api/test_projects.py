@@ -156,3 +156,31 @@ def test_import_is_all_or_nothing(api, project):
     assert not project.env_vars.exists()
     good = api.post(f"/projects/{project.slug}/env-import", {"text": "A=1\nB=2\n"})
     assert good.json() == {"created": ["A", "B"], "updated": []}
+
+
+def test_a_member_cannot_change_owner_only_settings(client, make_token, other_user, project):
+    from tests.unit.api.conftest import Api
+
+    project.members.add(other_user)
+    member = Api(client, make_token("admin", owner=other_user))
+    for change in (
+        {"repo_url": "https://evil.example.com/x.git"},
+        {"run_as_root": True},
+        {"members": []},
+    ):
+        response = member.patch(f"/projects/{project.slug}", change)
+        assert response.status_code == 403, change
+        assert response.json()["error"]["code"] == "owner_only"
+    project.refresh_from_db()
+    assert project.repo_url == "https://example.com/acme/shop.git"
+    assert not project.run_as_root
+    assert member.patch(f"/projects/{project.slug}", {"branch": "dev"}).status_code == 200
+
+
+def test_the_owner_sets_the_members(api, project, other_user):
+    response = api.patch(f"/projects/{project.slug}", {"members": [other_user.username]})
+    assert response.status_code == 200
+    assert response.json()["members"] == [other_user.username]
+    unknown = api.patch(f"/projects/{project.slug}", {"members": ["nobody"]})
+    assert unknown.status_code == 400
+    assert list(project.members.all()) == [other_user]

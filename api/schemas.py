@@ -125,6 +125,8 @@ class EnvImportOut(Schema):
 
 
 class BuildOut(Schema):
+    """Read from a Build (its project selected with it) or from a dict of the same names."""
+
     id: int
     project: str
     state: str
@@ -132,13 +134,21 @@ class BuildOut(Schema):
     ref: str
     commit_sha: str
     commit_message: str
-    rollback_of: int | None
+    rollback_of: int | None = Field(None, validation_alias="rollback_of_id")
     failure_stage: str
     failure_reason: str
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     finished: bool
+
+    @staticmethod
+    def resolve_project(build) -> str:
+        return build.project.slug
+
+    @staticmethod
+    def resolve_finished(build) -> bool:
+        return build.is_finished
 
 
 class DeployIn(Input):
@@ -203,11 +213,20 @@ class HealthOut(Schema):
     live_build: int | None
 
 
-class EventOut(Schema):
-    at: datetime
+class HealthEventOut(Schema):
+    at: datetime = Field(validation_alias="created_at")
     kind: str
+    state: str
+    reason: str
+    exit_code: int | None
+    restarts: int | None
+
+
+class ActivityOut(Schema):
+    at: datetime = Field(validation_alias="created_at")
+    action: str
     summary: str
-    actor: str
+    actor: str = Field(validation_alias="actor_label")
 
 
 class AddOnOut(Schema):

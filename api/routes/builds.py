@@ -23,25 +23,6 @@ LOG_BATCH = 500
 LOG_POLL_SECONDS = 0.5
 
 
-def build_out(build: Build) -> dict:
-    return {
-        "id": build.pk,
-        "project": build.project.slug,
-        "state": build.state,
-        "trigger": build.trigger,
-        "ref": build.ref,
-        "commit_sha": build.commit_sha,
-        "commit_message": build.commit_message,
-        "rollback_of": build.rollback_of_id,
-        "failure_stage": build.failure_stage,
-        "failure_reason": build.failure_reason,
-        "created_at": build.created_at,
-        "started_at": build.started_at,
-        "finished_at": build.finished_at,
-        "finished": build.is_finished,
-    }
-
-
 def get_build(request, pk: int, scope: str = Scope.READ) -> Build:
     """The build if its project is one the token may reach; 404 otherwise."""
     build = Build.objects.select_related("project").filter(pk=pk).first()
@@ -78,7 +59,7 @@ def deploy(request, slug: str, payload: DeployIn | None = None):
         )
     except services.BuildRequestError as exc:
         raise _refused(exc) from None
-    return Status(202, build_out(build))
+    return Status(202, build)
 
 
 @router.post("/projects/{slug}/rollback", response={202: BuildOut}, summary="Roll back")
@@ -100,19 +81,18 @@ def rollback(request, slug: str, payload: RollbackIn | None = None):
         )
     except services.BuildRequestError as exc:
         raise _refused(exc) from None
-    return Status(202, build_out(build))
+    return Status(202, build)
 
 
 @router.get("/projects/{slug}/builds", response=list[BuildOut], summary="A project's builds")
 @paginate(PageNumberPagination, page_size=settings.DEPLOYER_API_PAGE_SIZE)
 def list_builds(request, slug: str):
-    project = permissions.get_project(request, slug)
-    return [build_out(build) for build in project.builds.select_related("project")]
+    return permissions.get_project(request, slug).builds.select_related("project")
 
 
 @router.get("/builds/{pk}", response=BuildOut, summary="One build")
 def get_one(request, pk: int):
-    return build_out(get_build(request, pk))
+    return get_build(request, pk)
 
 
 @router.post("/builds/{pk}/cancel", response=CancelOut, summary="Cancel a build")
@@ -125,7 +105,7 @@ def cancel(request, pk: int):
     )
     build.refresh_from_db()
     message = f"Build #{pk} is being cancelled." if cancelled else f"Build #{pk} had already ended."
-    return {"build": build_out(build), "cancelled": cancelled, "message": message}
+    return {"build": build, "cancelled": cancelled, "message": message}
 
 
 class LogQuery(Schema):

@@ -14,9 +14,9 @@ from addons.environment import standard
 from api import permissions
 from api.errors import ApiError
 from api.permissions import Scope
-from api.routes.builds import build_out
 from api.schemas import (
     Accepted,
+    ActivityOut,
     AddOnIn,
     AddOnOut,
     BackupScheduleIn,
@@ -25,7 +25,7 @@ from api.schemas import (
     DomainCheckOut,
     DomainIn,
     DomainOut,
-    EventOut,
+    HealthEventOut,
     HealthOut,
 )
 from builds import services as build_services
@@ -95,36 +95,18 @@ def health(request, slug: str):
     }
 
 
-@router.get("/projects/{slug}/events", response=list[EventOut], summary="Health events")
+@router.get("/projects/{slug}/events", response=list[HealthEventOut], summary="Health events")
 @paginate(PageNumberPagination, page_size=settings.DEPLOYER_API_PAGE_SIZE)
 def events(request, slug: str):
     """What changed in the app's health, newest first (states, restarts, deploys, alerts)."""
-    project = permissions.get_project(request, slug)
-    return [
-        {
-            "at": event.created_at,
-            "kind": event.kind,
-            "summary": event.reason or event.get_kind_display(),
-            "actor": "deployer",
-        }
-        for event in project.health_events.all()
-    ]
+    return permissions.get_project(request, slug).health_events.all()
 
 
-@router.get("/projects/{slug}/activity", response=list[EventOut], summary="The audit log")
+@router.get("/projects/{slug}/activity", response=list[ActivityOut], summary="The audit log")
 @paginate(PageNumberPagination, page_size=settings.DEPLOYER_API_PAGE_SIZE)
 def activity(request, slug: str):
     """Who changed what, newest first (variables by name, never by value)."""
-    project = permissions.get_project(request, slug)
-    return [
-        {
-            "at": entry.created_at,
-            "kind": entry.action,
-            "summary": entry.summary or entry.get_action_display(),
-            "actor": entry.actor_label,
-        }
-        for entry in project.audit_entries.all()
-    ]
+    return permissions.get_project(request, slug).audit_entries.all()
 
 
 @router.get("/status", response=list[BuildOut], summary="The newest build of each project")
@@ -135,7 +117,7 @@ def status(request):
     for project in permissions.visible_projects(request):
         build = project.builds.select_related("project").first()
         if build is not None:
-            newest.append(build_out(build))
+            newest.append(build)
     return newest
 
 

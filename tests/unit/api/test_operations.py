@@ -47,7 +47,7 @@ def test_events_are_paginated(api, project):
 def test_activity_names_the_token(api, project, user):
     api.post(f"/projects/{project.slug}/env", {"key": "A", "value": "1"})
     items = api.get(f"/projects/{project.slug}/activity").json()["items"]
-    assert items[0]["kind"] == AuditEntry.Action.ENV_ADD
+    assert items[0]["action"] == AuditEntry.Action.ENV_ADD
     assert items[0]["actor"] == f"token ci of {user.username}"
 
 

@@ -33,8 +33,11 @@ def request_build(
     commit_sha: str = "",
     triggered_by=None,
     detail: str = "",
+    actor=None,
 ) -> Build:
     """Queue a build of `ref` (default: the project's branch) or of an exact `commit_sha`.
+
+    The audit log names `actor` when given (an API token's label), else `triggered_by`.
 
     Older builds of the project that are still queued are superseded: only the newest
     request matters. The Celery task is sent once the transaction commits. Raises
@@ -54,7 +57,7 @@ def request_build(
         audit.record(
             project,
             audit.Action.DEPLOY,
-            actor=triggered_by or _trigger_label(trigger, detail),
+            actor=actor or triggered_by or _trigger_label(trigger, detail),
             summary=f"build #{build.pk} of {commit_sha[:12] or build.ref}",
         )
         _dispatch_on_commit(build)
@@ -97,7 +100,7 @@ def request_rollback(project, target: Build, *, triggered_by=None, actor=None) -
         audit.record(
             project,
             audit.Action.ROLLBACK,
-            actor=triggered_by or actor,
+            actor=actor or triggered_by,
             summary=f"build #{build.pk} to the image of build #{target.pk}",
         )
         _dispatch_on_commit(build)

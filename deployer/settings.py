@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",
     "deployer",
     "projects",
     "builds",
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "routing",
     "monitoring",
     "addons",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "deployer.htmx.HtmxMiddleware",
+    "api.middleware.JsonMethodNotAllowed",
 ]
 
 ROOT_URLCONF = "deployer.urls"
@@ -228,6 +231,13 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The cache holds only counters (the API's write limit): Redis when there is one, so every
+# web process counts together; otherwise each process's memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -631,6 +641,15 @@ try:
     fernet_keys(DEPLOYER_SECRETS_KEY)
 except ValueError as _invalid:
     raise ImproperlyConfigured(str(_invalid)) from None
+
+# The REST API (/api/v1/, README "API"): changes one token may make per minute (0: no limit),
+# and the items on one page of a list (`?page_size=` asks for up to 100).
+DEPLOYER_API_WRITES_PER_MINUTE = _read("DEPLOYER_API_WRITES_PER_MINUTE", int, 60)
+DEPLOYER_API_PAGE_SIZE = _read("DEPLOYER_API_PAGE_SIZE", int, 50)
+if DEPLOYER_API_WRITES_PER_MINUTE < 0 or not 1 <= DEPLOYER_API_PAGE_SIZE <= 100:
+    raise ImproperlyConfigured(
+        "DEPLOYER_API_WRITES_PER_MINUTE cannot be negative; DEPLOYER_API_PAGE_SIZE must be 1 to 100."
+    )
 
 LOGGING = {
     "version": 1,

@@ -18,5 +18,7 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("", include("addons.urls")),
     path("", include("webhooks.urls")),
+    path("", include("api.urls")),
+    path("", include("api.account_urls")),
     path("", include(moved.urlpatterns)),
 ]

@@ -31,11 +31,12 @@ wait_for() {
     die "$what did not come up within ${seconds}s"
 }
 
-# ensure_venv REQUIREMENTS_FILE: a virtualenv in .venv with exactly those pins, reinstalled only when they change.
+# ensure_venv REQUIREMENTS_FILE: a virtualenv in .venv with exactly those pins, reinstalled only
+# when they change, and the `deployer` CLI of this checkout (an editable install: .venv/bin/deployer).
 ensure_venv() {
     local req=$1
     local stamp="$ROOT/.venv/.installed-$(basename "$req")" digest
-    digest=$(cat "$ROOT"/requirements*.txt | sha256sum | cut -d' ' -f1)
+    digest=$(cat "$ROOT"/requirements*.txt "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)
     if [ ! -x "$ROOT/.venv/bin/python" ]; then
         say "creating the virtualenv in .venv"
         python3 -m venv "$ROOT/.venv" || die "python3 -m venv failed (apt-get install python3-venv)"
@@ -43,6 +44,8 @@ ensure_venv() {
     if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
         say "installing $(basename "$req")"
         "$ROOT/.venv/bin/pip" install -q -r "$ROOT/$req" || die "pip install -r $req failed"
+        # Its dependencies are pinned in requirements.txt, installed just above.
+        "$ROOT/.venv/bin/pip" install -q --no-deps -e "$ROOT" || die "pip install -e . (the deployer CLI) failed"
         echo "$digest" >"$stamp"
     fi
 }

@@ -1,0 +1,3 @@
+from deployer_cli.main import app
+
+app(prog_name="deployer")

@@ -48,6 +48,7 @@ def list_domains(request, slug: str):
 def add_domain(request, slug: str, payload: DomainIn):
     """The domain starts pending, with a token to prove it by (a DNS TXT record)."""
     project = permissions.get_project(request, slug, Scope.ADMIN)
+    permissions.require_manager(request, project, "add a domain")
     return Status(
         201, routing.add_domain(project, payload.hostname, actor=permissions.actor(request))
     )
@@ -58,6 +59,7 @@ def add_domain(request, slug: str, payload: DomainIn):
 )
 def remove_domain(request, slug: str, hostname: str):
     project = permissions.get_project(request, slug, Scope.ADMIN)
+    permissions.require_manager(request, project, "remove a domain")
     domain = get_object_or_404(project.domains, hostname=hostname.lower())
     routing.remove_domain(domain, actor=permissions.actor(request))
     return Status(204, None)
@@ -71,6 +73,7 @@ def remove_domain(request, slug: str, hostname: str):
 def check_domain(request, slug: str, hostname: str, payload: DomainCheckIn):
     """Verified once the proof passes (then it is routed); otherwise the reason in words."""
     project = permissions.get_project(request, slug, Scope.ADMIN)
+    permissions.require_manager(request, project, "prove a domain")
     domain = get_object_or_404(project.domains.select_related("project"), hostname=hostname.lower())
     result = routing.check_domain(domain, payload.method)
     domain.refresh_from_db()

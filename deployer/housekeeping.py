@@ -55,10 +55,13 @@ def run(client) -> Report:
             keep_build_ids=build_services.images_to_keep(project),
             installation=ours,
         )
-    pruned = client.images.prune(
-        filters={"dangling": True, "label": f"{LABEL_INSTALLATION}={ours}"}
-    )
-    report.dangling_bytes = pruned.get("SpaceReclaimed") or 0
+    # A running build's newest step is a dangling image until its next step builds on it:
+    # pruned then, the build fails. Dangling images wait for a round with no build running.
+    if not Build.objects.filter(state__in=Build.RUNNING_STATES).exists():
+        pruned = client.images.prune(
+            filters={"dangling": True, "label": f"{LABEL_INSTALLATION}={ours}"}
+        )
+        report.dangling_bytes = pruned.get("SpaceReclaimed") or 0
     report.removed_containers = build_services.reconcile_with_engine()["removed_containers"]
     record_image_sizes(client)
     report.deleted_rows = delete_old_rows()

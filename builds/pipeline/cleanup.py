@@ -28,8 +28,12 @@ def prune_project_images(
     """Remove the project's images except those of `keep_build_ids`; return the removed tags.
 
     Only this installation's images (another installation on the engine may have a project
-    of the same name). An image still used by a container is left alone (the engine
-    refuses, and that is fine).
+    of the same name), and only tagged ones: an untagged image carrying the project's labels
+    may be the step a build of the project is committing right now (the classic builder's
+    intermediate images inherit the labels), and removing it fails that build ("unknown
+    parent image ID"). Untagged leftovers go with housekeeping's dangling prune, which waits
+    for no build to be running. An image still used by a container is left alone (the
+    engine refuses, and that is fine).
     """
     keep = {str(pk) for pk in keep_build_ids}
     removed = []
@@ -37,7 +41,7 @@ def prune_project_images(
         filters={"label": [f"{LABEL_MANAGED}=1", f"{LABEL_PROJECT}={project}"]}
     )
     for image in images:
-        if not belongs(image.labels, installation):
+        if not belongs(image.labels, installation) or not image.tags:
             continue
         if keep & {build_of(tag) for tag in image.tags} or image.labels.get(LABEL_BUILD) in keep:
             continue

@@ -38,3 +38,17 @@ def test_prune_keeps_the_builds_it_is_told_to_keep_by_their_unguessable_tags(doc
     assert removed == [tags[1]]
     left = {t for image in docker_client.images.list(name=f"deployer/{slug}") for t in image.tags}
     assert left == {tags[2], tags[3]}
+
+
+def test_prune_never_removes_an_untagged_step_a_build_may_be_committing(docker_client, slug):
+    labels = {"org.deployer.managed": "1", "org.deployer.project": slug, TEST_LABEL: "1"}
+    dockerfile = f"FROM python:3.11-slim\nRUN echo {slug} > /step\n".encode()
+    step, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile), labels=labels, rm=True)
+    assert not step.tags  # what the classic builder leaves between two steps of a build
+
+    removed = prune_project_images(
+        docker_client, slug, keep_build_ids=[], installation=installation_id()
+    )
+
+    assert removed == []
+    assert docker_client.images.get(step.id)

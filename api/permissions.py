@@ -82,13 +82,8 @@ def require_manager(request, project: Project, what: str) -> None:
         raise ApiError(403, "owner_only", f"Only the project's owner can {what}.")
 
 
-# Settings only the owner may change, as on the Settings page: where the project's credentials
-# and deploy key are sent, who is a member, and the weaker fence of running as root.
-OWNER_ONLY_SETTINGS = frozenset({"repo_url", "members", "forget_credentials", "run_as_root"})
-
-
 def require_manager_for_settings(request, project: Project, names) -> None:
-    touched = sorted(OWNER_ONLY_SETTINGS.intersection(names))
+    touched = sorted(Project.OWNER_FIELDS.intersection(names))
     if touched:
         require_manager(request, project, f"change {', '.join(touched)}")
 

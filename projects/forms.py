@@ -51,7 +51,7 @@ class ProjectForm(forms.ModelForm):
             # Only the owner (or staff) chooses where the project's credentials and deploy key
             # are sent: a member may change how the app is built, not which repository it is.
             # A weaker fence (run_as_root) is the owner's choice too.
-            for name in ("members", "repo_url", "forget_credentials", "run_as_root"):
+            for name in Project.OWNER_FIELDS:
                 self.fields.pop(name, None)
         if read_only:  # a viewer sees the settings; a posted form is refused before this
             for field in self.fields.values():

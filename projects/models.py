@@ -179,6 +179,11 @@ class Project(models.Model):
 
     objects = ProjectQuerySet.as_manager()
 
+    # Settings only the owner (or staff) changes, on the Settings page and through the API: where
+    # the project's credentials and deploy key are sent, who is a member, and the weaker fence
+    # of running as root.
+    OWNER_FIELDS = frozenset({"repo_url", "members", "forget_credentials", "run_as_root"})
+
     # What users may set, in the order forms show it (the services validate each).
     EDITABLE_FIELDS = (
         "slug",

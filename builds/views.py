@@ -60,7 +60,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     """The projects table of the home page, which polls this URL to keep its states current."""
     if not request.htmx:
         return redirect("projects:list")
-    projects = Project.objects.visible_to(request.user)
+    projects = Project.objects.visible_to(request.user).listed()
     return render(request, "builds/_overview.html", {"rows": selectors.overview_rows(projects)})
 
 
@@ -71,7 +71,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_GET
 def ship_report(request: HttpRequest) -> HttpResponse:
     """Every visible project's recent live builds side by side: which ships faster, at what cost."""
-    projects = Project.objects.visible_to(request.user).order_by("slug")
+    projects = Project.objects.visible_to(request.user).listed().order_by("slug")
     return render(request, "builds/ship_report.html", {"rows": selectors.ship_rows(projects)})
 
 

@@ -35,7 +35,17 @@ class ProjectQuerySet(models.QuerySet):
         if user.is_staff:
             return self.all()
         memberships = Membership.objects.filter(user=user).values("project_id")
-        return self.filter(Q(owner=user) | Q(pk__in=memberships))
+        # A preview (a child project) is visible to whoever sees its parent: roles come from it.
+        return self.filter(
+            Q(owner=user)
+            | Q(pk__in=memberships)
+            | Q(parent__owner=user)
+            | Q(parent__in=memberships)
+        )
+
+    def listed(self) -> ProjectQuerySet:
+        """Projects as lists show them: a pull request's preview is shown under its parent."""
+        return self.filter(parent__isnull=True)
 
 
 class Project(models.Model):
@@ -174,6 +184,16 @@ class Project(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="shared_projects", through="Membership"
     )
+    # Set on a pull request's preview (previews/): the production project it previews. A
+    # preview is hidden from lists, takes its people's roles and its variables from the parent.
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -261,6 +281,13 @@ class EnvVar(models.Model):
         default=False,
         help_text="Also pass it as a build argument (it may then end up in the image).",
     )
+    production_only = models.BooleanField(
+        "production only",
+        default=False,
+        help_text="Never given to a pull request's preview (keep production secrets there).",
+    )
+    # A Fernet token of the value previews get instead; empty: previews get the value above.
+    encrypted_preview_value = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -280,6 +307,18 @@ class EnvVar(models.Model):
 
     def decrypted_value(self) -> str:
         return crypto.decrypt(self.encrypted_value)
+
+    @property
+    def has_preview_value(self) -> bool:
+        return bool(self.encrypted_preview_value)
+
+    def value_for_preview(self) -> str | None:
+        """What a preview gets: None when the variable is production only."""
+        if self.production_only:
+            return None
+        if self.encrypted_preview_value:
+            return crypto.decrypt(self.encrypted_preview_value)
+        return self.decrypted_value()
 
 
 class AuditEntry(models.Model):

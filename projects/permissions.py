@@ -37,6 +37,8 @@ ACTIONS = {
     "webhooks.secret": OWNER,  # see, create and replace the push webhook's secret
     "domains": OWNER,  # add, prove and remove
     "addons": OWNER,  # add, remove, back up, backup schedule
+    "previews.approve": DEPLOYER,  # approve a fork's preview, stop or restart one
+    "previews.settings": OWNER,  # on/off, limits, the git host's status token
     "delete": OWNER,
 }
 
@@ -49,8 +51,10 @@ def role_of(user, project: Project) -> str | None:
         return STAFF
     if user.pk == project.owner_id:
         return OWNER
+    # A pull request's preview has no people of its own: they are its parent's.
+    target = project.parent_id or project.pk
     return (
-        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+        Membership.objects.filter(project_id=target, user=user).values_list("role", flat=True).first()
     )
 
 

@@ -203,35 +203,51 @@ def _set_members(project: Project, members: Iterable, *, actor=None) -> None:
 # Environment variables ------------------------------------------------------------------------
 
 
-@sensitive_variables("value")
+@sensitive_variables("value", "preview_value")
 def add_env_var(
     project: Project,
     key: str,
     value: str,
     *,
     available_at_build: bool = False,
+    production_only: bool = False,
+    preview_value: str = "",
     actor=None,
 ) -> EnvVar:
-    """A new variable; raises ValidationError (keyed "key" / "value") when invalid or taken."""
-    env_var = EnvVar(project=project, key=key.strip(), available_at_build=available_at_build)
+    """A new variable; raises ValidationError (keyed "key" / "value") when invalid or taken.
+
+    `production_only`: never given to a pull request's preview; `preview_value`: what
+    previews get instead of `value` ("" for the same value)."""
+    env_var = EnvVar(
+        project=project,
+        key=key.strip(),
+        available_at_build=available_at_build,
+        production_only=production_only,
+    )
     _check_value(value)
     _check_key_free(env_var)
     env_var.encrypted_value = crypto.encrypt(value)
+    if preview_value:
+        _check_value(preview_value)
+        env_var.encrypted_preview_value = crypto.encrypt(preview_value)
     env_var.full_clean()
     _save_env_var(env_var, audit.Action.ENV_ADD, env_var.key, actor)
     return env_var
 
 
-@sensitive_variables("value")
+@sensitive_variables("value", "preview_value")
 def update_env_var(
     env_var: EnvVar,
     *,
     key: str | None = None,
     value: str | None = None,
     available_at_build: bool | None = None,
+    production_only: bool | None = None,
+    preview_value: str | None = None,
     actor=None,
 ) -> EnvVar:
-    """Change what is given (None leaves it as it is); raises ValidationError."""
+    """Change what is given (None leaves it as it is; a `preview_value` of "" gives previews
+    the production value again); raises ValidationError."""
     what = []
     if key is not None and key.strip() != env_var.key:
         what.append(f"renamed from {env_var.key}")
@@ -244,6 +260,14 @@ def update_env_var(
     if available_at_build is not None and available_at_build != env_var.available_at_build:
         env_var.available_at_build = available_at_build
         what.append(f"available at build {'on' if available_at_build else 'off'}")
+    if production_only is not None and production_only != env_var.production_only:
+        env_var.production_only = production_only
+        what.append(f"production only {'on' if production_only else 'off'}")
+    if preview_value is not None:
+        if preview_value:
+            _check_value(preview_value)
+        env_var.encrypted_preview_value = crypto.encrypt(preview_value) if preview_value else ""
+        what.append("preview value")
     env_var.full_clean()
     summary = f"{env_var.key}: {', '.join(what)}" if what else env_var.key
     _save_env_var(env_var, audit.Action.ENV_CHANGE, summary, actor)
@@ -324,8 +348,16 @@ def _check_key_free(env_var: EnvVar) -> None:
 
 
 def runtime_environment(project: Project) -> dict[str, str]:
-    """Every variable, decrypted, for the running container."""
-    return {env_var.key: env_var.decrypted_value() for env_var in project.env_vars.all()}
+    """Every variable, decrypted, for the running container.
+
+    A pull request's preview gets its parent's variables (each one's preview value when it
+    has one, none marked production only), then its own, which win."""
+    inherited: dict[str, str] = {}
+    if project.parent_id:
+        for env_var in EnvVar.objects.filter(project_id=project.parent_id, production_only=False):
+            inherited[env_var.key] = env_var.value_for_preview() or ""
+    own = {env_var.key: env_var.decrypted_value() for env_var in project.env_vars.all()}
+    return {**inherited, **own}
 
 
 def detection_overrides(project: Project) -> Overrides:
@@ -345,14 +377,25 @@ def detection_overrides(project: Project) -> Overrides:
 
 
 def environment_names(project: Project) -> set[str]:
-    """The names of the project's variables (values stay encrypted)."""
-    return set(project.env_vars.values_list("key", flat=True))
+    """The names of the project's variables (values stay encrypted), a preview's inherited ones
+    included."""
+    names = set(project.env_vars.values_list("key", flat=True))
+    if project.parent_id:
+        inherited = EnvVar.objects.filter(project_id=project.parent_id, production_only=False)
+        names.update(inherited.values_list("key", flat=True))
+    return names
 
 
 def build_arguments(project: Project) -> dict[str, str]:
     """The variables marked "available at build", decrypted, for `docker build --build-arg`."""
+    arguments: dict[str, str] = {}
+    if project.parent_id:
+        inherited = EnvVar.objects.filter(
+            project_id=project.parent_id, production_only=False, available_at_build=True
+        )
+        arguments = {env_var.key: env_var.value_for_preview() or "" for env_var in inherited}
     variables = project.env_vars.filter(available_at_build=True)
-    return {env_var.key: env_var.decrypted_value() for env_var in variables}
+    return {**arguments, **{env_var.key: env_var.decrypted_value() for env_var in variables}}
 
 
 @sensitive_variables("user", "password")

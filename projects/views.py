@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 @login_required
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
-    projects = Project.objects.visible_to(request.user).select_related("owner")
+    projects = Project.objects.visible_to(request.user).listed().select_related("owner")
     context = {
         "rows": build_selectors.overview_rows(projects),
         "workers": WorkerHeartbeat.objects.all()[:5],

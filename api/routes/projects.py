@@ -49,7 +49,7 @@ def me(request):
 @paginate(PageNumberPagination, page_size=settings.DEPLOYER_API_PAGE_SIZE)
 def list_projects(request):
     permissions.require_scope(request, Scope.READ)
-    projects = permissions.visible_projects(request).select_related("owner")
+    projects = permissions.visible_projects(request).listed().select_related("owner")
     projects = projects.prefetch_related("members")
     return [project_out(project) for project in projects]
 

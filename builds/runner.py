@@ -499,6 +499,12 @@ def _fence(build: Build, plan: Plan, client, log: BuildLog) -> fence.Fence:
             f"warning The project's memory limit of {project.memory_limit_mb} MB is above this "
             f"Deployer's maximum (DEPLOYER_APP_MEMORY_MAX_MB); its containers get {memory_mb} MB."
         )
+    cpus = None
+    if project.parent_id:  # a pull request's preview: the operator's tighter limits
+        cpus = settings.DEPLOYER_PREVIEW_CPUS
+        if memory_mb > settings.DEPLOYER_PREVIEW_MEMORY_MB:
+            memory_mb = settings.DEPLOYER_PREVIEW_MEMORY_MB
+            log(f"A preview's containers get {memory_mb} MB (DEPLOYER_PREVIEW_MEMORY_MB).")
     image_user = ""
     if plan.kind == "dockerfile":
         image_user = fence.image_user(client, build.image_id or build.image_tag)
@@ -513,6 +519,7 @@ def _fence(build: Build, plan: Plan, client, log: BuildLog) -> fence.Fence:
     return operator_fence(
         network,
         memory_mb,
+        cpus=cpus,
         user=user,
         cap_add=cap_add,
         user_note=note,

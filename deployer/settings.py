@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "routing",
     "monitoring",
     "addons",
+    "previews",
     "api",
 ]
 
@@ -657,4 +658,28 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": _read("LOG_LEVEL", str, "INFO")},
+}
+
+# Pull-request previews (previews/): a new project's defaults (each project changes its own on
+# its Previews page): at most DEPLOYER_PREVIEW_MAX running at once (more wait, queued), and a
+# preview with no activity (push, approval, start) for DEPLOYER_PREVIEW_IDLE_HOURS is stopped
+# (0: never). A preview's containers get at most DEPLOYER_PREVIEW_MEMORY_MB of memory (or the
+# project's own limit when lower) and DEPLOYER_PREVIEW_CPUS CPUs. The worker looks for idle
+# and queued previews every DEPLOYER_PREVIEW_SWEEP_INTERVAL seconds.
+DEPLOYER_PREVIEW_MAX = _read("DEPLOYER_PREVIEW_MAX", int, 3)
+DEPLOYER_PREVIEW_IDLE_HOURS = _read("DEPLOYER_PREVIEW_IDLE_HOURS", int, 72)
+DEPLOYER_PREVIEW_MEMORY_MB = _read("DEPLOYER_PREVIEW_MEMORY_MB", int, 256)
+DEPLOYER_PREVIEW_CPUS = _read("DEPLOYER_PREVIEW_CPUS", float, 0.5)
+DEPLOYER_PREVIEW_SWEEP_INTERVAL = _read("DEPLOYER_PREVIEW_SWEEP_INTERVAL", float, 300.0)
+if DEPLOYER_PREVIEW_MAX < 1 or DEPLOYER_PREVIEW_IDLE_HOURS < 0:
+    raise ImproperlyConfigured(
+        "DEPLOYER_PREVIEW_MAX must be at least 1 and DEPLOYER_PREVIEW_IDLE_HOURS at least 0."
+    )
+if DEPLOYER_PREVIEW_MEMORY_MB < 64 or DEPLOYER_PREVIEW_CPUS <= 0:
+    raise ImproperlyConfigured(
+        "DEPLOYER_PREVIEW_MEMORY_MB must be at least 64 and DEPLOYER_PREVIEW_CPUS above zero."
+    )
+CELERY_BEAT_SCHEDULE["preview-sweep"] = {
+    "task": "previews.tasks.sweep",
+    "schedule": DEPLOYER_PREVIEW_SWEEP_INTERVAL,
 }

@@ -54,7 +54,9 @@ def role_of(user, project: Project) -> str | None:
     # A pull request's preview has no people of its own: they are its parent's.
     target = project.parent_id or project.pk
     return (
-        Membership.objects.filter(project_id=target, user=user).values_list("role", flat=True).first()
+        Membership.objects.filter(project_id=target, user=user)
+        .values_list("role", flat=True)
+        .first()
     )
 
 

@@ -47,6 +47,9 @@ class Delivery(models.Model):
         REJECTED = "rejected", "Rejected"
         RATE_LIMITED = "rate_limited", "Rate limited"
         STALE = "stale", "Older than live"
+        # Pull requests (previews/): waiting for an approval or a free slot; preview removed.
+        HELD = "held", "Held"
+        REMOVED = "removed", "Preview removed"
 
     # A delivery id may be recorded once with these verdicts: a provider's redelivery of it
     # then finds the row (or hits the constraint when both arrive at the same moment).

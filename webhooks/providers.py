@@ -1,4 +1,5 @@
-"""One small verifier and parser per git host that can tell Deployer about a push.
+"""One small verifier and parser per git host that can tell Deployer about a push or a
+pull request (opened, pushed to, closed: see previews/).
 
 Each provider recognises its requests by their headers, checks the signature the way that
 host signs, and turns the JSON body into a `Notification`. Nothing here touches the database:
@@ -19,6 +20,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 
 from builds.pipeline.sha import is_sha
+from previews.events import PullAction, PullRequest
 
 ZERO_SHA = "0" * 40
 # GitHub lists at most this many commits in a push payload: a push of more may list not all.
@@ -52,6 +54,7 @@ class Notification:
     is_push: bool
     updates: tuple[RefUpdate, ...] = ()
     pusher: str = ""
+    pull: PullRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -211,11 +214,77 @@ def _push(
     return Notification(event, delivery_id, True, (update,), pusher)
 
 
+def _number(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 10**9:
+        raise MalformedPayload(f"{what} is not a pull request number")
+    return value
+
+
+def _pull(
+    event: str,
+    delivery_id: str,
+    actions: Mapping[str, str],
+    raw_action: Any,
+    sender: str,
+    **fields: Any,
+) -> Notification:
+    """The Notification of a pull request event; `fields` are PullRequest's, unchecked."""
+    raw = raw_action if isinstance(raw_action, str) else ""
+    head_sha = fields.pop("head_sha")
+    sha = _sha(head_sha, "the head commit") if head_sha else ""
+    pull = PullRequest(
+        action=actions.get(raw, PullAction.OTHER),
+        raw_action=raw[:40],
+        number=_number(fields.pop("number"), "the pull request number"),
+        base_branch=_text(fields.pop("base_branch"), "the base branch"),
+        head_branch=_text(fields.pop("head_branch"), "the head branch"),
+        head_sha=sha,
+        from_fork=bool(fields.pop("from_fork")),
+        head_repo=_name(fields.pop("head_repo", "")),
+        title=_message(fields.pop("title", ""))[:200],
+        url=_name(fields.pop("url", "")),
+    )
+    head = RefUpdate(f"refs/heads/{pull.head_branch}", sha)
+    return Notification(event, delivery_id, False, (head,), sender, pull)
+
+
+GITHUB_ACTIONS = {
+    "opened": PullAction.OPEN,
+    "reopened": PullAction.OPEN,
+    "synchronize": PullAction.UPDATE,
+    "closed": PullAction.CLOSE,
+}
+
+
+def _github_pull(payload: Any, event: str, delivery_id: str) -> Notification:
+    pr = payload["pull_request"]
+    base, head = pr["base"], pr["head"]
+    base_repo = (base.get("repo") or {}).get("full_name")
+    head_repo = (head.get("repo") or {}).get("full_name")  # null: the fork was deleted
+    return _pull(
+        event,
+        delivery_id,
+        GITHUB_ACTIONS,
+        payload.get("action"),
+        _name((payload.get("sender") or {}).get("login")),
+        number=payload.get("number", pr.get("number")),
+        base_branch=base.get("ref"),
+        head_branch=head.get("ref"),
+        head_sha=head.get("sha"),
+        from_fork=not head_repo or head_repo != base_repo,
+        head_repo=head_repo,
+        title=pr.get("title"),
+        url=pr.get("html_url"),
+    )
+
+
 # Providers -------------------------------------------------------------------------------------
 
 
 def _github(payload: Any, headers: Mapping[str, str]) -> Notification:
     event, delivery_id = headers.get("X-GitHub-Event", ""), headers.get("X-GitHub-Delivery", "")
+    if event == "pull_request":
+        return _github_pull(payload, event, delivery_id)
     if event != "push":
         return Notification(event, delivery_id, is_push=False)
     sha = ZERO_SHA if payload.get("deleted") is True else payload.get("after")
@@ -229,6 +298,8 @@ def _gitlab(payload: Any, headers: Mapping[str, str]) -> Notification:
     event = headers.get("X-Gitlab-Event", "")
     # Idempotency-Key (GitLab 17.4+) stays the same when GitLab retries; the event UUID may not.
     delivery_id = headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID", "")
+    if event == "Merge Request Hook":
+        return _gitlab_merge_request(payload, event, delivery_id)
     if event not in ("Push Hook", "Tag Push Hook"):
         return Notification(event, delivery_id, is_push=False)
     sha = payload.get("after", payload.get("checkout_sha"))
@@ -237,10 +308,72 @@ def _gitlab(payload: Any, headers: Mapping[str, str]) -> Notification:
     return _push(event, delivery_id, payload.get("ref"), sha, pusher, payload, total, True)
 
 
+GITLAB_ACTIONS = {
+    "open": PullAction.OPEN,
+    "reopen": PullAction.OPEN,
+    "update": PullAction.UPDATE,
+    "close": PullAction.CLOSE,
+    "merge": PullAction.CLOSE,
+}
+
+
+def _gitlab_merge_request(payload: Any, event: str, delivery_id: str) -> Notification:
+    attributes = payload["object_attributes"]
+    source = attributes.get("source") or {}
+    user = payload.get("user") or {}
+    return _pull(
+        event,
+        delivery_id,
+        GITLAB_ACTIONS,
+        attributes.get("action"),
+        _name(user.get("username"), user.get("name")),
+        number=attributes.get("iid"),
+        base_branch=attributes.get("target_branch"),
+        head_branch=attributes.get("source_branch"),
+        head_sha=(attributes.get("last_commit") or {}).get("id"),
+        from_fork=attributes.get("source_project_id") != attributes.get("target_project_id"),
+        head_repo=source.get("path_with_namespace"),
+        title=attributes.get("title"),
+        url=attributes.get("url"),
+    )
+
+
+GITEA_ACTIONS = {
+    "opened": PullAction.OPEN,
+    "reopened": PullAction.OPEN,
+    "synchronized": PullAction.UPDATE,
+    "closed": PullAction.CLOSE,
+}
+
+
+def _gitea_pull(payload: Any, event: str, delivery_id: str) -> Notification:
+    pr = payload["pull_request"]
+    base, head = pr["base"], pr["head"]
+    base_repo = base.get("repo_id") or (base.get("repo") or {}).get("id")
+    head_repo = head.get("repo_id") or (head.get("repo") or {}).get("id")
+    return _pull(
+        event,
+        delivery_id,
+        GITEA_ACTIONS,
+        payload.get("action"),
+        _name((payload.get("sender") or {}).get("login")),
+        number=payload.get("number", pr.get("number")),
+        base_branch=base.get("ref"),
+        head_branch=head.get("ref"),
+        head_sha=head.get("sha"),
+        from_fork=not head_repo or head_repo != base_repo,
+        head_repo=(head.get("repo") or {}).get("full_name"),
+        title=pr.get("title"),
+        url=pr.get("html_url"),
+    )
+
+
 def _gitea_like(prefix: str) -> Callable[[Any, Mapping[str, str]], Notification]:
     def parse_gitea(payload: Any, headers: Mapping[str, str]) -> Notification:
         event = headers.get(f"X-{prefix}-Event", "")
         delivery_id = headers.get(f"X-{prefix}-Delivery", "")
+        if event == "pull_request":
+            return _gitea_pull(payload, event, delivery_id)
         if event != "push":
             return Notification(event, delivery_id, is_push=False)
         pusher_info = payload.get("pusher") or {}
@@ -254,8 +387,43 @@ def _gitea_like(prefix: str) -> Callable[[Any, Mapping[str, str]], Notification]
 BITBUCKET_REF_PREFIX = {"branch": "refs/heads/", "tag": "refs/tags/", "annotated_tag": "refs/tags/"}
 
 
+BITBUCKET_ACTIONS = {
+    "pullrequest:created": PullAction.OPEN,
+    "pullrequest:updated": PullAction.UPDATE,
+    "pullrequest:fulfilled": PullAction.CLOSE,
+    "pullrequest:rejected": PullAction.CLOSE,
+}
+
+
+def _bitbucket_pull(payload: Any, event: str, delivery_id: str) -> Notification:
+    pr = payload["pullrequest"]
+    source, destination = pr["source"], pr["destination"]
+    head_repo = (source.get("repository") or {}).get("full_name")
+    base_repo = (destination.get("repository") or {}).get("full_name")
+    # Bitbucket sends a 12-character hash: not enough to fetch by, so the branch head is built.
+    commit = str((source.get("commit") or {}).get("hash", "")).lower()
+    actor = payload.get("actor") or {}
+    return _pull(
+        event,
+        delivery_id,
+        BITBUCKET_ACTIONS,
+        event,
+        _name(actor.get("display_name"), actor.get("nickname")),
+        number=pr.get("id"),
+        base_branch=(destination.get("branch") or {}).get("name"),
+        head_branch=(source.get("branch") or {}).get("name"),
+        head_sha=commit if is_sha(commit) else "",
+        from_fork=not head_repo or head_repo != base_repo,
+        head_repo=head_repo,
+        title=pr.get("title"),
+        url=((pr.get("links") or {}).get("html") or {}).get("href"),
+    )
+
+
 def _bitbucket(payload: Any, headers: Mapping[str, str]) -> Notification:
     event, delivery_id = headers.get("X-Event-Key", ""), headers.get("X-Request-UUID", "")
+    if event.startswith("pullrequest:"):
+        return _bitbucket_pull(payload, event, delivery_id)
     if event != "repo:push":
         return Notification(event, delivery_id, is_push=False)
     updates = []

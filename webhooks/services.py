@@ -23,6 +23,7 @@ from builds.models import Build, Deployment
 from builds.services import live_deployment, request_build
 from projects import crypto
 from projects.models import Project
+from previews import services as previews
 from projects.validators import DNS_LABEL
 from webhooks import providers, watch
 from webhooks.models import Delivery, WebhookEndpoint
@@ -182,6 +183,11 @@ def _decide(project: Project, provider: str, notification: providers.Notificatio
         return Outcome(
             200, Delivery.Verdict.IGNORED, "The project is being deleted; nothing deploys."
         )
+    if notification.pull is not None:
+        decision = previews.on_pull_request(
+            project, provider, notification.pull, _clean(notification.pusher, 100)
+        )
+        return Outcome(decision.status, decision.verdict, decision.reason, decision.build)
     if not notification.is_push:
         if notification.event == "ping":
             return Outcome(200, Delivery.Verdict.IGNORED, "Ping received: the webhook is set up.")

@@ -5,25 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0011_membership_roles'),
+        ("projects", "0011_membership_roles"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='envvar',
-            name='encrypted_preview_value',
+            model_name="envvar",
+            name="encrypted_preview_value",
             field=models.TextField(blank=True, editable=False),
         ),
         migrations.AddField(
-            model_name='envvar',
-            name='production_only',
-            field=models.BooleanField(default=False, help_text="Never given to a pull request's preview (keep production secrets there).", verbose_name='production only'),
+            model_name="envvar",
+            name="production_only",
+            field=models.BooleanField(
+                default=False,
+                help_text="Never given to a pull request's preview (keep production secrets there).",
+                verbose_name="production only",
+            ),
         ),
         migrations.AddField(
-            model_name='project',
-            name='parent',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='projects.project'),
+            model_name="project",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="children",
+                to="projects.project",
+            ),
         ),
     ]

@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from builds.models import Build, Deployment
 from builds.services import live_deployment, request_build
+from previews import services as previews
 from projects import crypto
 from projects.models import Project
-from previews import services as previews
 from projects.validators import DNS_LABEL
 from webhooks import providers, watch
 from webhooks.models import Delivery, WebhookEndpoint

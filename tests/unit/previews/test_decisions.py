@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from builds.models import Build
 from previews import services
@@ -240,3 +243,31 @@ def test_previews_are_hidden_from_project_lists_and_visible_to_the_parents_membe
     child = Project.objects.get(slug="pr-7-shop")
     assert permissions.role_of(other_user, child) == "viewer"
     assert not permissions.can(other_user, project, "previews.approve")
+
+
+def test_the_sweep_stops_an_idle_preview_and_starts_a_queued_one(
+    project, secret, post_hook, django_capture_on_commit_callbacks
+):
+    PreviewSettings.objects.create(project=project, max_running=1, idle_hours=2)
+    post_hook(*payloads.github(secret, number=1))
+    post_hook(*payloads.github(secret, number=2))
+    Preview.objects.filter(number=1).update(last_activity=timezone.now() - timedelta(hours=3))
+
+    with django_capture_on_commit_callbacks(execute=False):
+        done = services.sweep()
+
+    states = dict(Preview.objects.values_list("number", "state"))
+    assert states == {1: "stopped", 2: "active"}
+    assert done == {
+        "stopped": [Preview.objects.get(number=1).pk],
+        "started": [Preview.objects.get(number=2).pk],
+    }
+    assert "idle" in Preview.objects.get(number=1).reason
+
+
+def test_the_sweep_leaves_a_recently_active_preview_running(project, secret, post_hook):
+    PreviewSettings.objects.create(project=project, idle_hours=2)
+    post_hook(*payloads.github(secret, number=1))
+
+    assert services.sweep() == {"stopped": [], "started": []}
+    assert Preview.objects.get().state == "active"

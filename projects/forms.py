@@ -99,12 +99,28 @@ class EnvVarForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     available_at_build = forms.BooleanField(required=False, label="Available at build")
+    production_only = forms.BooleanField(
+        required=False,
+        label="Production only",
+        help_text="Never given to a pull request's preview.",
+    )
+    preview_value = forms.CharField(
+        required=False,
+        strip=False,
+        label="Value in previews",
+        help_text="What pull request previews get instead; empty: the same value.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
 
     def __init__(self, *args, editing: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if editing:
             self.fields["value"].widget.attrs["placeholder"] = "unchanged"
             self.fields["value"].help_text = "Leave empty to keep the current value."
+            self.fields["preview_value"].widget.attrs["placeholder"] = "unchanged"
+            self.fields["same_in_previews"] = forms.BooleanField(
+                required=False, label="Previews get the production value"
+            )
 
 
 class EnvImportForm(forms.Form):

@@ -172,7 +172,7 @@ class EnvRow:
 
 @login_required
 @require_POST
-@sensitive_post_parameters("value")
+@sensitive_post_parameters("value", "preview_value")
 def env_var_add(request: HttpRequest, slug: str) -> HttpResponse:
     project = permissions.project_for(request.user, slug, "env.write")
     form = EnvVarForm(request.POST, auto_id="env-add-%s")
@@ -207,11 +207,15 @@ def env_var_row(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@sensitive_post_parameters("value")
+@sensitive_post_parameters("value", "preview_value")
 def env_var_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     project = permissions.project_for(request.user, slug, "env.write")
     env_var = get_object_or_404(project.env_vars, pk=pk)
-    initial = {"key": env_var.key, "available_at_build": env_var.available_at_build}
+    initial = {
+        "key": env_var.key,
+        "available_at_build": env_var.available_at_build,
+        "production_only": env_var.production_only,
+    }
     form = EnvVarForm(request.POST or None, initial=initial, editing=True, auto_id=f"env-{pk}-%s")
     if request.method == "POST" and form.is_valid():
         try:
@@ -220,6 +224,10 @@ def env_var_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 key=form.cleaned_data["key"],
                 value=form.cleaned_data["value"] or None,
                 available_at_build=form.cleaned_data["available_at_build"],
+                production_only=form.cleaned_data["production_only"],
+                preview_value=""
+                if form.cleaned_data["same_in_previews"]
+                else form.cleaned_data["preview_value"] or None,
                 actor=request.user,
             )
         except ValidationError as exc:

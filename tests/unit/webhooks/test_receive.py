@@ -158,10 +158,10 @@ def test_github_ping_is_answered_200(secret, post_hook):
 @pytest.mark.parametrize(
     ("make", "event"),
     [
-        (payloads.github, "pull_request"),
-        (payloads.gitlab, "Merge Request Hook"),
+        (payloads.github, "issues"),
+        (payloads.gitlab, "Issue Hook"),
         (payloads.gitea, "delete"),
-        (payloads.bitbucket, "pullrequest:created"),
+        (payloads.bitbucket, "repo:fork"),
     ],
 )
 def test_events_other_than_push_are_ignored(make, event, secret, post_hook):
@@ -169,6 +169,24 @@ def test_events_other_than_push_are_ignored(make, event, secret, post_hook):
 
     assert response.status_code == 200
     assert response.json()["reason"] == f"'{event}' events do not deploy; only pushes do."
+
+
+@pytest.mark.parametrize(
+    ("make", "event"),
+    [
+        (payloads.github, "pull_request"),
+        (payloads.gitlab, "Merge Request Hook"),
+        (payloads.bitbucket, "pullrequest:created"),
+    ],
+)
+def test_a_push_body_sent_as_a_pull_request_event_is_rejected_as_malformed(
+    make, event, secret, post_hook
+):
+    response = post_hook(*make(secret, event=event))
+
+    assert response.status_code == 400
+    assert response.json()["result"] == "rejected"
+    assert not Build.objects.exists()
 
 
 # GitLab sends the secret as a token rather than a signature of the body: only TLS protects it.

@@ -72,3 +72,37 @@ def test_a_preview_of_a_project_with_a_database_gets_its_own_empty_one(project, 
     assert own.password() != production.password()
     environment = addon_services.app_environment(child, Plan())
     assert production.password() not in str(environment)
+
+
+def test_the_environment_page_marks_a_variable_production_only_and_sets_a_preview_value(
+    client, user, project, child
+):
+    client.force_login(user)
+    client.post(
+        "/projects/shop/environment/add/",
+        {"key": "STRIPE_KEY", "value": "sk_live", "production_only": "on"},
+    )
+    client.post(
+        "/projects/shop/environment/add/",
+        {"key": "MODE", "value": "production", "preview_value": "preview"},
+    )
+
+    page = client.get("/projects/shop/environment/").content.decode()
+
+    assert project_services.runtime_environment(child) == {"MODE": "preview"}
+    assert "production only" in page and "preview value" in page
+    assert "sk_live" not in page and ">preview<" not in page
+
+
+def test_editing_a_variable_gives_previews_the_production_value_again(
+    client, user, project, child
+):
+    env_var = project_services.add_env_var(project, "MODE", "production", preview_value="p")
+    client.force_login(user)
+
+    client.post(
+        f"/projects/shop/environment/{env_var.pk}/edit/",
+        {"key": "MODE", "value": "", "preview_value": "", "same_in_previews": "on"},
+    )
+
+    assert project_services.runtime_environment(child) == {"MODE": "production"}

@@ -12,6 +12,7 @@ from builds import deletion, preview, runner, services
 from builds import docker as docker_seam
 from builds.models import Build
 from builds.stages import claim, heartbeat
+from deployer.celery import task
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ def run_build(self, build_id: int) -> str:
         went_live = runner.execute(build)
     if went_live is not None:
         after_live(build.pk, went_live)
+    if build.project.parent_id:  # a pull request's preview: tell the git host how it went
+        task("previews.tasks.report_status").delay(build.pk)
     build.refresh_from_db(fields=["state"])
     return build.state
 

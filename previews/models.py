@@ -43,9 +43,24 @@ class PreviewSettings(models.Model):
         validators=[MaxValueValidator(24 * 365)],
         help_text="Stop a preview with no push or approval for this long (0: never).",
     )
+    # Commit statuses sent back to the git host (previews/status.py), when both are set: the
+    # repository's API address (GitHub's or Gitea's/Forgejo's shape) and a token (a Fernet
+    # token here; the plaintext exists only in memory and is never shown again).
+    status_api_url = models.URLField(
+        "commit status API",
+        max_length=500,
+        blank=True,
+        help_text="e.g. https://api.github.com/repos/OWNER/REPO or "
+        "https://gitea.example.com/api/v1/repos/OWNER/REPO; empty: no commit statuses.",
+    )
+    encrypted_status_token = models.TextField(blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"preview settings of {self.project}"
+
+    @property
+    def reports_status(self) -> bool:
+        return bool(self.status_api_url and self.encrypted_status_token)
 
 
 class Preview(models.Model):
@@ -89,6 +104,9 @@ class Preview(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_activity = models.DateTimeField()
     queued_at = models.DateTimeField(null=True, blank=True)
+    # What the git host answered to the last commit status (previews/status.py): shown, so a
+    # wrong token is seen on the Previews page.
+    status_note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-number"]

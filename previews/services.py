@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from addons import services as addon_services
 from addons.models import AddOn
@@ -25,10 +26,11 @@ from builds import docker as docker_seam
 from builds.deletion import request_deletion
 from builds.models import Build
 from builds.services import live_deployment, request_build
+from deployer import outbound
 from deployer.celery import task
 from previews.events import PullAction, PullRequest
 from previews.models import Preview, PreviewSettings
-from projects import audit
+from projects import audit, crypto
 from projects.models import Project
 from projects.validators import validate_branch
 
@@ -80,13 +82,32 @@ def settings_for(project: Project) -> PreviewSettings:
     return found or PreviewSettings(project=project)
 
 
+@sensitive_variables("status_token")
 def save_settings(
-    project: Project, *, enabled: bool, max_running: int, idle_hours: int, actor=None
+    project: Project,
+    *,
+    enabled: bool,
+    max_running: int,
+    idle_hours: int,
+    status_api_url: str | None = None,
+    status_token: str | None = None,
+    actor=None,
 ) -> PreviewSettings:
     """Store the project's preview settings; raises ValidationError. A higher limit starts
-    queued previews at once."""
+    queued previews at once. `status_api_url` / `status_token`: None keeps them, "" removes
+    them; the URL is checked as every user-given URL is (deployer/outbound.py)."""
     current = settings_for(project)
     current.enabled, current.max_running, current.idle_hours = enabled, max_running, idle_hours
+    if status_api_url is not None:
+        current.status_api_url = status_api_url.strip()
+        if current.status_api_url:
+            try:
+                outbound.check_url(current.status_api_url)
+            except outbound.Refused as exc:
+                raise ValidationError({"status_api_url": str(exc)}) from None
+    if status_token is not None:
+        token = status_token.strip()
+        current.encrypted_status_token = crypto.encrypt(token) if token else ""
     current.full_clean()
     with transaction.atomic():
         current.save()
@@ -301,7 +322,7 @@ def _request_build(preview: Preview, *, detail: str = "", actor=None) -> Build:
     # A branch of the project's own repository is cloned by name (git's fast path); a fork's
     # commit is fetched by its sha alone.
     ref = "" if preview.from_fork else preview.head_branch
-    return request_build(
+    build = request_build(
         preview.child,
         trigger=Build.Trigger.MANUAL if actor else Build.Trigger.WEBHOOK,
         commit_sha=preview.head_sha,
@@ -309,6 +330,9 @@ def _request_build(preview: Preview, *, detail: str = "", actor=None) -> Build:
         triggered_by=actor,
         detail=detail or f"preview of pull request #{preview.number}",
     )
+    if settings_for(preview.project).reports_status:
+        transaction.on_commit(lambda: task("previews.tasks.report_status").delay(build.pk))
+    return build
 
 
 def _child(preview: Preview, child: Project | None) -> Project:

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from previews import selectors, services
@@ -66,6 +67,7 @@ def start(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@sensitive_post_parameters("status_token")
 def save_settings(request: HttpRequest, slug: str) -> HttpResponse:
     project = permissions.project_for(request.user, slug, "previews.settings")
     try:
@@ -74,6 +76,11 @@ def save_settings(request: HttpRequest, slug: str) -> HttpResponse:
             enabled=request.POST.get("enabled") == "on",
             max_running=int(request.POST.get("max_running", "")),
             idle_hours=int(request.POST.get("idle_hours", "")),
+            status_api_url=request.POST.get("status_api_url", ""),
+            # An empty box keeps the token; "remove" forgets it.
+            status_token=""
+            if request.POST.get("forget_status_token") == "on"
+            else request.POST.get("status_token") or None,
             actor=request.user,
         )
     except (ValueError, ValidationError) as exc:

@@ -94,9 +94,7 @@ def test_the_environment_page_marks_a_variable_production_only_and_sets_a_previe
     assert "sk_live" not in page and ">preview<" not in page
 
 
-def test_editing_a_variable_gives_previews_the_production_value_again(
-    client, user, project, child
-):
+def test_editing_a_variable_gives_previews_the_production_value_again(client, user, project, child):
     env_var = project_services.add_env_var(project, "MODE", "production", preview_value="p")
     client.force_login(user)
 

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.core.management import call_command
+from django.test import Client, override_settings
 
+from addons.models import AddOn
 from builds.models import Build
 from previews import services
-from previews.models import Preview, PreviewSettings
+from previews.models import Preview
+from projects import services as project_services
 from projects.models import Project
-from tests.integration.apps import FLASK_APP
+from tests.integration.apps import ARTICLE_DJANGO_APP, FLASK_APP
 from tests.integration.conftest import (
     build_log,
     deploy,
@@ -104,16 +109,49 @@ def children(docker_client):
         remove_labelled(docker_client, f"org.deployer.project={slug}")
 
 
+@pytest.fixture
+def fake_git_host():
+    """A git host's commit status API on loopback (the worker allows 127.0.0.0/8 in tests)."""
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            seen.append({"path": self.path, "body": json.loads(self.rfile.read(length))})
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/repos/acme/app", seen
+    server.shutdown()
+    server.server_close()
+
+
+@override_settings(DEPLOYER_OUTBOUND_ALLOW_NETWORKS=["127.0.0.0/8"])
 def test_pull_request_previews_open_update_approve_queue_and_close(
-    celery_worker, git_repo, make_project, children, docker_client
+    celery_worker, git_repo, make_project, children, docker_client, fake_git_host
 ):
     start_caddy()
     repo = git_repo(FLASK_APP)
     project = make_project(repo)
-    PreviewSettings.objects.create(project=project, max_running=2)
+    project_services.add_env_var(project, "GREETING", "howdy", preview_value="hi")
+    project_services.add_env_var(project, "PAYMENT_KEY", "sk_live_only", production_only=True)
+    status_url, statuses = fake_git_host
+    services.save_settings(
+        project,
+        enabled=True,
+        max_running=2,
+        idle_hours=0,
+        status_api_url=status_url,
+        status_token="status-token",
+    )
     children += [f"pr-{n}-{project.slug}" for n in (7, 8, 9, 10)]
-    live(deploy(project))
-    assert through_caddy(project.slug) == (200, "hello from v1")
+    production = live(deploy(project))
+    assert through_caddy(project.slug) == (200, "howdy from v1")
 
     # Opened: the branch's code answers at pr-7-<project> while production stays on main.
     git(repo.path, "checkout", "--quiet", "-b", "feature")
@@ -124,12 +162,28 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
     )
     assert build.project.slug == f"pr-7-{project.slug}"
     live(build)
-    assert through_caddy(f"pr-7-{project.slug}") == (200, "hello from pr 7")
-    assert through_caddy(project.slug) == (200, "hello from v1")
+    assert through_caddy(f"pr-7-{project.slug}") == (200, "hi from pr 7")
+    assert through_caddy(project.slug) == (200, "howdy from v1")
     preview_container = docker_client.containers.get(build.deployments.get().container_id)
     assert preview_container.attrs["HostConfig"]["NanoCpus"] == int(
         settings.DEPLOYER_PREVIEW_CPUS * 1e9
     )
+    assert preview_container.attrs["HostConfig"]["Memory"] == min(
+        project.memory_limit_mb, settings.DEPLOYER_PREVIEW_MEMORY_MB
+    ) * (1024**2)
+    preview_env = "\n".join(preview_container.attrs["Config"]["Env"])
+    assert "sk_live_only" not in preview_env and "PAYMENT_KEY" not in preview_env
+    production_container = docker_client.containers.get(production.deployments.get().container_id)
+    assert "PAYMENT_KEY=sk_live_only" in production_container.attrs["Config"]["Env"]
+
+    def success_reported():
+        """the fake git host got the preview's success status"""
+        return [s["body"] for s in statuses if s["body"]["state"] == "success"]
+
+    reported = wait_until(success_reported, timeout=30)[0]
+    assert reported["target_url"].startswith(f"http://pr-7-{project.slug}.")
+    assert statuses[0]["path"] == f"/repos/acme/app/statuses/{head}"
+    assert statuses[0]["body"]["state"] == "pending"
 
     # A push to the branch: the preview follows it, production does not.
     git(repo.path, "checkout", "--quiet", "feature")
@@ -140,8 +194,8 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
             pull_request(project, number=7, action="synchronize", branch="feature", sha=pushed)
         )
     )
-    assert through_caddy(f"pr-7-{project.slug}") == (200, "hello from pr 7 v2")
-    assert through_caddy(project.slug) == (200, "hello from v1")
+    assert through_caddy(f"pr-7-{project.slug}") == (200, "hi from pr 7 v2")
+    assert through_caddy(project.slug) == (200, "howdy from v1")
 
     # A fork's pull request (its commit published by the host as refs/pull/8/head) builds
     # nothing until someone approves it.
@@ -162,7 +216,7 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
     decision = services.approve(fork_preview, project.owner)
     assert decision.verdict == "queued", decision.reason
     live(decision.build)
-    assert through_caddy(f"pr-8-{project.slug}") == (200, "hello from a fork")
+    assert through_caddy(f"pr-8-{project.slug}") == (200, "hi from a fork")
 
     # A third pull request waits: two previews run, the most this project allows.
     git(repo.path, "checkout", "--quiet", "-b", "third", "main")
@@ -196,7 +250,7 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
         return build if preview.state == Preview.State.ACTIVE and build else None
 
     live(wait_until(nine_started, timeout=60))
-    assert through_caddy(f"pr-9-{project.slug}") == (200, "hello from pr 9")
+    assert through_caddy(f"pr-9-{project.slug}") == (200, "hi from pr 9")
 
     # Closed twice: recorded as such; nothing else changes.
     status, answer = pull_request(project, number=7, action="closed", branch="feature", sha=pushed)
@@ -212,7 +266,60 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
     )
     assert failed.state == Build.State.FAILED
     assert "not found" in failed.failure_reason
-    assert through_caddy(project.slug) == (200, "hello from v1")
+    assert through_caddy(project.slug) == (200, "howdy from v1")
     assert project.builds.count() == 1
     verdicts = set(Delivery.objects.filter(project=project).values_list("verdict", flat=True))
     assert verdicts == {"queued", "held", "removed", "duplicate"}
+
+
+def live_port(project) -> int:
+    return project.deployments.get(state="live").host_port
+
+
+def test_a_preview_of_a_project_with_a_database_gets_its_own_empty_one(
+    celery_worker, git_repo, make_project, children, docker_client
+):
+    repo = git_repo(ARTICLE_DJANGO_APP)
+    project = make_project(repo)
+    children.append(f"pr-3-{project.slug}")
+    call_command("addon", "create", project.slug, "postgres")
+    production_db = AddOn.objects.get(project=project)
+    live(deploy(project))
+    assert http_get(live_port(project), "/add?text=production-row") == (200, "added")
+
+    git(repo.path, "checkout", "--quiet", "-b", "db-feature")
+    head = repo.commit({"mysite/extra.py": "VERSION = 2\n"}, "feature")
+    git(repo.path, "checkout", "--quiet", "main")
+    status, answer = pull_request(project, number=3, action="opened", branch="db-feature", sha=head)
+    assert (status, answer["result"]) == (202, "queued"), answer
+    assert "database is being created" in answer["reason"]
+
+    def preview_build():
+        """the worker created the preview's database, then queued its build"""
+        return Build.objects.filter(project__slug=f"pr-3-{project.slug}").first()
+
+    build = live(wait_until(preview_build, timeout=120))
+    child = build.project
+    own_db = AddOn.objects.get(project=child)
+    assert own_db.container_name != production_db.container_name
+    assert own_db.password() != production_db.password()
+    assert http_get(live_port(child), "/") == (200, "0 notes: ")
+    assert http_get(live_port(project), "/") == (200, "1 notes: production-row")
+    preview_env = docker_client.containers.get(build.deployments.get().container_id).attrs
+    assert production_db.password() not in "\n".join(preview_env["Config"]["Env"])
+
+    status, answer = pull_request(project, number=3, action="closed", branch="db-feature", sha=head)
+    assert answer["result"] == "removed"
+
+    def gone():
+        """the preview's project, its database container and volume are removed"""
+        label = f"org.deployer.project={child.slug}"
+        return not (
+            Project.objects.filter(pk=child.pk).exists()
+            or docker_client.containers.list(all=True, filters={"label": label})
+            or docker_client.volumes.list(filters={"label": label})
+        )
+
+    wait_until(gone, timeout=120)
+    assert docker_client.containers.get(production_db.container_name).status == "running"
+    assert http_get(live_port(project), "/") == (200, "1 notes: production-row")

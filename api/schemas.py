@@ -251,3 +251,17 @@ class AddOnIn(Input):
 
 class Accepted(Schema):
     message: str
+
+
+class PreviewOut(Schema):
+    number: int
+    title: str
+    state: str
+    reason: str
+    head_branch: str
+    head_sha: str
+    from_fork: bool
+    approved_sha: str
+    address: str  # where the preview answers; "" while it has no project
+    build_state: str  # its newest build's state; "" when none
+    created_at: datetime

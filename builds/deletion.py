@@ -39,9 +39,14 @@ def delete_project(project: Project, *, keep_row_on_failure: bool = False, actor
     """
     if actor is not None:  # asked here, not through request_deletion (which recorded it)
         audit.record(project, audit.Action.DELETE, actor=actor)
+    problems: list[str] = []
+    # Its pull requests' previews (child projects) go first: their rows would go with the
+    # project's, leaving their containers behind.
+    for child in project.children.all():
+        problems += delete_project(child, keep_row_on_failure=keep_row_on_failure)
     for build in project.builds.filter(state__in=Build.ACTIVE_STATES):
         cancel_build(build, reason="The project was deleted.")
-    problems = remove_docker_resources(project.slug)
+    problems += remove_docker_resources(project.slug)
     if problems and keep_row_on_failure:
         return problems
     with transaction.atomic():

@@ -111,6 +111,8 @@ def delete_project(self, project_id: int) -> list[str]:
     if problems:
         logger.warning("Deleting %s is not complete: %s", project.slug, " ".join(problems))
         raise self.retry(countdown=DELETE_RETRY_SECONDS)
+    if project.parent_id:  # a preview's name is free again: a queued restart may go now
+        task("previews.tasks.promote").delay(project.parent_id)
     return problems
 
 

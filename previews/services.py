@@ -193,9 +193,7 @@ def _refused(project: Project, pull: PullRequest) -> Decision | None:
                 f"PR #{pull.number} comes from a fork and the event names no full commit: "
                 "Deployer builds only commits it can fetch from the project's own repository.",
             )
-        try:
-            validate_branch(pull.head_branch)
-        except ValidationError:
+        if not _valid_branch(pull.head_branch):
             return Decision(
                 "rejected", f"PR #{pull.number}: its branch name is not one Deployer builds."
             )
@@ -321,7 +319,7 @@ def _queue(preview: Preview, reason: str) -> Decision:
 def _request_build(preview: Preview, *, detail: str = "", actor=None) -> Build:
     # A branch of the project's own repository is cloned by name (git's fast path); a fork's
     # commit is fetched by its sha alone.
-    ref = "" if preview.from_fork else preview.head_branch
+    ref = "" if preview.from_fork or not _valid_branch(preview.head_branch) else preview.head_branch
     build = request_build(
         preview.child,
         trigger=Build.Trigger.MANUAL if actor else Build.Trigger.WEBHOOK,
@@ -333,6 +331,14 @@ def _request_build(preview: Preview, *, detail: str = "", actor=None) -> Build:
     if settings_for(preview.project).reports_status:
         transaction.on_commit(lambda: task("previews.tasks.report_status").delay(build.pk))
     return build
+
+
+def _valid_branch(name: str) -> bool:
+    try:
+        validate_branch(name)
+    except ValidationError:
+        return False
+    return True
 
 
 def _child(preview: Preview, child: Project | None) -> Project:
@@ -464,6 +470,10 @@ def promote(project: Project | int) -> list[int]:
 def sweep() -> dict[str, list[int]]:
     """Stop previews idle past their project's limit, then fill free slots: the beat's round."""
     now = timezone.now()
+    # A preview whose project someone deleted by hand holds no slot any more.
+    Preview.objects.filter(state=State.ACTIVE, child__isnull=True).update(
+        state=State.STOPPED, reason="Its project was deleted."
+    )
     stopped = []
     for preview in Preview.objects.filter(state=State.ACTIVE).select_related("project"):
         hours = settings_for(preview.project).idle_hours

@@ -98,3 +98,22 @@ def test_deleting_a_project_while_docker_is_down_still_deletes_it_and_says_what_
         "The Docker engine is not reachable."
     ]
     assert not Project.objects.exists()
+
+
+def test_deleting_a_project_removes_its_previews_resources_first(monkeypatch, project):
+    Project.objects.create(
+        slug="pr-3-shop", parent=project, owner=project.owner, repo_url=project.repo_url
+    )
+    engine = _FakeEngine()
+
+    @contextmanager
+    def fake_client(timeout=None):
+        yield engine
+
+    monkeypatch.setattr(docker_seam, "client", fake_client)
+
+    deletion.delete_project(project)
+
+    labels = [f["label"] for f in engine.filters]
+    assert labels == ["org.deployer.project=pr-3-shop"] * 4 + ["org.deployer.project=shop"] * 4
+    assert not Project.objects.exists()

@@ -271,3 +271,20 @@ def test_the_sweep_leaves_a_recently_active_preview_running(project, secret, pos
 
     assert services.sweep() == {"stopped": [], "started": []}
     assert Preview.objects.get().state == "active"
+
+
+def test_a_preview_whose_project_was_deleted_by_hand_frees_its_slot(project, secret, post_hook):
+    post_hook(*payloads.github(secret))
+    Project.objects.filter(slug="pr-7-shop").delete()
+
+    services.sweep()
+
+    preview = Preview.objects.get()
+    assert (preview.state, preview.reason) == ("stopped", "Its project was deleted.")
+
+
+def test_an_odd_branch_name_is_never_passed_to_git_as_a_branch(project, secret, post_hook):
+    post_hook(*payloads.github(secret, head="--upload-pack=touch /tmp/x"))
+
+    build = Build.objects.get()
+    assert build.ref == HEAD  # fetched by its sha alone

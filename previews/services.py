@@ -11,6 +11,7 @@ refs/pull/<n>/head on GitHub, Gitea and Forgejo, refs/merge-requests/<n>/head on
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 State = Preview.State
 MAX_SLUG = 63  # one DNS label: the preview answers at <slug>.<base domain>
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # The fields a preview copies from its production project (what and how it builds).
 COPIED_FIELDS = (
@@ -139,13 +141,13 @@ def on_pull_request(project: Project, provider: str, pull: PullRequest, sender: 
     if pull.action == PullAction.OTHER:
         return Decision(
             "ignored",
-            f"{number}: '{pull.raw_action}' events change no preview; only opened, "
+            f"{number}: '{_clean(pull.raw_action, 40)}' events change no preview; only opened, "
             "reopened, pushed to and closed do.",
         )
     if pull.base_branch != project.branch:
         return Decision(
             "ignored",
-            f"{number} is a pull request to {pull.base_branch[:80]!r}: previews are made for "
+            f"{number} is a pull request to {_clean(pull.base_branch, 80)!r}: previews are made for "
             f"pull requests to {project.branch}.",
         )
     preview = Preview.objects.filter(project=project, number=pull.number).first()
@@ -168,6 +170,11 @@ def on_pull_request(project: Project, provider: str, pull: PullRequest, sender: 
     if preview.from_fork and preview.approved_sha != preview.head_sha:
         return _hold_for_approval(preview, number)
     return deploy(preview, detail=f"{provider} pull request #{pull.number}")
+
+
+def _clean(value: str, limit: int) -> str:
+    """Text from a payload made safe to store and show: no control characters, bounded."""
+    return CONTROL.sub("", value)[:limit]
 
 
 def _refused(project: Project, pull: PullRequest) -> Decision | None:
@@ -204,17 +211,17 @@ def _recorded(project: Project, pull: PullRequest, preview: Preview | None, send
     """The preview row, created or brought up to the event's head commit."""
     now = timezone.now()
     fields = {
-        "title": pull.title[:200],
-        "url": pull.url[:500] if pull.url.startswith(("https://", "http://")) else "",
-        "head_branch": pull.head_branch[:255],
+        "title": _clean(pull.title, 200),
+        "url": _clean(pull.url, 500) if pull.url.startswith(("https://", "http://")) else "",
+        "head_branch": _clean(pull.head_branch, 255),
         "head_sha": pull.head_sha,
-        "head_repo": pull.head_repo[:255],
+        "head_repo": _clean(pull.head_repo, 255),
         "from_fork": pull.from_fork,
         "last_activity": now,
     }
     if preview is None:
         return Preview.objects.create(
-            project=project, number=pull.number, opened_by=sender[:100], **fields
+            project=project, number=pull.number, opened_by=_clean(sender, 100), **fields
         )
     if preview.state == State.CLOSED:  # reopened: a fresh start, a fresh approval
         fields.update(state=State.QUEUED, approved_sha="", approved_by=None, reason="")

@@ -288,3 +288,9 @@ def test_an_odd_branch_name_is_never_passed_to_git_as_a_branch(project, secret, 
 
     build = Build.objects.get()
     assert build.ref == HEAD  # fetched by its sha alone
+
+
+def test_payload_text_is_stored_without_control_characters(project, secret, post_hook):
+    post_hook(*payloads.github(secret, head="feat\x1b[31m\x00ure"))
+
+    assert Preview.objects.get().head_branch == "feat[31mure"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from builds.models import Build
@@ -294,3 +296,28 @@ def test_payload_text_is_stored_without_control_characters(project, secret, post
     post_hook(*payloads.github(secret, head="feat\x1b[31m\x00ure"))
 
     assert Preview.objects.get().head_branch == "feat[31mure"
+
+
+def _queries_of_one_more_pull_request(project, secret, post_hook, number: int) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        post_hook(*payloads.github(secret, number=number))
+    return len(captured)
+
+
+@override_settings(DEPLOYER_WEBHOOK_RATE_LIMIT=0)
+def test_the_limit_costs_the_same_few_queries_with_5_or_50_pull_requests_waiting(
+    project, secret, post_hook
+):
+    PreviewSettings.objects.create(project=project, max_running=2)
+    for number in range(1, 8):
+        post_hook(*payloads.github(secret, number=number))
+    with_5_waiting = _queries_of_one_more_pull_request(project, secret, post_hook, 100)
+    for number in range(8, 53):
+        post_hook(*payloads.github(secret, number=number))
+    with_50_waiting = _queries_of_one_more_pull_request(project, secret, post_hook, 101)
+
+    assert Preview.objects.filter(state="queued").count() == 52
+    assert with_50_waiting == with_5_waiting
+    with CaptureQueriesContext(connection) as captured:
+        assert services.promote(project) == []  # no free slot: nothing started
+    assert len(captured) <= 6

@@ -96,3 +96,13 @@ def test_a_bad_limit_is_refused_with_its_reason(client, user, project):
 
     assert "Preview settings not saved" in response.content.decode()
     assert not PreviewSettings.objects.exists()
+
+
+def test_a_previews_own_pages_say_whose_preview_it_is(client, user, project, secret, post_hook):
+    post_hook(*payloads.github(secret))
+    client.force_login(user)
+
+    page = client.get("/projects/pr-7-shop/").content.decode()
+
+    assert "A pull request's preview of" in page
+    assert 'href="/projects/shop/previews/"' in page

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 
 from builds.pipeline import clone
@@ -44,8 +44,10 @@ class ProjectQuerySet(models.QuerySet):
         )
 
     def listed(self) -> ProjectQuerySet:
-        """Projects as lists show them: a pull request's preview is shown under its parent."""
-        return self.filter(parent__isnull=True)
+        """Projects as lists show them: a pull request's preview is counted under its parent
+        (`preview_count`), not listed."""
+        previews = Count("children", filter=Q(children__deleting_at__isnull=True))
+        return self.filter(parent__isnull=True).annotate(preview_count=previews)
 
 
 class Project(models.Model):

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from builds.models import Build
@@ -237,9 +238,11 @@ def test_previews_are_hidden_from_project_lists_and_visible_to_the_parents_membe
     Membership.objects.create(project=project, user=other_user, role="viewer")
     client.force_login(other_user)
 
-    listed = client.get("/projects/")
+    listed = client.get(reverse("projects:list"))
     child_page = client.get("/projects/pr-7-shop/")
 
+    assert listed.status_code == 200
+    assert b'id="project-' in listed.content and b"/projects/shop/" in listed.content
     assert b"pr-7-shop" not in listed.content
     assert child_page.status_code == 200
     child = Project.objects.get(slug="pr-7-shop")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from builds.models import Build
 from previews.models import Preview, PreviewSettings
@@ -106,3 +107,14 @@ def test_a_previews_own_pages_say_whose_preview_it_is(client, user, project, sec
 
     assert "A pull request's preview of" in page
     assert 'href="/projects/shop/previews/"' in page
+
+
+def test_the_project_list_counts_previews_under_their_project(client, user, secret, post_hook):
+    post_hook(*payloads.github(secret, number=1))
+    post_hook(*payloads.github(secret, number=2))
+    client.force_login(user)
+
+    page = client.get(reverse("projects:list")).content.decode()
+
+    assert "2 previews" in page
+    assert "/projects/shop/" in page and "pr-1-shop" not in page

@@ -402,7 +402,12 @@ if DEPLOYER_PLATFORM_BACKUP_INTERVAL:
     }
 # The web service in production has no Docker socket: its /healthz reports the engine as the
 # workers last saw it (deployer/platform_state.py) instead of asking it.
+# It asks a worker over Redis for what its pages read from the engine (deployer/engine_relay.py).
 DEPLOYER_ENGINE_FROM_WORKER = _read("DEPLOYER_ENGINE_FROM_WORKER", bool, False)
+if DEPLOYER_ENGINE_FROM_WORKER and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "DEPLOYER_ENGINE_FROM_WORKER=true needs REDIS_URL: the web asks the worker through Redis."
+    )
 # Every minute the worker records what it sees of the engine for the staff page (/platform/):
 # the web process has no Docker socket in production.
 CELERY_BEAT_SCHEDULE["record-engine-state"] = {

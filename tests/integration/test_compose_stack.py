@@ -321,6 +321,9 @@ def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stac
     deploy_seconds, _ = deploy_flask_app(stack, session, slug)
     ours = f"{LABEL_INSTALLATION}={stack.installation}"
     assert docker_client.containers.list(filters={"label": [ours, f"{LABEL_PROJECT}={slug}"]})
+    # The web has no Docker socket here: the Logs section asks the worker for the output.
+    logs_page = session.get(f"{stack.web_url}/projects/{slug}/logs/", timeout=30).text
+    assert "Listening at" in logs_page, logs_page[-3000:]
 
     deleted = session.post(
         f"{stack.web_url}/projects/{slug}/delete/", data=csrf(session), timeout=10

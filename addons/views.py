@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from addons import services, tasks
-from addons.environment import standard
 from projects import permissions, sections
 
 logger = logging.getLogger(__name__)
@@ -28,7 +27,7 @@ def addon_list(request: HttpRequest, slug: str) -> HttpResponse:
     addons = [
         {
             "addon": addon,
-            "names": sorted(standard(services.credentials(addon))),
+            "names": services.variable_names(addon),
             "backups": list(addon.backups.all()[:BACKUPS_SHOWN]),
         }
         for addon in project.addons.all()

@@ -10,7 +10,6 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from addons import services as addon_services
 from addons import tasks as addon_tasks
-from addons.environment import standard
 from api import permissions
 from api.errors import ApiError
 from api.permissions import Scope
@@ -133,7 +132,7 @@ def addon_out(addon) -> dict:
         "kind": addon.kind,
         "state": addon.state,
         "error": addon.error,
-        "variables": sorted(standard(addon_services.credentials(addon))),
+        "variables": addon_services.variable_names(addon),
         "backup_every_hours": addon.backup_every_hours,
         "keep_backups": addon.keep_backups,
         "created_at": addon.created_at,

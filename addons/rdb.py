@@ -108,7 +108,7 @@ def load_and_count(client, addon: AddOn, path: Path, name: str) -> dict[str, int
 
 
 def matches(restored: dict[str, int], before: dict[str, int], after: dict[str, int]) -> str:
-    """"" when every database of the copy holds as many keys as the live one had while the
+    """ "" when every database of the copy holds as many keys as the live one had while the
     snapshot was taken (between its counts before and after), else what differs."""
     problems = []
     for db in sorted(set(restored) | set(before) | set(after)):

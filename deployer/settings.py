@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "routing",
     "monitoring",
     "addons",
+    "volumes",
     "api",
 ]
 
@@ -384,6 +385,15 @@ CELERY_BEAT_SCHEDULE["addon-backups"] = {
 DEPLOYER_ADDON_HEALTH_INTERVAL = _read("DEPLOYER_ADDON_HEALTH_INTERVAL", float, 60.0)
 if DEPLOYER_ADDON_HEALTH_INTERVAL <= 0:
     raise ImproperlyConfigured("DEPLOYER_ADDON_HEALTH_INTERVAL must be above 0.")
+# Volumes (volumes/): detached ones are removed, and every one measured, this often (seconds).
+DEPLOYER_VOLUME_CHECK_INTERVAL = _read("DEPLOYER_VOLUME_CHECK_INTERVAL", float, 300.0)
+if DEPLOYER_VOLUME_CHECK_INTERVAL <= 0:
+    raise ImproperlyConfigured("DEPLOYER_VOLUME_CHECK_INTERVAL must be above 0.")
+CELERY_BEAT_SCHEDULE["settle-volumes"] = {
+    "task": "volumes.tasks.settle_volumes",
+    "schedule": DEPLOYER_VOLUME_CHECK_INTERVAL,
+    "options": {"expires": DEPLOYER_VOLUME_CHECK_INTERVAL},
+}
 CELERY_BEAT_SCHEDULE["addon-health"] = {
     "task": "addons.tasks.check_addons",
     "schedule": DEPLOYER_ADDON_HEALTH_INTERVAL,

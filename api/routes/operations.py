@@ -31,8 +31,8 @@ from api.schemas import (
     VolumeOut,
 )
 from builds import services as build_services
-from monitoring import selectors as monitoring_selectors
 from deployer.celery import task
+from monitoring import selectors as monitoring_selectors
 from routing import services as routing
 from volumes import services as volume_services
 

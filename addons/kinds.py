@@ -53,10 +53,12 @@ KINDS = {
 # Redis keeps its data as RDB snapshots in /data: at most a minute of writes is lost if the
 # container is killed (a clean stop saves), and a restore is one file put in place (with
 # appendonly on, Redis 7 would ignore a dump.rdb next to its AOF). The password comes from
-# the container's environment, never the command line docker inspect shows.
+# the container's environment, never the command line docker inspect shows. No replica ever
+# connects, so the snapshot `redis-cli --rdb` asks for starts at once (Redis would otherwise
+# wait 5 s for more replicas to share it).
 REDIS_SERVER = (
     'exec redis-server --requirepass "$REDIS_PASSWORD" --dir /data --dbfilename dump.rdb '
-    '--appendonly no --save "60 1" --protected-mode no'
+    '--appendonly no --save "60 1" --protected-mode no --repl-diskless-sync-delay 0'
 )
 
 

@@ -105,7 +105,13 @@ def prepare(
     for v in project.volumes.filter(removing_at__isnull=True):
         created = volume.ensure_volume(client, v.engine_name, project.slug, labels)
         if created and not fence.runs_as_root(owner):
-            _give_to(client, project, image, v, owner)
+            try:
+                _give_to(client, project, image, v, owner)
+            except StageError:
+                # Created but not the app's: gone again, so the next deploy tries afresh
+                # instead of mounting a folder the app cannot write.
+                client.api.remove_volume(v.engine_name, force=True)
+                raise
         log(f"{'Created' if created else 'Mounting'} the volume {v.name} at {v.path}")
 
 

@@ -60,7 +60,7 @@ def main() -> None:
             for keys in args.keys:
                 fill = (
                     f"redis-cli flushall >/dev/null; for i in $(seq 1 {keys}); do "
-                    f"echo \"SET key:$i {'x' * 100}\"; done | redis-cli --pipe >/dev/null"
+                    f'echo "SET key:$i {"x" * 100}"; done | redis-cli --pipe >/dev/null'
                 )
                 run_in(client, addon.container_name, ["sh", "-c", fill])
                 took, restored, sizes = [], [], []

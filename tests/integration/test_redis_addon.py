@@ -6,6 +6,7 @@ stays; the add-on's health is watched."""
 from __future__ import annotations
 
 import http.client
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -123,6 +124,14 @@ def test_a_redis_backup_is_verified_by_loading_it_and_restores_exactly_its_keys(
     assert not docker_client.containers.list(
         all=True, filters={"label": "org.deployer.role=backup-check"}
     )
+
+    # Removing it takes a verified final backup first, then the container and its volume go.
+    call_command("addon", "remove", project.slug, "redis")
+    entry = project.audit_entries.get(action="addon.remove")
+    final = Path(entry.summary.split("final backup ", 1)[1])
+    assert final.suffix == ".rdb" and final.stat().st_size > 0  # the file outlives the add-on
+    assert not AddOn.objects.filter(pk=addon.pk).exists()
+    assert not docker_client.volumes.list(filters={"name": addon.volume_name})
 
 
 def test_a_corrupt_redis_backup_restores_nothing_and_the_live_data_stays(

@@ -211,3 +211,42 @@ def test_an_add_on_that_goes_down_is_an_event_and_a_notification_and_so_is_its_r
         NotificationDelivery.objects.filter(project=project).values_list("kind", flat=True)
     )
     assert sorted(kinds) == ["addon.down", "addon.up"]
+
+
+def test_another_project_cannot_reach_the_redis_add_on_and_its_app_cannot_move_its_files(
+    celery_worker, git_repo, make_project, docker_client
+):
+    from builds.pipeline import fence
+
+    owner = make_project(git_repo(REDIS_COUNTER_APP))
+    call_command("addon", "create", owner.slug, "redis")
+    addon = AddOn.objects.get(project=owner)
+    other = make_project(git_repo(REDIS_COUNTER_APP))
+    labels = {"org.deployer.managed": "1", "org.deployer.project": other.slug}
+    other_network = fence.ensure_network(docker_client, other.slug, labels)
+    probe = (
+        "import socket\n"
+        "try:\n"
+        f"    socket.create_connection(('{addon.container_name}', 6379), timeout=3); print('reached')\n"
+        "except OSError as e:\n"
+        "    print('refused', type(e).__name__)\n"
+    )
+
+    def run_probe(network: str, slug: str) -> str:
+        return docker_client.containers.run(
+            "python:3.11-slim",
+            ["python3", "-c", probe],
+            network=network,
+            remove=True,
+            labels={"org.deployer.project": slug},
+        ).decode()
+
+    assert run_probe(f"deployer-{owner.slug}", owner.slug).strip() == "reached"
+    assert run_probe(other_network, other.slug).startswith("refused")
+    # The app holds the password, so it can send any command: Redis 7's protected configs
+    # keep it from pointing the server's files elsewhere (off the volume, over other files).
+    moved = docker_client.api.exec_create(
+        addon.container_name, ["redis-cli", "config", "set", "dir", "/tmp"]
+    )
+    said = docker_client.api.exec_start(moved["Id"]).decode()
+    assert "protected config" in said

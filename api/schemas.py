@@ -235,6 +235,8 @@ class AddOnOut(Schema):
     state: str
     error: str
     variables: list[str]
+    health: str = Field(description="up, down or unknown (not checked yet).")
+    health_reason: str
     backup_every_hours: int
     keep_backups: int
     created_at: datetime
@@ -247,6 +249,21 @@ class BackupScheduleIn(Input):
 
 class AddOnIn(Input):
     kind: str
+
+
+class VolumeOut(Schema):
+    id: int
+    name: str
+    path: str
+    size: int | None = Field(description="Bytes, as the engine last measured; null: not yet.")
+    measured_at: datetime | None
+    removing: bool
+    created_at: datetime
+
+
+class VolumeIn(Input):
+    name: str = Field(description="1 to 40 lowercase letters, digits and hyphens.")
+    path: str = Field(description="Below /app (not /app itself), or at or below /data.")
 
 
 class Accepted(Schema):

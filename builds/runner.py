@@ -45,6 +45,7 @@ from monitoring import tasks as monitoring_tasks
 from projects import services as project_services
 from projects.models import Project
 from routing import services as routing
+from volumes import services as app_volumes
 
 State = Build.State
 
@@ -98,6 +99,13 @@ def execute(build: Build) -> WentLive | None:
                 addon_services.check_ready(project, client)
                 new_volume = _ensure_volume(build, plan, client, log)
                 container_fence = _fence(build, plan, client, log)
+                app_volumes.prepare(
+                    client,
+                    project,
+                    image=build.image_id or build.image_tag,
+                    user=container_fence.user,
+                    log=log,
+                )
                 with _explained(container_fence):
                     _release(
                         build,
@@ -523,7 +531,10 @@ def _fence(build: Build, plan: Plan, client, log: BuildLog) -> fence.Fence:
         user=user,
         cap_add=cap_add,
         user_note=note,
-        mounts=(volume.mount(volume.volume_name(project.slug)),) if plan.sqlite_databases else (),
+        mounts=(
+            *((volume.mount(volume.volume_name(project.slug)),) if plan.sqlite_databases else ()),
+            *app_volumes.mounts(project),  # the project's own volumes (volumes/)
+        ),
     )
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("routing.urls")),
     path("", include("monitoring.urls")),
     path("", include("addons.urls")),
+    path("", include("volumes.urls")),
     path("", include("previews.urls")),
     path("", include("webhooks.urls")),
     path("", include("api.urls")),

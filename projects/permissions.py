@@ -37,6 +37,7 @@ ACTIONS = {
     "webhooks.secret": OWNER,  # see, create and replace the push webhook's secret
     "domains": OWNER,  # add, prove and remove
     "addons": OWNER,  # add, remove, back up, backup schedule
+    "volumes": OWNER,  # add and remove (with its data)
     "previews.approve": DEPLOYER,  # approve a fork's preview, stop or restart one
     "previews.settings": OWNER,  # on/off, limits, the git host's status token
     "delete": OWNER,

@@ -89,6 +89,20 @@ def through_caddy(slug: str) -> tuple[int, str]:
     return http_get(settings.DEPLOYER_HTTP_PORT, "/", host=host_of(slug))
 
 
+def answers(slug: str, body: str) -> None:
+    """Wait until Caddy serves `body` at the slug's address: a build is live in the database a
+    moment before its route is written (builds/runner.py's switch)."""
+
+    def served():
+        try:
+            return through_caddy(slug) == (200, body)
+        except OSError:
+            return False
+
+    served.__doc__ = f"{slug} answers {body!r} through Caddy"
+    wait_until(served, timeout=30)
+
+
 def live(build: Build) -> Build:
     finished = wait_for_build(build, timeout=400)
     assert finished.state == Build.State.LIVE, finished.failure_reason + "\n" + build_log(finished)
@@ -162,7 +176,7 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
     )
     children += [f"pr-{n}-{project.slug}" for n in (7, 8, 9, 10)]
     production = live(deploy(project))
-    assert through_caddy(project.slug) == (200, "howdy from v1")
+    answers(project.slug, "howdy from v1")
 
     # Opened: the branch's code answers at pr-7-<project> while production stays on main.
     git(repo.path, "checkout", "--quiet", "-b", "feature")
@@ -173,7 +187,7 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
     )
     assert build.project.slug == f"pr-7-{project.slug}"
     live(build)
-    assert through_caddy(f"pr-7-{project.slug}") == (200, "hi from pr 7")
+    answers(f"pr-7-{project.slug}", "hi from pr 7")
     assert through_caddy(project.slug) == (200, "howdy from v1")
     preview_container = docker_client.containers.get(build.deployments.get().container_id)
     assert preview_container.attrs["HostConfig"]["NanoCpus"] == int(
@@ -205,7 +219,7 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
             pull_request(project, number=7, action="synchronize", branch="feature", sha=pushed)
         )
     )
-    assert through_caddy(f"pr-7-{project.slug}") == (200, "hi from pr 7 v2")
+    answers(f"pr-7-{project.slug}", "hi from pr 7 v2")
     assert through_caddy(project.slug) == (200, "howdy from v1")
 
     # A fork's pull request (its commit published by the host as refs/pull/8/head) builds
@@ -227,7 +241,7 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
     decision = services.approve(fork_preview, project.owner)
     assert decision.verdict == "queued", decision.reason
     live(decision.build)
-    assert through_caddy(f"pr-8-{project.slug}") == (200, "hi from a fork")
+    answers(f"pr-8-{project.slug}", "hi from a fork")
 
     # A third pull request waits: two previews run, the most this project allows.
     git(repo.path, "checkout", "--quiet", "-b", "third", "main")
@@ -252,7 +266,12 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
     assert docker_client.images.list(filters={"label": label}) == []
     assert docker_client.networks.list(filters={"label": label}) == []
     assert not Build.objects.filter(project_id=seven.pk).exists()
-    assert through_caddy(f"pr-7-{project.slug}")[0] != 200
+
+    def route_gone():
+        """Caddy no longer routes pr-7 (the route goes once the row is deleted)"""
+        return through_caddy(f"pr-7-{project.slug}")[0] == 404
+
+    wait_until(route_gone, timeout=30)
 
     def nine_started():
         """the worker gave PR 9 the freed slot"""
@@ -261,7 +280,7 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
         return build if preview.state == Preview.State.ACTIVE and build else None
 
     live(wait_until(nine_started, timeout=60))
-    assert through_caddy(f"pr-9-{project.slug}") == (200, "hi from pr 9")
+    answers(f"pr-9-{project.slug}", "hi from pr 9")
 
     # Closed twice: recorded as such; nothing else changes.
     status, answer = pull_request(project, number=7, action="closed", branch="feature", sha=pushed)

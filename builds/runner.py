@@ -97,7 +97,7 @@ def execute(build: Build) -> WentLive | None:
                 environment = addon_services.app_environment(project, plan)
                 addon_services.check_ready(project, client)
                 new_volume = _ensure_volume(build, plan, client, log)
-                container_fence = _fence(build, plan, client, log)
+                container_fence = app_fence(build, plan, client, log)
                 with _explained(container_fence):
                     _release(
                         build,
@@ -476,7 +476,7 @@ def _live_build_with_fingerprint(build: Build, fingerprint: str) -> int | None:
     return latest[0] if latest and latest[1] == fingerprint else None
 
 
-def _fence(build: Build, plan: Plan, client, log: BuildLog) -> fence.Fence:
+def app_fence(build: Build, plan: Plan, client, log) -> fence.Fence:
     """The network, limits and user of the build's release and web containers.
 
     From the operator's settings, the project's memory limit (capped at the maximum) and,

@@ -271,6 +271,8 @@ def reconcile_with_engine() -> dict:
     running_builds = set(
         Build.objects.filter(state__in=Build.RUNNING_STATES).values_list("pk", flat=True)
     )
+    # A live build's other containers (its worker processes, a cron run) are its own too.
+    serving_builds = {d.build_id for d in live} | retiring_build_ids()
     with docker_seam.client() as client:
         present = {
             c.id: c for c in docker_seam.containers(client, f"{docker_seam.LABEL_MANAGED}=1")
@@ -285,6 +287,11 @@ def reconcile_with_engine() -> dict:
                 or (
                     c.labels.get(docker_seam.LABEL_BUILD, "").isdigit()
                     and int(c.labels[docker_seam.LABEL_BUILD]) in running_builds
+                )
+                or (
+                    c.labels.get(docker_seam.LABEL_ROLE) in BESIDE_WEB_ROLES
+                    and c.labels.get(docker_seam.LABEL_BUILD, "").isdigit()
+                    and int(c.labels[docker_seam.LABEL_BUILD]) in serving_builds
                 )
             }
         )
@@ -359,6 +366,20 @@ def retiring_container_ids() -> set[str]:
         ).values_list("container_id", flat=True)
     )
 
+
+def retiring_build_ids() -> set[int]:
+    """Builds superseded within the retire window: their processes are being replaced."""
+    window = settings.DEPLOYER_ROUTE_DRAIN_SECONDS + settings.DEPLOYER_STOP_GRACE + RETIRE_SLACK
+    since = timezone.now() - timezone.timedelta(seconds=window)
+    return set(
+        Deployment.objects.filter(
+            state=Deployment.State.SUPERSEDED, stopped_at__gte=since
+        ).values_list("build_id", flat=True)
+    )
+
+
+# The roles of a build's containers beside its web one (processes/): a process type's, a cron run's.
+BESIDE_WEB_ROLES = ("process", "cron")
 
 # How long after its switch a superseded container is left to its retire task, beyond the
 # drain and the grace: the task may wait in the queue behind other work.

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("routing.urls")),
     path("", include("monitoring.urls")),
     path("", include("addons.urls")),
+    path("", include("processes.urls")),
     path("", include("webhooks.urls")),
     path("", include("api.urls")),
     path("", include("api.account_urls")),

@@ -153,7 +153,13 @@ def images_to_keep(project) -> list[int]:
 
 
 def live_deployment(project) -> Deployment | None:
-    return project.deployments.filter(state=Deployment.State.LIVE).select_related("build").first()
+    """The project's live deployment: its primary web replica when it runs several."""
+    return (
+        project.deployments.filter(state=Deployment.State.LIVE)
+        .select_related("build")
+        .order_by("replica")
+        .first()
+    )
 
 
 def _supersede_queued(project) -> None:
@@ -217,7 +223,9 @@ def record_worker_heartbeat(hostname: str) -> WorkerHeartbeat:
 
 def measure_live_memory(build_id: int) -> int | None:
     """Store the memory use of the build's container while it is still the live one."""
-    deployment = Deployment.objects.filter(build_id=build_id, state=Deployment.State.LIVE).first()
+    deployment = Deployment.objects.filter(
+        build_id=build_id, state=Deployment.State.LIVE, replica=0
+    ).first()
     if deployment is None:
         return None
     with docker_seam.client() as client:

@@ -664,6 +664,10 @@ if DEPLOYER_CRON_TIMEOUT < 1 or DEPLOYER_CRON_OUTPUT_MAX_CHARS < 1000:
         "DEPLOYER_CRON_TIMEOUT must be at least 1 (seconds) and "
         "DEPLOYER_CRON_OUTPUT_MAX_CHARS at least 1000."
     )
+# The most web containers (replicas) one project may run behind Caddy (README "Web replicas").
+DEPLOYER_MAX_REPLICAS = _read("DEPLOYER_MAX_REPLICAS", int, 4)
+if DEPLOYER_MAX_REPLICAS < 1:
+    raise ImproperlyConfigured("DEPLOYER_MAX_REPLICAS must be at least 1.")
 CELERY_BEAT_SCHEDULE["run-due-cron-jobs"] = {
     "task": "processes.tasks.run_due_cron_jobs",
     "schedule": crontab(),

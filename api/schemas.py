@@ -254,3 +254,42 @@ class AddOnIn(Input):
 
 class Accepted(Schema):
     message: str
+
+
+class ProcessOut(Schema):
+    name: str
+    command: str
+    build_id: int
+    state: str
+    engine_state: str
+    restart_count: int
+    observed_at: datetime | None
+    started_at: datetime
+    stop_reason: str
+
+
+class CronRunOut(Schema):
+    id: int
+    state: str
+    build_id: int | None
+    scheduled_for: datetime | None
+    started_at: datetime
+    finished_at: datetime | None
+    exit_code: int | None
+    output: str
+
+
+class CronJobOut(Schema):
+    name: str
+    schedule: str
+    command: str
+    enabled: bool
+    source: str
+    created_at: datetime
+
+
+class CronJobIn(Input):
+    name: str
+    schedule: str
+    command: str
+    enabled: bool = True

@@ -188,5 +188,4 @@ def run_job(job_id: int, scheduled_for: datetime | None = None) -> CronRun | Non
         CronRun.objects.filter(pk=cron_run.pk).update(
             state=state, exit_code=exit_code, output=output, finished_at=timezone.now()
         )
-    cron_run.refresh_from_db()
-    return cron_run
+    return CronRun.objects.filter(pk=cron_run.pk).first()  # None: deleted with its project

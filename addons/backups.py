@@ -147,9 +147,10 @@ def restore(addon: AddOn, backup: Backup, client, *, actor=None) -> Backup:
     safety = take(addon, client, reason=f"safety backup before restoring #{backup.pk}")
     if safety.state != Backup.State.VERIFIED:
         raise BackupError(f"The safety backup failed ({safety.error}); nothing was restored.")
-    live = Deployment.objects.filter(project=addon.project, state=Deployment.State.LIVE).first()
-    if live:
-        client.api.stop(live.container_id, timeout=settings.DEPLOYER_STOP_GRACE)
+    # Every web replica stops: none may write while the database is replaced.
+    live = list(Deployment.objects.filter(project=addon.project, state=Deployment.State.LIVE))
+    for deployment in live:
+        client.api.stop(deployment.container_id, timeout=settings.DEPLOYER_STOP_GRACE)
     try:
         if addon.kind == kinds.REDIS:
             try:
@@ -159,8 +160,8 @@ def restore(addon: AddOn, backup: Backup, client, *, actor=None) -> Backup:
         else:
             _restore_into(client, addon.container_name, addon, Path(backup.path), clean=True)
     finally:
-        if live:
-            client.api.start(live.container_id)
+        for deployment in live:
+            client.api.start(deployment.container_id)
     audit.record(
         addon.project,
         audit.Action.ADDON_RESTORE,

@@ -149,7 +149,9 @@ def overview_rows(projects) -> list[ProjectRow]:
     )
     ids = [project.pk for project in projects]
     latest = Build.objects.in_bulk([p.latest_build_id for p in projects if p.latest_build_id])
-    live_deployments = Deployment.objects.filter(project_id__in=ids, state=Deployment.State.LIVE)
+    live_deployments = Deployment.objects.filter(
+        project_id__in=ids, state=Deployment.State.LIVE, replica=0
+    )
     live = {d.project_id: d for d in live_deployments.select_related("build")}
     ever_live = set(
         Deployment.objects.filter(project_id__in=ids, live_at__isnull=False)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from deployer.keys import fernet_keys
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "monitoring",
     "addons",
     "volumes",
+    "processes",
     "api",
 ]
 
@@ -676,6 +678,32 @@ if DEPLOYER_API_WRITES_PER_MINUTE < 0 or not 1 <= DEPLOYER_API_PAGE_SIZE <= 100:
     raise ImproperlyConfigured(
         "DEPLOYER_API_WRITES_PER_MINUTE cannot be negative; DEPLOYER_API_PAGE_SIZE must be 1 to 100."
     )
+
+# Processes and cron (processes/, README "Processes and cron jobs"): a cron run is stopped
+# after DEPLOYER_CRON_TIMEOUT seconds and keeps the first DEPLOYER_CRON_OUTPUT_MAX_CHARS
+# characters of its output. The beat looks for due jobs at the start of every minute; what the
+# engine says of process containers (state, restarts) is recorded every monitor interval.
+DEPLOYER_CRON_TIMEOUT = _read("DEPLOYER_CRON_TIMEOUT", int, 600)
+DEPLOYER_CRON_OUTPUT_MAX_CHARS = _read("DEPLOYER_CRON_OUTPUT_MAX_CHARS", int, 65536)
+if DEPLOYER_CRON_TIMEOUT < 1 or DEPLOYER_CRON_OUTPUT_MAX_CHARS < 1000:
+    raise ImproperlyConfigured(
+        "DEPLOYER_CRON_TIMEOUT must be at least 1 (seconds) and "
+        "DEPLOYER_CRON_OUTPUT_MAX_CHARS at least 1000."
+    )
+# The most web containers (replicas) one project may run behind Caddy (README "Web replicas").
+DEPLOYER_MAX_REPLICAS = _read("DEPLOYER_MAX_REPLICAS", int, 4)
+if DEPLOYER_MAX_REPLICAS < 1:
+    raise ImproperlyConfigured("DEPLOYER_MAX_REPLICAS must be at least 1.")
+CELERY_BEAT_SCHEDULE["run-due-cron-jobs"] = {
+    "task": "processes.tasks.run_due_cron_jobs",
+    "schedule": crontab(),
+    "options": {"expires": 50},
+}
+CELERY_BEAT_SCHEDULE["observe-processes"] = {
+    "task": "processes.tasks.observe_processes",
+    "schedule": DEPLOYER_MONITOR_INTERVAL,
+    "options": {"expires": DEPLOYER_MONITOR_INTERVAL},
+}
 
 LOGGING = {
     "version": 1,

@@ -94,7 +94,7 @@ def test_a_redis_backup_is_verified_by_loading_it_and_restores_exactly_its_keys(
     celery_worker, git_repo, make_project, tmp_path, settings, docker_client, capsys
 ):
     settings.DEPLOYER_BACKUP_DIR = str(tmp_path / "backups")
-    # With a worker process beside the web: the restore stops it too (it may write).
+    # With a worker process beside the web: a restore stops it too (it may write).
     procfile = "web: gunicorn app:app --bind 0.0.0.0:$PORT\nworker: exec sleep 100000\n"
     project = make_project(git_repo({**REDIS_COUNTER_APP, "Procfile": procfile}))
     call_command("addon", "create", project.slug, "redis")
@@ -146,7 +146,7 @@ def test_a_corrupt_redis_backup_restores_nothing_and_the_live_data_stays(
     celery_worker, git_repo, make_project, tmp_path, settings, docker_client
 ):
     settings.DEPLOYER_BACKUP_DIR = str(tmp_path / "backups")
-    # With a worker process beside the web: the restore stops it too (it may write).
+    # With a worker process beside the web: a restore stops it too (it may write).
     procfile = "web: gunicorn app:app --bind 0.0.0.0:$PORT\nworker: exec sleep 100000\n"
     project = make_project(git_repo({**REDIS_COUNTER_APP, "Procfile": procfile}))
     call_command("addon", "create", project.slug, "redis")
@@ -182,6 +182,8 @@ def test_a_corrupt_redis_backup_restores_nothing_and_the_live_data_stays(
     assert backup.state == Backup.State.FAILED
     assert addon.backups.count() == 2  # no safety backup: nothing was touched
     assert http_get(live_port(project), "/count") == (200, "7")
+    workers[0].reload()  # nor was the app's worker stopped
+    assert workers[0].attrs["State"]["StartedAt"] == worker_started
     assert not docker_client.containers.list(
         all=True, filters={"label": "org.deployer.role=backup-check"}
     )

@@ -97,7 +97,7 @@ def seed(target: int) -> None:
     from routing.models import Domain
     from webhooks.models import Delivery
 
-    staff, member, owner = users()
+    _, member, owner = users()
     start = Project.objects.count()
     if start >= target:
         return
@@ -321,7 +321,7 @@ def seed(target: int) -> None:
 # Measuring ----------------------------------------------------------------------------------
 
 
-def pages(staff_token: str, member_token: str) -> list[tuple[str, str, dict]]:
+def pages() -> list[tuple[str, str, dict]]:
     """(name, path, request headers) of every page measured."""
     from builds.models import Build
     from projects.models import Project
@@ -432,7 +432,7 @@ def measure_all(scale: int) -> dict[tuple[str, str], dict]:
     for who, user, token in [("staff", staff, staff_token), ("member", member, member_token)]:
         client = Client()
         client.force_login(user)
-        for name, path, headers in pages(staff_token, member_token):
+        for name, path, headers in pages():
             headers = dict(headers)
             if headers.pop("staff_only", False) and who != "staff":
                 continue
@@ -495,7 +495,9 @@ def main() -> None:
     if not reuse:
         psql(f"DROP DATABASE IF EXISTS {DATABASE}")
     # As deployed: no DEBUG (which keeps every query), the test client's host allowed.
-    os.environ.update(DEBUG="false", ALLOWED_HOSTS="testserver,127.0.0.1", DEPLOYER_ENV="development")
+    os.environ.update(
+        DEBUG="false", ALLOWED_HOSTS="testserver,127.0.0.1", DEPLOYER_ENV="development"
+    )
     harness.setup_django(NAME, redis_db=int(os.environ.get("BENCH_REDIS_DB", 14)))
     from django.db import connections
 

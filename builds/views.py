@@ -24,7 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from builds import preview, runtime_output, selectors, services, tasks
 from builds.models import Build
 from builds.pipeline.sha import is_sha
-from projects import permissions, sections
+from projects import paging, permissions, sections
 from projects.models import Project
 
 # A follower gets at most this many lines per answer; a longer backlog comes in a few quick polls.
@@ -60,8 +60,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     """The projects table of the home page, which polls this URL to keep its states current."""
     if not request.htmx:
         return redirect("projects:list")
-    projects = Project.objects.visible_to(request.user)
-    return render(request, "builds/_overview.html", {"rows": selectors.overview_rows(projects)})
+    page = paging.page_of(Project.objects.visible_to(request.user), request)
+    context = {"rows": selectors.overview_rows(page.object_list), "page": page}
+    return render(request, "builds/_overview.html", context)
 
 
 # Project page ---------------------------------------------------------------------------------
@@ -71,8 +72,9 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_GET
 def ship_report(request: HttpRequest) -> HttpResponse:
     """Every visible project's recent live builds side by side: which ships faster, at what cost."""
-    projects = Project.objects.visible_to(request.user).order_by("slug")
-    return render(request, "builds/ship_report.html", {"rows": selectors.ship_rows(projects)})
+    page = paging.page_of(Project.objects.visible_to(request.user).order_by("slug"), request)
+    context = {"rows": selectors.ship_rows(page.object_list), "page": page}
+    return render(request, "builds/ship_report.html", context)
 
 
 @never_cache

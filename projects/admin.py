@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from builds import deletion
+from deployer.adminlists import BigTableAdmin
 from projects import audit, crypto, services
 from projects.forms import PROJECT_FORM_FIELDS
 from projects.models import AuditEntry, EnvVar, Membership, Project
@@ -170,11 +171,13 @@ class EnvVarAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(BigTableAdmin):
     """Who did what, for staff: read only (an audit log nobody can edit)."""
 
     list_display = ["created_at", "project_slug", "action", "actor_label", "summary"]
-    list_filter = ["action", ("project", admin.RelatedOnlyFieldListFilter)]
+    # A project is found by searching its name: a filter listing the projects that have
+    # entries would read every entry to list them.
+    list_filter = ["action"]
     list_select_related = ["project"]
     search_fields = ["project_slug", "actor_label", "summary"]
     date_hierarchy = "created_at"

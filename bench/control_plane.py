@@ -493,7 +493,7 @@ def report(by_scale: dict[int, dict]) -> None:
 def main() -> None:
     reuse = bool(os.environ.get("BENCH_REUSE"))
     if not reuse:
-        psql(f"DROP DATABASE IF EXISTS {DATABASE}")
+        psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     # As deployed: no DEBUG (which keeps every query), the test client's host allowed.
     os.environ.update(
         DEBUG="false", ALLOWED_HOSTS="testserver,127.0.0.1", DEPLOYER_ENV="development"
@@ -513,7 +513,7 @@ def main() -> None:
     finally:
         connections.close_all()
         if not os.environ.get("BENCH_KEEP"):
-            psql(f"DROP DATABASE IF EXISTS {DATABASE}")
+            psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -290,7 +290,13 @@ def _log_context(
     """Lines plus the cursor of the next poll; no cursor once the log can no longer grow."""
     cursor = lines[-1][0] if lines else after
     follow = full or not selectors.log_settled(build)
-    return {"build": build, "lines": lines, "cursor": cursor if follow else None, "full": full}
+    return {
+        "build": build,
+        "lines": lines,
+        "cursor": cursor if follow else None,
+        "full": full,
+        "poll_ms": settings.DEPLOYER_LOG_POLL_MS,
+    }
 
 
 # Fields a poll reads: enough to know whether lines may be new and whether more can come.

@@ -29,6 +29,9 @@ from projects.models import Project
 
 # A follower gets at most this many lines per answer; a longer backlog comes in a few quick polls.
 LOG_BATCH = 500
+# A build's page shows at most this many of its last lines (a log holds up to
+# DEPLOYER_BUILD_LOG_MAX_LINES): the page's size stays bounded, the download has them all.
+BUILD_PAGE_LINES = 1000
 
 
 def _get_build_for_user(request: HttpRequest, pk: int, *fields: str) -> Build:
@@ -278,8 +281,11 @@ def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = _status_context(build, "", request.user)
     if request.htmx:
         return render(request, "builds/_build_status.html", context)
-    lines = list(build.log_lines.order_by("seq").values_list("seq", "text"))
+    # The page carries the log's last BUILD_PAGE_LINES lines; the whole of it is a download.
+    first = max(build.log_line_count - BUILD_PAGE_LINES, 0)
+    lines = list(build.log_lines.filter(seq__gt=first).order_by("seq").values_list("seq", "text"))
     context.update(_log_context(build, lines, after=0))
+    context["earlier_lines"] = lines[0][0] - 1 if lines else 0
     context["detection"] = selectors.build_detection(build)
     return render(request, "builds/detail.html", context)
 

@@ -22,7 +22,7 @@ from monitoring import selectors as monitoring_selectors
 from monitoring.models import HealthCheck, MetricSample
 from projects import paging
 from projects import services as project_services
-from tests.unit.builds.test_views import HTMX, add_lines, live_build, make_build
+from tests.unit.builds.test_views import HTMX, add_lines, live_build, make_build, seqs
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +224,18 @@ def test_cpu_trend_averaged_in_the_database_draws_what_the_samples_draw(user):
         slots=monitoring_selectors.TREND_SLOTS,
     )
     assert drawn == expected and 'class="sparkline"' in drawn
+
+
+def test_build_page_shows_the_last_lines_of_a_long_log_and_offers_the_rest(
+    auth_client, project, monkeypatch
+):
+    monkeypatch.setattr("builds.views.BUILD_PAGE_LINES", 3)
+    build = make_build(project, Build.State.BUILDING)
+    add_lines(build, "one", "two", "three", "four", "five")
+
+    html = auth_client.get(reverse("builds:detail", args=[build.pk])).content.decode()
+
+    assert seqs(html) == [3, 4, 5]
+    assert "2 earlier lines not shown here" in html
+    assert reverse("builds:log-text", args=[build.pk]) in html
+    assert "?after=5" in html  # following goes on from the last line shown

@@ -395,17 +395,21 @@ def measure(client, path: str, headers: dict, explain: bool) -> dict:
         response = client.get(path, **headers)
     if response.status_code != 200:
         return {"status": response.status_code}
-    times = []
+    times, cpu = [], []
     for _ in range(REQUESTS):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         client.get(path, **headers)
         times.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - began_cpu)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path, **headers)
     result = {
         "status": 200,
         "p50": statistics.median(times),
         "p95": sorted(times)[int(0.95 * (len(times) - 1))],
+        # The Django process's own CPU time: what the page costs, less sensitive than wall
+        # time to other work on a shared machine (PostgreSQL's share is in the wall time).
+        "cpu": statistics.median(cpu),
         "queries": len(queries),
         "kb": len(response.content) / 1024,
     }
@@ -417,6 +421,17 @@ def measure(client, path: str, headers: dict, explain: bool) -> dict:
                 plan = "\n".join(row[0] for row in cursor.fetchall())
             result["explain"] = f"{slowest['time']} s: {slowest['sql'][:400]}\n{plan}"
     return result
+
+
+PRESSURE: list[str] = []
+
+
+def cpu_pressure() -> str:
+    try:
+        text = Path("/proc/pressure/cpu").read_text()
+    except OSError:
+        return "unknown"
+    return text.split("avg60=")[1].split()[0] + " %"
 
 
 def measure_all(scale: int) -> dict[tuple[str, str], dict]:
@@ -442,7 +457,7 @@ def measure_all(scale: int) -> dict[tuple[str, str], dict]:
             results[name, who] = result
             line = (
                 f"{result['p50'] * 1000:6.0f} {result['p95'] * 1000:6.0f} ms "
-                f"{result['queries']:4d} q {result['kb']:6.0f} KB"
+                f"{result['queries']:4d} q {result['kb']:6.0f} KB cpu {result['cpu'] * 1000:4.0f} ms"
                 if result["status"] == 200
                 else f"HTTP {result['status']}"
             )
@@ -455,12 +470,15 @@ def measure_all(scale: int) -> dict[tuple[str, str], dict]:
 def report(by_scale: dict[int, dict]) -> None:
     small, large = by_scale.get(50, {}), by_scale[500]
     rows = [
-        "| page | who | 50 projects p50 / p95 | 500 projects p50 / p95 | queries (50 / 500) | HTML at 500 |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| page | who | 50 projects p50 / p95 | 500 projects p50 / p95 | Django CPU p50 (50 / 500) | queries (50 / 500) | HTML at 500 |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for key, result in large.items():
         name, who = key
         before = small.get(key, {})
+
+        def cpu(r):
+            return f"{r['cpu'] * 1000:.0f} ms" if r.get("status") == 200 else "-"
 
         def cell(r):
             if r.get("status") != 200:
@@ -468,7 +486,7 @@ def report(by_scale: dict[int, dict]) -> None:
             return f"{r['p50'] * 1000:.0f} / {r['p95'] * 1000:.0f} ms"
 
         rows.append(
-            f"| {name} | {who} | {cell(before)} | {cell(result)} | "
+            f"| {name} | {who} | {cell(before)} | {cell(result)} | {cpu(before)} / {cpu(result)} | "
             f"{before.get('queries', '-')} / {result.get('queries', '-')} | "
             f"{result.get('kb', 0):.0f} KB |"
         )
@@ -482,7 +500,9 @@ def report(by_scale: dict[int, dict]) -> None:
             "metric samples, 20,000 webhook deliveries, 25,000 audit entries); the Django test "
             f"client in-process, {REQUESTS} requests after {WARMUPS} warm-ups per page; staff see "
             f"every project, the member is in every {MEMBER_EVERY}th.",
-            f"Machine: {harness.machine()}. Slowest p95 at 500 projects: {worst * 1000:.0f} ms.",
+            f"Machine: {harness.machine()}. CPU pressure from all work on the host (PSI some "
+            f"avg60) while measuring: {', '.join(PRESSURE)}. Slowest p95 at 500 projects: "
+            f"{worst * 1000:.0f} ms.",
             "",
             *rows,
         ]
@@ -506,7 +526,9 @@ def main() -> None:
         for scale in [500] if reuse else [50, 500]:
             print(f"seeding {scale} projects", flush=True)
             seed(scale)
+            PRESSURE.append(f"{cpu_pressure()} before {scale}")
             by_scale[scale] = measure_all(scale)
+            PRESSURE.append(f"{cpu_pressure()} after")
         if not os.environ.get("BENCH_NO_REPORT"):
             report(by_scale)
             print(f"Wrote {harness.RESULTS}")

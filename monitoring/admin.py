@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from deployer.adminlists import BigTableAdmin
+from deployer.adminlists import LIST_PER_PAGE, BigTableAdmin
 from monitoring import alerts
 from monitoring.models import (
     AppHealth,
@@ -31,6 +31,7 @@ class MonitorAdmin(ReadOnlyAdmin):
 
 @admin.register(AppHealth)
 class AppHealthAdmin(ReadOnlyAdmin):
+    list_per_page = LIST_PER_PAGE
     list_display = [
         "project",
         "state",

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from builds import deletion
-from deployer.adminlists import BigTableAdmin
+from deployer.adminlists import LIST_PER_PAGE, BigTableAdmin
 from projects import audit, crypto, services
 from projects.forms import PROJECT_FORM_FIELDS
 from projects.models import AuditEntry, EnvVar, Membership, Project
@@ -74,6 +74,7 @@ class ProjectAdminForm(forms.ModelForm):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
+    list_per_page = LIST_PER_PAGE  # a row per project: pages of 50, as on the dashboard
     form = ProjectAdminForm
     list_display = ["slug", "owner", "repo_url", "branch", "framework", "credentials", "created_at"]
     list_filter = [("owner", admin.RelatedOnlyFieldListFilter), "framework"]
@@ -140,6 +141,7 @@ def _record_env(request, env_var: EnvVar, action: str) -> None:
 
 @admin.register(EnvVar)
 class EnvVarAdmin(admin.ModelAdmin):
+    list_per_page = LIST_PER_PAGE
     form = EnvVarAdminForm
     list_display = ["key", "project", masked_value, "available_at_build", "updated_at"]
     list_filter = ["available_at_build", ("project__owner", admin.RelatedOnlyFieldListFilter)]

@@ -1,4 +1,7 @@
-"""Backups of a PostgreSQL add-on that count only once they have been restored.
+"""Backups of add-ons that count only once they have been restored.
+
+Redis add-ons are backed up as RDB snapshots (addons/rdb.py), checked the same way: loaded
+into a throw-away Redis whose keys must match, and restored only after a safety backup.
 
 A backup is `pg_dump -Fc` run inside the add-on's container, streamed through the engine's
 API to a file under DEPLOYER_BACKUP_DIR (the add-on need not run beside the worker). It is
@@ -19,7 +22,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from addons import engine
+from addons import engine, kinds, rdb
 from addons.models import AddOn, Backup
 from builds.docker import LABEL_ROLE, describe_error, run_in
 from builds.fences import operator_fence
@@ -51,23 +54,35 @@ def take(addon: AddOn, client, *, reason: str = "asked for") -> Backup:
     backup = Backup.objects.create(addon=addon, reason=reason[:200])
     folder = Path(settings.DEPLOYER_BACKUP_DIR) / addon.project.slug
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{addon.kind}-{timezone.now():%Y%m%dT%H%M%S}-{backup.pk}.dump"
+    suffix = "rdb" if addon.kind == kinds.REDIS else "dump"
+    path = folder / f"{addon.kind}-{timezone.now():%Y%m%dT%H%M%S}-{backup.pk}.{suffix}"
+    before = None
     try:
-        tables = counts(client, addon.container_name, addon)
-        _dump(client, addon, path)
-    except BackupError as exc:
+        if addon.kind == kinds.REDIS:
+            before, tables = rdb.snapshot(client, addon, path)
+        else:
+            tables = counts(client, addon.container_name, addon)
+            _dump(client, addon, path)
+    except (BackupError, rdb.RdbError) as exc:
+        path.unlink(missing_ok=True)
         return _failed(backup, str(exc))
     Backup.objects.filter(pk=backup.pk).update(
         path=str(path), size=path.stat().st_size, tables=tables
     )
     backup.refresh_from_db()
-    return verify(backup, client)
+    return verify(backup, client, keys_before=before)
 
 
-def verify(backup: Backup, client) -> Backup:
-    """Restore the backup into a throw-away container and check its tables; records the outcome."""
+def verify(backup: Backup, client, *, keys_before: dict[str, int] | None = None) -> Backup:
+    """Restore the backup into a throw-away container and check its tables; records the outcome.
+
+    `keys_before`: a Redis server's key counts just before the snapshot (its counts just
+    after are the backup's `tables`); the copy may hold any number in between.
+    """
     addon = backup.addon
     name = f"deployer-{addon.project.slug}-backup-check-{backup.pk}"
+    if addon.kind == kinds.REDIS:
+        return _verify_rdb(backup, client, name, keys_before)
     try:
         container_id = _throwaway(client, addon, name)
         try:
@@ -80,6 +95,24 @@ def verify(backup: Backup, client) -> Backup:
     missing = sorted(set(backup.tables) - set(restored))
     if missing:
         return _failed(backup, f"The restored copy lacks tables: {', '.join(missing)}.")
+    Backup.objects.filter(pk=backup.pk).update(
+        state=Backup.State.VERIFIED, restored_tables=restored, verified_at=timezone.now(), error=""
+    )
+    backup.refresh_from_db()
+    return backup
+
+
+def _verify_rdb(backup: Backup, client, name: str, keys_before: dict[str, int] | None) -> Backup:
+    try:
+        restored = rdb.load_and_count(client, backup.addon, Path(backup.path), name)
+    except (rdb.RdbError, OSError) as exc:
+        return _failed(backup, f"The restore check failed: {exc}")
+    if backup.restored_tables:  # checked again: the same file must give the same keys
+        problem = rdb.matches(restored, backup.restored_tables, backup.restored_tables)
+    else:
+        problem = rdb.matches(restored, keys_before or backup.tables, backup.tables)
+    if problem:
+        return _failed(backup, f"The restored copy differs: {problem}.")
     Backup.objects.filter(pk=backup.pk).update(
         state=Backup.State.VERIFIED, restored_tables=restored, verified_at=timezone.now(), error=""
     )
@@ -103,17 +136,33 @@ def restore(addon: AddOn, backup: Backup, client, *, actor=None) -> Backup:
         )
     if not Path(backup.path).is_file():
         raise BackupError(f"The file of backup #{backup.pk} ({backup.path}) is gone.")
+    if addon.kind == kinds.REDIS:
+        # The file is loaded once more before the live data is touched: it may have been
+        # damaged on disk since it was verified, and Redis cannot restore in a transaction.
+        checked = verify(backup, client)
+        if checked.state != Backup.State.VERIFIED:
+            raise BackupError(
+                f"Backup #{backup.pk} no longer loads ({checked.error}); nothing was restored."
+            )
     safety = take(addon, client, reason=f"safety backup before restoring #{backup.pk}")
     if safety.state != Backup.State.VERIFIED:
         raise BackupError(f"The safety backup failed ({safety.error}); nothing was restored.")
-    live = Deployment.objects.filter(project=addon.project, state=Deployment.State.LIVE).first()
-    if live:
-        client.api.stop(live.container_id, timeout=settings.DEPLOYER_STOP_GRACE)
+    # Every web replica and process type (workers) stops: none may write while the data is
+    # replaced.
+    live = _writers(client, addon)
+    for container_id in live:
+        client.api.stop(container_id, timeout=settings.DEPLOYER_STOP_GRACE)
     try:
-        _restore_into(client, addon.container_name, addon, Path(backup.path), clean=True)
+        if addon.kind == kinds.REDIS:
+            try:
+                rdb.put_back(client, addon, Path(backup.path), backup.restored_tables)
+            except rdb.RdbError as exc:
+                raise BackupError(str(exc)) from exc
+        else:
+            _restore_into(client, addon.container_name, addon, Path(backup.path), clean=True)
     finally:
-        if live:
-            client.api.start(live.container_id)
+        for container_id in live:
+            client.api.start(container_id)
     audit.record(
         addon.project,
         audit.Action.ADDON_RESTORE,
@@ -121,6 +170,18 @@ def restore(addon: AddOn, backup: Backup, client, *, actor=None) -> Backup:
         summary=f"{addon.kind} from backup #{backup.pk} (safety backup #{safety.pk})",
     )
     return safety
+
+
+def _writers(client, addon: AddOn) -> list[str]:
+    """The app's running containers that may write to the add-on: its live web replicas and
+    its process types (found by label: processes/ runs them). A cron run is one-off and ends
+    on its own time limit."""
+    web = Deployment.objects.filter(project=addon.project, state=Deployment.State.LIVE)
+    labels = [f"{key}={value}" for key, value in project_labels(addon.project.slug).items()]
+    processes = client.containers.list(
+        filters={"label": [*labels, f"{LABEL_ROLE}=process"]}, ignore_removed=True
+    )
+    return [deployment.container_id for deployment in web] + [c.id for c in processes]
 
 
 def counts(client, container: str, addon: AddOn) -> dict[str, int]:
@@ -186,8 +247,7 @@ def _throwaway(client, addon: AddOn, name: str) -> str:
         engine.wait_until_ready(
             client,
             container_id,
-            user=addon.user,
-            database=addon.database,
+            kinds.ready_command(addon.kind, user=addon.user, database=addon.database),
             timeout=settings.DEPLOYER_ADDON_READY_TIMEOUT,
         )
     except StageError as exc:

@@ -23,7 +23,6 @@ from builds.pipeline.errors import StageError
 
 ROLE = "addon"
 POSTGRES_PORT = 5432
-POSTGRES_DATA = "/var/lib/postgresql/data"
 POSTGRES_UID = "999:999"  # the official image's postgres user, and the stand-in's
 
 
@@ -38,6 +37,7 @@ class Spec:
     environment: dict[str, str]
     fence: fence.Fence
     project_labels: dict[str, str]
+    command: list[str] | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -61,7 +61,8 @@ def ensure_image(client: docker.DockerClient, image: str) -> None:
         raise StageError(
             f"The add-on's image {image} is not on this Docker engine and could not be pulled "
             f"({describe_error(exc)}). Where no registry is reachable, build the local stand-in "
-            "with scripts/service-images.sh, or set DEPLOYER_ADDON_POSTGRES_IMAGE."
+            "with scripts/service-images.sh, or set DEPLOYER_ADDON_POSTGRES_IMAGE or "
+            "DEPLOYER_ADDON_REDIS_IMAGE."
         ) from exc
 
 
@@ -94,6 +95,7 @@ def start(client: docker.DockerClient, spec: Spec) -> str:
         )
         container_id = client.api.create_container(
             spec.image,
+            command=spec.command,
             name=spec.container_name,
             environment=spec.environment,
             labels=spec.labels,
@@ -108,19 +110,18 @@ def start(client: docker.DockerClient, spec: Spec) -> str:
         ) from exc
 
 
-def data_mount(volume_name: str) -> Mount:
-    return Mount(target=POSTGRES_DATA, source=volume_name, type="volume")
+def data_mount(volume_name: str, target: str) -> Mount:
+    return Mount(target=target, source=volume_name, type="volume")
 
 
 def wait_until_ready(
-    client: docker.DockerClient, container_name: str, *, user: str, database: str, timeout: float
+    client: docker.DockerClient, container_name: str, command: list[str], *, timeout: float
 ) -> None:
-    """Until PostgreSQL answers on its network address inside the container (after initdb).
+    """Until `command` (kinds.ready_command) succeeds inside the container.
 
     Raises StageError with the container's last log lines when it stops or does not answer.
     """
     deadline = time.monotonic() + timeout
-    command = _ready_command(user, database)
     while True:
         state = status(client, container_name)
         if state != "running":
@@ -146,8 +147,7 @@ def status(client: docker.DockerClient, container_name: str) -> str:
         return "missing"
 
 
-def is_ready(client: docker.DockerClient, container_name: str, *, user: str, database: str) -> bool:
-    command = ["pg_isready", "-q", "-h", "127.0.0.1", "-U", user, "-d", database]
+def is_ready(client: docker.DockerClient, container_name: str, command: list[str]) -> bool:
     return (
         status(client, container_name) == "running" and _exec(client, container_name, command) == 0
     )
@@ -172,23 +172,6 @@ def remove(client: docker.DockerClient, container_name: str, volume_name: str | 
             client.api.remove_volume(volume_name, force=True)
         except docker_errors.NotFound:
             pass
-
-
-def _ready_command(user: str, database: str) -> list[str]:
-    """pg_isready on the server's network address, so it says yes only after initdb's
-    temporary socket-only server has given way to the real one."""
-    return [
-        "pg_isready",
-        "-q",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(POSTGRES_PORT),
-        "-U",
-        user,
-        "-d",
-        database,
-    ]
 
 
 def _exec(client: docker.DockerClient, container_name: str, command: list[str]) -> int | None:

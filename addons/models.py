@@ -1,4 +1,4 @@
-"""An add-on: a service a project's app uses (today PostgreSQL), run by Deployer beside it."""
+"""An add-on: a service a project's app uses (PostgreSQL, Redis), run by Deployer beside it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from addons import kinds
 from projects import crypto
+from projects.validators import validate_env_key
 
 
 def default_backup_every_hours() -> int:
@@ -20,11 +22,17 @@ def default_keep_backups() -> int:
 class AddOn(models.Model):
     class Kind(models.TextChoices):
         POSTGRES = "postgres", "PostgreSQL"
+        REDIS = "redis", "Redis"
 
     class State(models.TextChoices):
         CREATING = "creating", "Creating"
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
+
+    class Health(models.TextChoices):
+        UNKNOWN = "unknown", "Not checked yet"
+        UP = "up", "Answering"
+        DOWN = "down", "Down"
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="addons")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -39,6 +47,19 @@ class AddOn(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ready_at = models.DateTimeField(null=True, blank=True)
+    # The name of the connection URL variable (DATABASE_URL, REDIS_URL) when the project
+    # renamed it; blank: the kind's usual name.
+    variable = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[validate_env_key],
+        help_text="The name of the variable that holds its URL (blank: the usual one).",
+    )
+    # What the periodic check (addons/health.py) last saw.
+    health = models.CharField(max_length=10, choices=Health, default=Health.UNKNOWN)
+    health_reason = models.TextField(blank=True)
+    health_since = models.DateTimeField(null=True, blank=True)
+    health_checked_at = models.DateTimeField(null=True, blank=True)
     backup_every_hours = models.PositiveIntegerField(
         default=default_backup_every_hours,
         validators=[MaxValueValidator(24 * 31)],
@@ -64,9 +85,18 @@ class AddOn(models.Model):
     def password(self) -> str:
         return crypto.decrypt(self.encrypted_password)
 
+    @property
+    def spec(self) -> kinds.Kind:
+        return kinds.of(self.kind)
+
+    @property
+    def url_variable(self) -> str:
+        return self.variable or self.spec.url_variable
+
 
 class Backup(models.Model):
-    """One dump of an add-on's database; it counts only once restored into a throw-away copy."""
+    """One dump of an add-on's data (pg_dump, or a Redis RDB snapshot); it counts only once
+    restored into a throw-away copy."""
 
     class State(models.TextChoices):
         TAKEN = "taken", "Taken, not yet verified"
@@ -78,7 +108,8 @@ class Backup(models.Model):
     reason = models.CharField(max_length=200, blank=True)  # why it was taken
     path = models.CharField(max_length=500, blank=True)
     size = models.BigIntegerField(default=0)
-    # {table: rows} of the live database when it was taken, and of the restored copy.
+    # {table: rows} of the live database when it was taken, and of the restored copy
+    # (Redis: {db0: keys, ...}).
     tables = models.JSONField(default=dict, blank=True)
     restored_tables = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)

@@ -1,4 +1,5 @@
-"""Add-ons: create, provision, check and remove a project's PostgreSQL; the variables it gives.
+"""Add-ons: create, provision, check and remove a project's PostgreSQL or Redis; the
+variables they give.
 
 Engine work (provision, remove) runs in the worker or a management command, never in a web
 request: the web process need not reach the engine.
@@ -14,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from addons import backups, engine, schedule
+from addons import backups, engine, kinds, schedule
 from addons.environment import Credentials, variables
 from addons.models import AddOn, Backup
 from builds.fences import operator_fence
@@ -51,11 +52,12 @@ def create_addon(project: Project, kind: str, *, actor=None) -> AddOn:
             return AddOn.objects.create(
                 project=project,
                 kind=kind,
-                image=settings.DEPLOYER_ADDON_POSTGRES_IMAGE,
+                image=kinds.of(kind).image,
                 container_name=container_name(project, kind),
                 volume_name=f"deployer-{kind}-{project.slug}",
-                database=project.slug.replace("-", "_"),
-                user="app",
+                # Redis has one user and numbered databases: the app's is 0.
+                database="0" if kind == kinds.REDIS else project.slug.replace("-", "_"),
+                user="default" if kind == kinds.REDIS else "app",
                 encrypted_password=crypto.encrypt(secrets.token_urlsafe(24)),
             )
     except IntegrityError:
@@ -72,8 +74,7 @@ def provision(addon: AddOn, client) -> AddOn:
         engine.wait_until_ready(
             client,
             addon.container_name,
-            user=addon.user,
-            database=addon.database,
+            ready_command(addon),
             timeout=settings.DEPLOYER_ADDON_READY_TIMEOUT,
         )
     except StageError as exc:
@@ -93,26 +94,51 @@ def _spec(addon: AddOn, client) -> engine.Spec:
         project.slug,
         project_labels(project.slug),
     )
+    kind = addon.spec
     limits = operator_fence(
         network,
         settings.DEPLOYER_ADDON_MEMORY_MB,
-        user=engine.POSTGRES_UID,
-        mounts=(engine.data_mount(addon.volume_name),),
+        user=kind.user,
+        mounts=(engine.data_mount(addon.volume_name, kind.data_dir),),
     )
-    environment = {
-        "POSTGRES_USER": addon.user,
-        "POSTGRES_PASSWORD": addon.password(),
-        "POSTGRES_DB": addon.database,
-    }
     return engine.Spec(
         project.slug,
         addon.image,
         addon.container_name,
         addon.volume_name,
-        environment,
+        container_environment(addon),
         limits,
         project_labels(project.slug),
+        command=kinds.server_command(addon.kind),
     )
+
+
+def container_environment(addon: AddOn) -> dict[str, str]:
+    return kinds.container_environment(
+        addon.kind, user=addon.user, database=addon.database, password=addon.password()
+    )
+
+
+def ready_command(addon: AddOn) -> list[str]:
+    return kinds.ready_command(addon.kind, user=addon.user, database=addon.database)
+
+
+def set_variable(addon: AddOn, name: str, *, actor=None) -> AddOn:
+    """Give the add-on's URL under `name` (blank: the kind's usual name); raises
+    ValidationError for a name that is not a variable name."""
+    addon.variable = (name or "").strip()
+    if addon.variable == addon.spec.url_variable:
+        addon.variable = ""
+    addon.clean_fields(exclude=[f.name for f in AddOn._meta.fields if f.name != "variable"])
+    with transaction.atomic():
+        addon.save(update_fields=["variable"])
+        audit.record(
+            addon.project,
+            audit.Action.SETTINGS,
+            actor=actor,
+            summary=f"{addon.kind} URL variable: {addon.url_variable}",
+        )
+    return addon
 
 
 def remove_addon(addon: AddOn, client, *, keep_data: bool = False, actor=None) -> None:
@@ -166,7 +192,7 @@ def set_backup_schedule(addon: AddOn, *, every_hours, keep, actor=None) -> AddOn
 def credentials(addon: AddOn) -> Credentials:
     return Credentials(
         host=addon.container_name,
-        port=engine.POSTGRES_PORT,
+        port=addon.spec.port,
         database=addon.database,
         user=addon.user,
         password=addon.password(),
@@ -179,8 +205,35 @@ def environment(
     """The variables the project's add-ons give its app (the project's own names excluded)."""
     given: dict[str, str] = {}
     for addon in project.addons.all():
-        given.update(variables(credentials(addon), read_names, project_names))
+        given.update(addon_variables(addon, read_names, project_names))
     return given
+
+
+def addon_variables(
+    addon: AddOn, read_names: Iterable[str], project_names: set[str]
+) -> dict[str, str]:
+    """What one add-on gives: Redis its URL; PostgreSQL its URL, libpq's variables and the
+    database names the settings read. The URL under the project's name for it, if renamed."""
+    url = kinds.url(
+        addon.kind,
+        host=addon.container_name,
+        user=addon.user,
+        password=addon.password(),
+        database=addon.database,
+    )
+    if addon.kind == kinds.REDIS:
+        given = {addon.url_variable: url}
+    else:
+        given = variables(credentials(addon), read_names, set())
+        if addon.url_variable != addon.spec.url_variable:
+            del given[addon.spec.url_variable]
+            given[addon.url_variable] = url
+    return {name: value for name, value in given.items() if name not in project_names}
+
+
+def variable_names(addon: AddOn) -> list[str]:
+    """The names an add-on gives whatever the settings read (for the add-ons page)."""
+    return sorted(addon_variables(addon, [], set()))
 
 
 def check_ready(project: Project, client) -> None:
@@ -193,9 +246,7 @@ def check_ready(project: Project, client) -> None:
                 f"{': ' + addon.error if addon.error else ''}. Create it again with "
                 f"`manage.py addon create {project.slug} {addon.kind}` once that is fixed."
             )
-        if not engine.is_ready(
-            client, addon.container_name, user=addon.user, database=addon.database
-        ):
+        if not engine.is_ready(client, addon.container_name, ready_command(addon)):
             state = engine.status(client, addon.container_name)
             raise StageError(
                 f"The {addon.get_kind_display()} add-on {addon.container_name} is not accepting "

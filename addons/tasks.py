@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from addons import backups, schedule, services
+from addons import backups, health, schedule, services
 from addons.models import AddOn, Backup
 from builds import docker as docker_seam
 
@@ -55,3 +55,14 @@ def back_up_addon(addon_id: int, actor: str | None = None) -> str:
     if backup.state != Backup.State.VERIFIED:
         schedule.announce_failure(backup)
     return backup.state
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def check_addons() -> int:
+    """Is every ready add-on answering (beat, every DEPLOYER_ADDON_HEALTH_INTERVAL)? Returns
+    how many changed."""
+    try:
+        with docker_seam.client() as client:
+            return len(health.check_all(client))
+    except docker_seam.DockerUnavailable:
+        return 0  # the app checks record the engine being unreachable

@@ -11,4 +11,5 @@ urlpatterns = [
     path(f"{P}addons/<int:pk>/remove/", views.addon_remove, name="remove"),
     path(f"{P}addons/<int:pk>/backup/", views.addon_backup, name="backup"),
     path(f"{P}addons/<int:pk>/schedule/", views.addon_schedule, name="schedule"),
+    path(f"{P}addons/<int:pk>/variable/", views.addon_variable, name="variable"),
 ]

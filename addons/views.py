@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from addons import services, tasks
-from addons.environment import standard
+from addons.models import AddOn
 from projects import permissions, sections
 
 logger = logging.getLogger(__name__)
@@ -28,14 +28,16 @@ def addon_list(request: HttpRequest, slug: str) -> HttpResponse:
     addons = [
         {
             "addon": addon,
-            "names": sorted(standard(services.credentials(addon))),
+            "names": services.variable_names(addon),
             "backups": list(addon.backups.all()[:BACKUPS_SHOWN]),
         }
         for addon in project.addons.all()
     ]
+    present = {row["addon"].kind for row in addons}
     context = {
         "project": project,
         "addons": addons,
+        "kinds": [(value, label) for value, label in AddOn.Kind.choices if value not in present],
         "may": permissions.allowed(request.user, project),
         **sections.frame(request, project, "addons"),
     }
@@ -107,4 +109,21 @@ def addon_schedule(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, f"Backups of {addon} saved.")
+    return redirect(reverse("addons:list", args=[project.slug]))
+
+
+@login_required
+@require_POST
+def addon_variable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Give the add-on's URL under another name (DATABASE_URL, REDIS_URL by default)."""
+    project = permissions.project_for(request.user, slug, "addons")
+    addon = get_object_or_404(project.addons, pk=pk)
+    try:
+        services.set_variable(addon, request.POST.get("variable", ""), actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"{addon} gives its URL as {addon.url_variable} from the next deploy on."
+        )
     return redirect(reverse("addons:list", args=[project.slug]))

@@ -45,6 +45,7 @@ class ProjectOut(Schema):
     health_check_path: str
     container_port: int
     memory_limit_mb: int
+    web_replicas: int
     run_as_root: bool
     keep_sqlite: bool
     owner: str
@@ -70,6 +71,7 @@ class ProjectCreate(Input):
     health_check_path: str = ""
     container_port: int = 8000
     memory_limit_mb: int | None = None
+    web_replicas: int = 1
     run_as_root: bool = False
     keep_sqlite: bool = True
 
@@ -88,6 +90,7 @@ class ProjectUpdate(Input):
     health_check_path: str | None = None
     container_port: int | None = None
     memory_limit_mb: int | None = None
+    web_replicas: int | None = None
     run_as_root: bool | None = None
     keep_sqlite: bool | None = None
     members: list[str] | None = Field(None, description="Usernames; replaces the members.")
@@ -235,6 +238,8 @@ class AddOnOut(Schema):
     state: str
     error: str
     variables: list[str]
+    health: str = Field(description="up, down or unknown (not checked yet).")
+    health_reason: str
     backup_every_hours: int
     keep_backups: int
     created_at: datetime
@@ -249,5 +254,59 @@ class AddOnIn(Input):
     kind: str
 
 
+class VolumeOut(Schema):
+    id: int
+    name: str
+    path: str
+    size: int | None = Field(description="Bytes, as the engine last measured; null: not yet.")
+    measured_at: datetime | None
+    removing: bool
+    created_at: datetime
+
+
+class VolumeIn(Input):
+    name: str = Field(description="1 to 40 lowercase letters, digits and hyphens.")
+    path: str = Field(description="Below /app (not /app itself), or at or below /data.")
+
+
 class Accepted(Schema):
     message: str
+
+
+class ProcessOut(Schema):
+    name: str
+    command: str
+    build_id: int
+    state: str
+    engine_state: str
+    restart_count: int
+    observed_at: datetime | None
+    started_at: datetime
+    stop_reason: str
+
+
+class CronRunOut(Schema):
+    id: int
+    state: str
+    build_id: int | None
+    scheduled_for: datetime | None
+    started_at: datetime
+    finished_at: datetime | None
+    exit_code: int | None
+    output: str
+
+
+class CronJobOut(Schema):
+    name: str
+    schedule: str
+    command: str
+    enabled: bool
+    source: str
+    created_at: datetime
+
+
+class CronJobIn(Input):
+    name: str
+    schedule: str
+    command: str
+    enabled: bool = True

@@ -3,6 +3,7 @@ filtered by text and time, followed with a cursor like a build's log, and downlo
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from builds.buildlog import Redactor
 from builds.models import Deployment
 from builds.pipeline import runtime_logs
 from builds.services import live_deployment
+from deployer import engine_relay
 from projects import crypto
 from projects import services as project_services
 
@@ -23,6 +25,7 @@ MAX_QUERY_CHARS = 200
 # What one page or poll reads from the engine at most, and a download.
 READ_MAX_BYTES = 2_000_000
 DOWNLOAD_MAX_BYTES = 20_000_000
+CONTAINER_ID = re.compile(r"[0-9a-f]{12,64}")
 
 
 class BadRequest(ValueError):
@@ -76,16 +79,14 @@ def output(
         )
         return result
     try:
-        with docker_seam.client(timeout=5) as client:
-            read = runtime_logs.read(
-                client,
-                live.container_id,
-                after=after,
-                since_seconds=time.time() - WINDOWS[window] if window and not after else None,
-                tail=settings.DEPLOYER_RUNTIME_LOG_LINES,
-                max_bytes=READ_MAX_BYTES,
-                max_line_chars=settings.DEPLOYER_BUILD_LOG_MAX_LINE_CHARS,
-            )
+        read = container_logs(
+            live.container_id,
+            after=after,
+            since_seconds=time.time() - WINDOWS[window] if window and not after else None,
+            tail=settings.DEPLOYER_RUNTIME_LOG_LINES,
+            max_bytes=READ_MAX_BYTES,
+            timeout=5,
+        )
     except Exception as exc:  # noqa: BLE001 - shown as a sentence in place of the lines
         result.error = docker_seam.describe_error(exc)
         result.cursor = after
@@ -115,18 +116,70 @@ def download(project, lines: int) -> tuple[Deployment, list[str]]:
         raise BadRequest("No container is running, so there is no output to download.")
     redact = Redactor(project_services.secret_values(project))
     try:
-        with docker_seam.client(timeout=30) as client:
-            read = runtime_logs.read(
-                client,
-                live.container_id,
-                tail=lines,
-                max_bytes=DOWNLOAD_MAX_BYTES,
-                max_line_chars=settings.DEPLOYER_BUILD_LOG_MAX_LINE_CHARS,
-            )
+        read = container_logs(
+            live.container_id, tail=lines, max_bytes=DOWNLOAD_MAX_BYTES, timeout=30
+        )
     except Exception as exc:  # noqa: BLE001 - said in words
         raise BadRequest(docker_seam.describe_error(exc)) from None
     texts = [redact(line.text) for line in read.lines]
     return live, [f"{line.at} {text}" for line, text in zip(read.lines, texts, strict=True)]
+
+
+def container_logs(
+    container_id: str,
+    *,
+    after: str = "",
+    since_seconds: float | None = None,
+    tail: int,
+    max_bytes: int,
+    timeout: int,
+) -> runtime_logs.Read:
+    """The engine's read of a container's output: here, or asked of a worker when this
+    process has no engine (DEPLOYER_ENGINE_FROM_WORKER). Raises what the read raises, or
+    engine_relay.RelayError."""
+    params = {
+        "container_id": container_id,
+        "after": after,
+        "since_seconds": since_seconds,
+        "tail": tail,
+        "max_bytes": max_bytes,
+        "timeout": timeout,
+    }
+    if not engine_relay.enabled():
+        return _read_container_logs(**params)
+    answer = engine_relay.ask("container-logs", params, timeout=timeout + 5)
+    return runtime_logs.Read(
+        [runtime_logs.Line(at, text) for at, text in answer["lines"]], answer["cut"]
+    )
+
+
+def relayed_container_logs(**params) -> dict:
+    """container_logs for a web that asked through the engine relay, as JSON values."""
+    if not CONTAINER_ID.fullmatch(str(params.get("container_id", ""))):
+        raise BadRequest("not a container id")
+    read = _read_container_logs(**params)
+    return {"lines": [(line.at, line.text) for line in read.lines], "cut": read.cut}
+
+
+def _read_container_logs(
+    *,
+    container_id: str,
+    after: str,
+    since_seconds: float | None,
+    tail: int,
+    max_bytes: int,
+    timeout: int,
+) -> runtime_logs.Read:
+    with docker_seam.client(timeout=timeout) as client:
+        return runtime_logs.read(
+            client,
+            container_id,
+            after=after,
+            since_seconds=since_seconds,
+            tail=min(int(tail), settings.DEPLOYER_RUNTIME_LOG_DOWNLOAD_LINES),
+            max_bytes=min(int(max_bytes), DOWNLOAD_MAX_BYTES),
+            max_line_chars=settings.DEPLOYER_BUILD_LOG_MAX_LINE_CHARS,
+        )
 
 
 def _engine_now() -> str:

@@ -153,7 +153,9 @@ def overview_rows(projects) -> list[ProjectRow]:
         .values_list("pk", "latest")
     )
     latest = Build.objects.in_bulk([pk for pk in latest_ids.values() if pk])
-    live_deployments = Deployment.objects.filter(project_id__in=ids, state=Deployment.State.LIVE)
+    live_deployments = Deployment.objects.filter(
+        project_id__in=ids, state=Deployment.State.LIVE, replica=0
+    )
     live = {d.project_id: d for d in live_deployments.select_related("build")}
     # No default ordering here: with it, DISTINCT runs over every deployment that went live.
     ever_live = set(

@@ -12,6 +12,8 @@ from builds import deletion, preview, runner, services
 from builds import docker as docker_seam
 from builds.models import Build
 from builds.stages import claim, heartbeat
+from deployer import engine_relay
+from deployer.celery import task
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ def after_live(build_id: int, went_live: runner.WentLive) -> None:
     )
     if went_live.keeps_data:
         measure_live_data.delay(build_id)
+    # Workers and other process types: the new ones start, then the previous build's stop.
+    task("processes.tasks.replace_processes").delay(build_id)
 
 
 # An engine that cannot be reached now is tried again; past that, reconciling with the engine
@@ -90,6 +94,14 @@ def reap_lost_builds() -> int:
 @worker_ready.connect
 def _reconcile_at_start(sender=None, **kwargs) -> None:
     reconcile_with_engine.delay()
+
+
+@worker_ready.connect
+def _relay_engine_reads(sender=None, **kwargs) -> None:
+    # A web without the engine (DEPLOYER_ENGINE_FROM_WORKER) asks through Redis; with the
+    # embedded broker there is no Redis and the web reads the engine itself.
+    if settings.REDIS_URL:
+        engine_relay.start_thread()
 
 
 @shared_task

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from deployer.keys import fernet_keys
@@ -69,6 +70,8 @@ INSTALLED_APPS = [
     "routing",
     "monitoring",
     "addons",
+    "volumes",
+    "processes",
     "api",
 ]
 
@@ -360,10 +363,11 @@ DEPLOYER_APP_LOG_DRIVER = _read("DEPLOYER_APP_LOG_DRIVER", str, "json-file")
 DEPLOYER_APP_LOG_MAX_SIZE = _read("DEPLOYER_APP_LOG_MAX_SIZE", str, "10m").lower()
 DEPLOYER_APP_LOG_MAX_FILES = _read("DEPLOYER_APP_LOG_MAX_FILES", int, 3)
 DEPLOYER_CONTAINER_RUNTIME = _read("DEPLOYER_CONTAINER_RUNTIME", str, "").strip()
-# Add-ons (addons/): a project's PostgreSQL runs from this image (on a machine with no registry,
-# the local stand-in scripts/service-images.sh builds), with this memory, and must accept
-# connections within DEPLOYER_ADDON_READY_TIMEOUT seconds of starting.
+# Add-ons (addons/): a project's PostgreSQL and Redis run from these images (on a machine with
+# no registry, the local stand-ins scripts/service-images.sh builds), with this memory, and must
+# accept connections within DEPLOYER_ADDON_READY_TIMEOUT seconds of starting.
 DEPLOYER_ADDON_POSTGRES_IMAGE = _read("DEPLOYER_ADDON_POSTGRES_IMAGE", str, "postgres:15")
+DEPLOYER_ADDON_REDIS_IMAGE = _read("DEPLOYER_ADDON_REDIS_IMAGE", str, "redis:7.0")
 DEPLOYER_ADDON_MEMORY_MB = _read("DEPLOYER_ADDON_MEMORY_MB", int, 256)
 DEPLOYER_ADDON_READY_TIMEOUT = _read("DEPLOYER_ADDON_READY_TIMEOUT", float, 90.0)
 # Where add-on backups are written (addons/backups.py), one folder per project.
@@ -382,6 +386,25 @@ if DEPLOYER_ADDON_BACKUP_EVERY_HOURS < 0 or DEPLOYER_ADDON_KEEP_BACKUPS < 1:
 CELERY_BEAT_SCHEDULE["addon-backups"] = {
     "task": "addons.tasks.take_due_backups",
     "schedule": DEPLOYER_ADDON_BACKUP_CHECK_INTERVAL,
+}
+# Every ready add-on is asked whether it answers (pg_isready, redis PING) this often (seconds);
+# a change to down or back up is an event and a notification.
+DEPLOYER_ADDON_HEALTH_INTERVAL = _read("DEPLOYER_ADDON_HEALTH_INTERVAL", float, 60.0)
+if DEPLOYER_ADDON_HEALTH_INTERVAL <= 0:
+    raise ImproperlyConfigured("DEPLOYER_ADDON_HEALTH_INTERVAL must be above 0.")
+# Volumes (volumes/): detached ones are removed, and every one measured, this often (seconds).
+DEPLOYER_VOLUME_CHECK_INTERVAL = _read("DEPLOYER_VOLUME_CHECK_INTERVAL", float, 300.0)
+if DEPLOYER_VOLUME_CHECK_INTERVAL <= 0:
+    raise ImproperlyConfigured("DEPLOYER_VOLUME_CHECK_INTERVAL must be above 0.")
+CELERY_BEAT_SCHEDULE["settle-volumes"] = {
+    "task": "volumes.tasks.settle_volumes",
+    "schedule": DEPLOYER_VOLUME_CHECK_INTERVAL,
+    "options": {"expires": DEPLOYER_VOLUME_CHECK_INTERVAL},
+}
+CELERY_BEAT_SCHEDULE["addon-health"] = {
+    "task": "addons.tasks.check_addons",
+    "schedule": DEPLOYER_ADDON_HEALTH_INTERVAL,
+    "options": {"expires": DEPLOYER_ADDON_HEALTH_INTERVAL},
 }
 # Backups of Deployer's own database (deployer/platform_backup.py): every
 # DEPLOYER_PLATFORM_BACKUP_INTERVAL hours (0: only when asked), the newest
@@ -407,7 +430,12 @@ if DEPLOYER_PLATFORM_BACKUP_INTERVAL:
     }
 # The web service in production has no Docker socket: its /healthz reports the engine as the
 # workers last saw it (deployer/platform_state.py) instead of asking it.
+# It asks a worker over Redis for what its pages read from the engine (deployer/engine_relay.py).
 DEPLOYER_ENGINE_FROM_WORKER = _read("DEPLOYER_ENGINE_FROM_WORKER", bool, False)
+if DEPLOYER_ENGINE_FROM_WORKER and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "DEPLOYER_ENGINE_FROM_WORKER=true needs REDIS_URL: the web asks the worker through Redis."
+    )
 # Every minute the worker records what it sees of the engine for the staff page (/platform/):
 # the web process has no Docker socket in production.
 CELERY_BEAT_SCHEDULE["record-engine-state"] = {
@@ -655,6 +683,32 @@ if DEPLOYER_API_WRITES_PER_MINUTE < 0 or not 1 <= DEPLOYER_API_PAGE_SIZE <= 100:
     raise ImproperlyConfigured(
         "DEPLOYER_API_WRITES_PER_MINUTE cannot be negative; DEPLOYER_API_PAGE_SIZE must be 1 to 100."
     )
+
+# Processes and cron (processes/, README "Processes and cron jobs"): a cron run is stopped
+# after DEPLOYER_CRON_TIMEOUT seconds and keeps the first DEPLOYER_CRON_OUTPUT_MAX_CHARS
+# characters of its output. The beat looks for due jobs at the start of every minute; what the
+# engine says of process containers (state, restarts) is recorded every monitor interval.
+DEPLOYER_CRON_TIMEOUT = _read("DEPLOYER_CRON_TIMEOUT", int, 600)
+DEPLOYER_CRON_OUTPUT_MAX_CHARS = _read("DEPLOYER_CRON_OUTPUT_MAX_CHARS", int, 65536)
+if DEPLOYER_CRON_TIMEOUT < 1 or DEPLOYER_CRON_OUTPUT_MAX_CHARS < 1000:
+    raise ImproperlyConfigured(
+        "DEPLOYER_CRON_TIMEOUT must be at least 1 (seconds) and "
+        "DEPLOYER_CRON_OUTPUT_MAX_CHARS at least 1000."
+    )
+# The most web containers (replicas) one project may run behind Caddy (README "Web replicas").
+DEPLOYER_MAX_REPLICAS = _read("DEPLOYER_MAX_REPLICAS", int, 4)
+if DEPLOYER_MAX_REPLICAS < 1:
+    raise ImproperlyConfigured("DEPLOYER_MAX_REPLICAS must be at least 1.")
+CELERY_BEAT_SCHEDULE["run-due-cron-jobs"] = {
+    "task": "processes.tasks.run_due_cron_jobs",
+    "schedule": crontab(),
+    "options": {"expires": 50},
+}
+CELERY_BEAT_SCHEDULE["observe-processes"] = {
+    "task": "processes.tasks.observe_processes",
+    "schedule": DEPLOYER_MONITOR_INTERVAL,
+    "options": {"expires": DEPLOYER_MONITOR_INTERVAL},
+}
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("routing.urls")),
     path("", include("monitoring.urls")),
     path("", include("addons.urls")),
+    path("", include("volumes.urls")),
+    path("", include("processes.urls")),
     path("", include("webhooks.urls")),
     path("", include("api.urls")),
     path("", include("api.account_urls")),

@@ -71,6 +71,14 @@ class ProjectAdminForm(forms.ModelForm):
         model = Project
         fields = [*PROJECT_FORM_FIELDS, "owner"]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["web_replicas"].required = False  # a form posted without it keeps the setting
+
+    def clean_web_replicas(self) -> int:
+        value = self.cleaned_data.get("web_replicas")
+        return value if value is not None else (self.instance.web_replicas or 1)
+
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):

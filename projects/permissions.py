@@ -37,6 +37,8 @@ ACTIONS = {
     "webhooks.secret": OWNER,  # see, create and replace the push webhook's secret
     "domains": OWNER,  # add, prove and remove
     "addons": OWNER,  # add, remove, back up, backup schedule
+    "volumes": OWNER,  # add and remove (with its data)
+    "cron": DEPLOYER,  # add, pause, remove and run cron jobs (commands in the app's image)
     "delete": OWNER,
 }
 

@@ -33,6 +33,8 @@ SECTIONS = (
     Section("domains", "Domains", "routing:project"),
     Section("monitoring", "Monitoring", "monitoring:health"),
     Section("addons", "Add-ons", "addons:list"),
+    Section("volumes", "Volumes", "volumes:list"),
+    Section("processes", "Processes", "processes:page"),
     Section("activity", "Activity", "projects:activity"),
     Section("settings", "Settings", "projects:settings"),
 )

@@ -1,8 +1,9 @@
-"""Domains, health and events, and add-ons: the rest of a project's sections."""
+"""Domains, health and events, add-ons and volumes: the rest of a project's sections."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
@@ -10,7 +11,6 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from addons import services as addon_services
 from addons import tasks as addon_tasks
-from addons.environment import standard
 from api import permissions
 from api.errors import ApiError
 from api.permissions import Scope
@@ -27,10 +27,14 @@ from api.schemas import (
     DomainOut,
     HealthEventOut,
     HealthOut,
+    VolumeIn,
+    VolumeOut,
 )
 from builds import services as build_services
+from deployer.celery import task
 from monitoring import selectors as monitoring_selectors
 from routing import services as routing
+from volumes import services as volume_services
 
 router = Router(tags=["domains, health and add-ons"])
 
@@ -133,7 +137,9 @@ def addon_out(addon) -> dict:
         "kind": addon.kind,
         "state": addon.state,
         "error": addon.error,
-        "variables": sorted(standard(addon_services.credentials(addon))),
+        "variables": addon_services.variable_names(addon),
+        "health": addon.health,
+        "health_reason": addon.health_reason,
         "backup_every_hours": addon.backup_every_hours,
         "keep_backups": addon.keep_backups,
         "created_at": addon.created_at,
@@ -190,3 +196,54 @@ def set_schedule(request, slug: str, pk: int, payload: BackupScheduleIn):
         addon, every_hours=payload.every_hours, keep=payload.keep, actor=permissions.actor(request)
     )
     return addon_out(addon)
+
+
+# Volumes ---------------------------------------------------------------------------------------
+
+
+def volume_out(volume) -> dict:
+    return {
+        "id": volume.pk,
+        "name": volume.name,
+        "path": volume.path,
+        "size": volume.size,
+        "measured_at": volume.measured_at,
+        "removing": volume.removing_at is not None,
+        "created_at": volume.created_at,
+    }
+
+
+@router.get("/projects/{slug}/volumes", response=list[VolumeOut], summary="Volumes")
+@paginate(PageNumberPagination, page_size=settings.DEPLOYER_API_PAGE_SIZE)
+def list_volumes(request, slug: str):
+    return [volume_out(v) for v in permissions.get_project(request, slug).volumes.all()]
+
+
+@router.post("/projects/{slug}/volumes", response={201: VolumeOut}, summary="Add a volume")
+def add_volume(request, slug: str, payload: VolumeIn):
+    """Mounted in the release and web containers from the next deploy on."""
+    project = permissions.get_project(request, slug, Scope.ADMIN)
+    permissions.require_manager(request, project, "add a volume")
+    try:
+        added = volume_services.add_volume(
+            project, payload.name, payload.path, actor=permissions.actor(request)
+        )
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_input", " ".join(exc.messages)) from None
+    except volume_services.VolumeError as exc:
+        raise ApiError(400, "invalid_input", str(exc)) from None
+    return Status(201, volume_out(added))
+
+
+@router.delete("/projects/{slug}/volumes/{pk}", response={202: Accepted}, summary="Remove a volume")
+def remove_volume(request, slug: str, pk: int, confirm: str = ""):
+    """Deletes its files: `confirm` must be the volume's name."""
+    project = permissions.get_project(request, slug, Scope.ADMIN)
+    permissions.require_manager(request, project, "remove a volume")
+    found = get_object_or_404(project.volumes, pk=pk, removing_at__isnull=True)
+    try:
+        volume_services.request_removal(found, confirm, actor=permissions.actor(request))
+    except volume_services.VolumeError as exc:
+        raise ApiError(400, "invalid_input", str(exc)) from None
+    transaction.on_commit(lambda: task("volumes.tasks.settle_volumes").delay())
+    return Status(202, {"message": f"The volume {found.name} is detached and being removed."})

@@ -155,3 +155,36 @@ ARTICLE_DJANGO_APP = {
         "    ]\n"
     ),
 }
+
+# A Flask app that counts its visits in Redis (REDIS_URL, given by a Redis add-on) and keeps
+# a file on a volume mounted at /app/uploads.
+REDIS_COUNTER_APP = {
+    "requirements.txt": "flask>=3,<4\ngunicorn>=22\nredis>=5,<6\n",
+    "app.py": (
+        "import os\n"
+        "from pathlib import Path\n"
+        "import redis\n"
+        "from flask import Flask, request\n\n"
+        "app = Flask(__name__)\n"
+        "UPLOADS = Path('/app/uploads')\n\n\n"
+        "def store():\n"
+        "    return redis.Redis.from_url(os.environ['REDIS_URL'], socket_timeout=5)\n\n\n"
+        "@app.get('/hit')\n"
+        "def hit():\n"
+        "    return str(store().incr('hits'))\n\n\n"
+        "@app.get('/count')\n"
+        "def count():\n"
+        "    return (store().get('hits') or b'0').decode()\n\n\n"
+        "@app.get('/put')\n"
+        "def put():\n"
+        "    (UPLOADS / 'note.txt').write_text(request.args['text'])\n"
+        "    return 'stored'\n\n\n"
+        "@app.get('/file')\n"
+        "def file():\n"
+        "    path = UPLOADS / 'note.txt'\n"
+        "    return path.read_text() if path.exists() else 'no file'\n\n\n"
+        "@app.get('/healthz')\n"
+        "def healthz():\n"
+        "    return 'ok'\n"
+    ),
+}

@@ -176,9 +176,12 @@ class Stack:
         return self.compose("logs", "--no-color", "--tail", "40").stdout[-8000:]
 
 
+CACHE_TAG = "deployer:test-stack-cache"
+
+
 def remove_everything_of(stack: Stack, client: docker.DockerClient) -> None:
     """What the stack made: its compose project (containers, network, volumes), the apps its
-    worker made (by installation label), its image tag. Layers stay as the next run's cache."""
+    worker made (by installation label), its image tags."""
     stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", timeout=180)
     for label in (
         f"com.docker.compose.project={stack.name}",
@@ -192,11 +195,19 @@ def remove_everything_of(stack: Stack, client: docker.DockerClient) -> None:
             network.remove()
         for image in client.images.list(filters={"label": label}):
             client.images.remove(image.id, force=True)
+    # The newest stack image stays tagged as the next run's cache; every other platform image
+    # a run left untagged (this commit's earlier stack, the previous commit's, the broken one)
+    # is pruned, so a long-lived machine keeps one platform image, not one per run.
+    try:
+        client.images.get(stack.image).tag(CACHE_TAG)
+    except docker.errors.ImageNotFound:
+        pass
     for tag in (stack.image, *stack.other_images):
         try:
             client.images.remove(tag, noprune=True)
         except docker.errors.ImageNotFound:
             pass
+    client.images.prune(filters={"dangling": True, "label": "org.deployer.role=platform"})
 
 
 @pytest.fixture
@@ -310,6 +321,9 @@ def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stac
     deploy_seconds, _ = deploy_flask_app(stack, session, slug)
     ours = f"{LABEL_INSTALLATION}={stack.installation}"
     assert docker_client.containers.list(filters={"label": [ours, f"{LABEL_PROJECT}={slug}"]})
+    # The web has no Docker socket here: the Logs section asks the worker for the output.
+    logs_page = session.get(f"{stack.web_url}/projects/{slug}/logs/", timeout=30).text
+    assert "Listening at" in logs_page, logs_page[-3000:]
 
     deleted = session.post(
         f"{stack.web_url}/projects/{slug}/delete/", data=csrf(session), timeout=10

@@ -40,9 +40,15 @@ def _cursor(html: str) -> str:
     return re.search(r'after=([^"&]+)"', html)[1].replace("%3A", ":")
 
 
+@pytest.mark.parametrize(
+    "engine_from_worker", [False, True], ids=["engine-here", "asked-of-worker"]
+)
 def test_the_output_is_followed_filtered_and_downloaded_with_secrets_hidden(
-    celery_worker, git_repo, make_project, user
+    celery_worker, git_repo, make_project, user, settings, engine_from_worker
 ):
+    # As in the compose deployment, where only the worker has the engine: the same page,
+    # read through the worker's relay (deployer/engine_relay.py).
+    settings.DEPLOYER_ENGINE_FROM_WORKER = engine_from_worker
     project = make_project(git_repo(NOISY_APP), env={"API_TOKEN": TOKEN})
     assert deploy(project).state == Build.State.LIVE
     port = _port(project)

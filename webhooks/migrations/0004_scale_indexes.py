@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("builds", "0012_scale_indexes"),
+        ("builds", "0013_scale_indexes"),
         ("projects", "0011_membership_roles"),
         ("webhooks", "0003_verdict_queued"),
     ]

@@ -3,9 +3,10 @@ add-ons and their backups, from a terminal."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from addons import backups, engine, services
+from addons import backups, engine, kinds, services
 from addons.models import AddOn, Backup
 from builds import docker as docker_seam
 from projects.models import Project
@@ -13,8 +14,8 @@ from projects.models import Project
 
 class Command(BaseCommand):
     help = (
-        "Create, list, start or remove a project's add-ons (PostgreSQL); back one up, list its "
-        "backups or restore one."
+        "Create, list, start or remove a project's add-ons (PostgreSQL, Redis); back one up, "
+        "list its backups or restore one."
     )
 
     def add_arguments(self, parser) -> None:
@@ -25,6 +26,11 @@ class Command(BaseCommand):
         parser.add_argument("kind", nargs="?", default="postgres", choices=AddOn.Kind.values)
         parser.add_argument(
             "--keep-data", action="store_true", help="remove: keep the add-on's volume"
+        )
+        parser.add_argument(
+            "--variable",
+            metavar="NAME",
+            help="create: give the URL under this name (instead of DATABASE_URL / REDIS_URL)",
         )
         which = parser.add_mutually_exclusive_group()
         which.add_argument(
@@ -39,6 +45,7 @@ class Command(BaseCommand):
         project: str,
         kind: str,
         keep_data: bool,
+        variable: str | None,
         latest: bool,
         backup: int | None,
         **options,
@@ -55,6 +62,11 @@ class Command(BaseCommand):
                     addon = services.create_addon(found, kind, actor="manage.py addon create")
                 except services.AddOnError as exc:
                     raise CommandError(str(exc)) from exc
+            if variable is not None:
+                try:
+                    services.set_variable(addon, variable, actor="manage.py addon create")
+                except ValidationError as exc:
+                    raise CommandError(" ".join(exc.messages)) from exc
             return self._provision(addon)
         if addon is None:
             raise CommandError(f"The project {project} has no {kind} add-on.")
@@ -78,21 +90,25 @@ class Command(BaseCommand):
             addon = services.provision(addon, client)
         if addon.state != AddOn.State.READY:
             raise CommandError(addon.error)
-        names = ", ".join(services.environment(addon.project, [], set()))
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"{addon} is ready at {addon.container_name}:{engine.POSTGRES_PORT} (database "
-                f"{addon.database}, user {addon.user}). The next deploy gives the app {names}, "
-                "and every database variable its settings read."
+        names = ", ".join(services.variable_names(addon))
+        where = f"{addon.container_name}:{addon.spec.port}"
+        if addon.kind == kinds.REDIS:
+            said = f"{addon} is ready at {where}. The next deploy gives the app {names}."
+        else:
+            said = (
+                f"{addon} is ready at {where} (database {addon.database}, user {addon.user}). "
+                f"The next deploy gives the app {names}, and every database variable its "
+                "settings read."
             )
-        )
+        self.stdout.write(self.style.SUCCESS(said))
 
     def _backups(self, addon: AddOn, action: str, *, latest: bool, backup_id: int | None) -> None:
         if action == "backups":
             for row in addon.backups.all():
+                unit = "keys in" if addon.kind == kinds.REDIS else "rows in"
                 self.stdout.write(
                     f"#{row.pk}\t{row.state}\t{row.created_at:%Y-%m-%d %H:%M:%S}\t{row.size} B\t"
-                    f"{sum(row.tables.values())} rows in {len(row.tables)} tables\t{row.error}"
+                    f"{sum(row.tables.values())} {unit} {len(row.tables)} tables\t{row.error}"
                 )
             return
         with docker_seam.client() as client:
@@ -102,8 +118,11 @@ class Command(BaseCommand):
                     raise CommandError(f"Backup #{taken.pk} failed: {taken.error}")
                 self.stdout.write(
                     self.style.SUCCESS(
-                        f"Backup #{taken.pk} verified by a restore: {len(taken.tables)} tables, "
-                        f"{sum(taken.tables.values())} rows, {taken.size} bytes ({taken.path})."
+                        f"Backup #{taken.pk} verified by a restore: {len(taken.tables)} "
+                        f"{'databases' if addon.kind == kinds.REDIS else 'tables'}, "
+                        f"{sum(taken.tables.values())} "
+                        f"{'keys' if addon.kind == kinds.REDIS else 'rows'}, {taken.size} bytes "
+                        f"({taken.path})."
                     )
                 )
                 return

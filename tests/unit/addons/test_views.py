@@ -139,3 +139,47 @@ def test_back_up_now_asks_the_worker_and_failed_backups_show_in_red(
         'class="badge bad">Failed</span> <span class="failure">pg_dump failed (1): disk full'
         in page
     )
+
+
+def test_redis_is_offered_beside_postgres_and_its_health_and_unverified_backups_show(
+    client, user, project
+):
+    from django.utils import timezone
+
+    from addons import services
+    from addons.models import Backup
+
+    client.force_login(user)
+    postgres = services.create_addon(project, "postgres")
+    page = client.get("/projects/shop/addons/").content.decode()
+    assert "Add Redis" in page and "Add PostgreSQL" not in page
+
+    redis = services.create_addon(project, "redis")
+    AddOn.objects.filter(pk=redis.pk).update(
+        health="down", health_reason="Its container is exited.", health_since=timezone.now()
+    )
+    Backup.objects.create(addon=postgres, state="taken", reason="scheduled")
+    failed = Backup.objects.create(addon=redis, state="failed", error="redis-cli failed")
+    page = client.get("/projects/shop/addons/").content.decode()
+
+    assert "Add Redis" not in page
+    assert "deployer-shop-redis:6379" in page and "REDIS_URL" in page
+    assert "Its container is exited." in page
+    assert f'<tr id="backup-{failed.pk}" class="bad">' in page
+    assert page.count('class="bad">') >= 2  # the unverified one is red too
+
+
+def test_the_owner_renames_the_url_variable_and_a_bad_name_is_refused(client, user, project):
+    from addons import services
+
+    client.force_login(user)
+    redis = services.create_addon(project, "redis")
+
+    bad = client.post(
+        f"/projects/shop/addons/{redis.pk}/variable/", {"variable": "A-B"}, follow=True
+    )
+    good = client.post(f"/projects/shop/addons/{redis.pk}/variable/", {"variable": "CACHE_URL"})
+
+    assert "A-B" not in AddOn.objects.get(pk=redis.pk).variable
+    assert bad.status_code == 200 and good.status_code == 302
+    assert AddOn.objects.get(pk=redis.pk).url_variable == "CACHE_URL"

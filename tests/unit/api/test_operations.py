@@ -114,3 +114,25 @@ def test_the_owner_asks_for_a_backup(api, project, monkeypatch):
     addon = api.post(f"/projects/{project.slug}/addons", {"kind": "postgres"}).json()
     response = api.post(f"/projects/{project.slug}/addons/{addon['id']}/backup")
     assert response.status_code == 202
+
+
+def test_the_owner_adds_lists_and_removes_a_volume_and_a_bad_path_is_a_400(
+    api, project, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr("volumes.tasks.settle_volumes.delay", lambda: sent.append(1))
+
+    bad = api.post(f"/projects/{project.slug}/volumes", {"name": "etc", "path": "/etc"})
+    added = api.post(f"/projects/{project.slug}/volumes", {"name": "media", "path": "/app/media"})
+    listed = api.get(f"/projects/{project.slug}/volumes").json()["items"]
+    pk = added.json()["id"]
+    unconfirmed = api.delete(f"/projects/{project.slug}/volumes/{pk}")
+    with django_capture_on_commit_callbacks(execute=True):
+        removed = api.delete(f"/projects/{project.slug}/volumes/{pk}?confirm=media")
+
+    assert bad.status_code == 400 and "outside the app" in bad.json()["error"]["message"]
+    assert added.status_code == 201 and added.json()["size"] is None
+    assert [v["path"] for v in listed] == ["/app/media"]
+    assert unconfirmed.status_code == 400 and "type media" in unconfirmed.json()["error"]["message"]
+    assert removed.status_code == 202 and sent == [1]
+    assert project.volumes.get().removing_at is not None

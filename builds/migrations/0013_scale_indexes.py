@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("builds", "0011_preview_generated"),
+        ("builds", "0012_web_replicas"),
         ("projects", "0011_membership_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

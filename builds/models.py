@@ -99,7 +99,14 @@ class Build(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["project", "state"]), models.Index(fields=["state"])]
+        indexes = [
+            models.Index(fields=["project", "state"]),
+            models.Index(fields=["state"]),
+            # A project's newest build (the projects list, the ship report) and the admin's
+            # newest-first list: both read in the default ordering, along these.
+            models.Index(fields=["project", "created_at", "id"], name="build_project_created"),
+            models.Index(fields=["created_at", "id"], name="build_created"),
+        ]
         constraints = [
             # A project runs one build at a time: the database says so, not a check before
             # the claim (two workers claiming two builds of one project: one claim fails).
@@ -190,6 +197,7 @@ class Deployment(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["started_at", "id"], name="deployment_started")]
         constraints = [
             # One live build per project: each replica number is live once.
             models.UniqueConstraint(

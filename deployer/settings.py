@@ -320,6 +320,11 @@ DEPLOYER_HEALTH_TIMEOUT = _read("DEPLOYER_HEALTH_TIMEOUT", float, 60.0)
 DEPLOYER_STOP_GRACE = _read("DEPLOYER_STOP_GRACE", int, 10)
 DEPLOYER_KEEP_IMAGES = _read("DEPLOYER_KEEP_IMAGES", int, 5)
 DEPLOYER_BUILD_LOG_MAX_LINES = _read("DEPLOYER_BUILD_LOG_MAX_LINES", int, 10000)
+# How long a live log's follower waits after an answer before asking for the next lines: a
+# line reaches the browser within about this plus two request times (bench/log_followers.py).
+DEPLOYER_LOG_POLL_MS = _read("DEPLOYER_LOG_POLL_MS", int, 250)
+if not 50 <= DEPLOYER_LOG_POLL_MS <= 10_000:
+    raise ImproperlyConfigured("DEPLOYER_LOG_POLL_MS must be 50 to 10000 (milliseconds).")
 # A longer line (a progress bar, a minified file, output with no newline) is cut, saying so.
 DEPLOYER_BUILD_LOG_MAX_LINE_CHARS = _read("DEPLOYER_BUILD_LOG_MAX_LINE_CHARS", int, 8192)
 # The logs section: lines the page shows first and follows from, and a download's maximum.

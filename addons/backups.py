@@ -147,9 +147,11 @@ def restore(addon: AddOn, backup: Backup, client, *, actor=None) -> Backup:
     safety = take(addon, client, reason=f"safety backup before restoring #{backup.pk}")
     if safety.state != Backup.State.VERIFIED:
         raise BackupError(f"The safety backup failed ({safety.error}); nothing was restored.")
-    live = Deployment.objects.filter(project=addon.project, state=Deployment.State.LIVE).first()
-    if live:
-        client.api.stop(live.container_id, timeout=settings.DEPLOYER_STOP_GRACE)
+    # Every web replica and process type (workers) stops: none may write while the data is
+    # replaced.
+    live = _writers(client, addon)
+    for container_id in live:
+        client.api.stop(container_id, timeout=settings.DEPLOYER_STOP_GRACE)
     try:
         if addon.kind == kinds.REDIS:
             try:
@@ -159,8 +161,8 @@ def restore(addon: AddOn, backup: Backup, client, *, actor=None) -> Backup:
         else:
             _restore_into(client, addon.container_name, addon, Path(backup.path), clean=True)
     finally:
-        if live:
-            client.api.start(live.container_id)
+        for container_id in live:
+            client.api.start(container_id)
     audit.record(
         addon.project,
         audit.Action.ADDON_RESTORE,
@@ -168,6 +170,18 @@ def restore(addon: AddOn, backup: Backup, client, *, actor=None) -> Backup:
         summary=f"{addon.kind} from backup #{backup.pk} (safety backup #{safety.pk})",
     )
     return safety
+
+
+def _writers(client, addon: AddOn) -> list[str]:
+    """The app's running containers that may write to the add-on: its live web replicas and
+    its process types (found by label: processes/ runs them). A cron run is one-off and ends
+    on its own time limit."""
+    web = Deployment.objects.filter(project=addon.project, state=Deployment.State.LIVE)
+    labels = [f"{key}={value}" for key, value in project_labels(addon.project.slug).items()]
+    processes = client.containers.list(
+        filters={"label": [*labels, f"{LABEL_ROLE}=process"]}, ignore_removed=True
+    )
+    return [deployment.container_id for deployment in web] + [c.id for c in processes]
 
 
 def counts(client, container: str, addon: AddOn) -> dict[str, int]:

@@ -45,6 +45,7 @@ class ProjectOut(Schema):
     health_check_path: str
     container_port: int
     memory_limit_mb: int
+    web_replicas: int
     run_as_root: bool
     keep_sqlite: bool
     owner: str
@@ -70,6 +71,7 @@ class ProjectCreate(Input):
     health_check_path: str = ""
     container_port: int = 8000
     memory_limit_mb: int | None = None
+    web_replicas: int = 1
     run_as_root: bool = False
     keep_sqlite: bool = True
 
@@ -88,6 +90,7 @@ class ProjectUpdate(Input):
     health_check_path: str | None = None
     container_port: int | None = None
     memory_limit_mb: int | None = None
+    web_replicas: int | None = None
     run_as_root: bool | None = None
     keep_sqlite: bool | None = None
     members: list[str] | None = Field(None, description="Usernames; replaces the members.")
@@ -268,6 +271,45 @@ class VolumeIn(Input):
 
 class Accepted(Schema):
     message: str
+
+
+class ProcessOut(Schema):
+    name: str
+    command: str
+    build_id: int
+    state: str
+    engine_state: str
+    restart_count: int
+    observed_at: datetime | None
+    started_at: datetime
+    stop_reason: str
+
+
+class CronRunOut(Schema):
+    id: int
+    state: str
+    build_id: int | None
+    scheduled_for: datetime | None
+    started_at: datetime
+    finished_at: datetime | None
+    exit_code: int | None
+    output: str
+
+
+class CronJobOut(Schema):
+    name: str
+    schedule: str
+    command: str
+    enabled: bool
+    source: str
+    created_at: datetime
+
+
+class CronJobIn(Input):
+    name: str
+    schedule: str
+    command: str
+    enabled: bool = True
 
 
 class PreviewOut(Schema):

@@ -9,7 +9,7 @@ from ninja.parser import Parser
 
 from api import errors
 from api.auth import BearerToken
-from api.routes import builds, env, operations, previews, projects
+from api.routes import builds, env, operations, previews, processes, projects
 
 
 class EmptyBodyParser(Parser):
@@ -34,7 +34,14 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 errors.install(api)
-for router in (projects.router, env.router, builds.router, operations.router, previews.router):
+for router in (
+    projects.router,
+    env.router,
+    builds.router,
+    operations.router,
+    processes.router,
+    previews.router,
+):
     api.add_router("", router)
 
 

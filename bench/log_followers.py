@@ -7,8 +7,9 @@ time:
 * a writer thread appends lines to the build with the real BuildLog (steady output plus
   one burst longer than a poll's batch), noting when each line was written;
 * 50 followers, each a requests.Session with its own connection, poll the log-lines
-  endpoint exactly as the browser's sentinel does: `?after=<cursor>`, wait 500 ms after an
-  answer that asks for a delay, none after a full batch, 2 s after an error;
+  endpoint exactly as the browser's sentinel does: `?after=<cursor>`, wait the delay the
+  sentinel asks for (`load delay:<DEPLOYER_LOG_POLL_MS>ms`), none after a full batch, 2 s
+  after an error;
 * a page thread loads the projects list one request after another and times it, first
   alone (baseline), then while the followers run.
 
@@ -16,9 +17,10 @@ It asserts nothing: it prints the figures, checks that every follower got every 
 exactly once and in order, and appends a table to docs/benchmarks.md.
 
     DATABASE_URL=postgres://deployer:deployer@127.0.0.1:5432/deployer .venv/bin/python bench/log_followers.py
+    BENCH_POLL_MS=500 ...   # the server's DEPLOYER_LOG_POLL_MS for this run (default: the setting's)
 
-The database named by BENCH_DATABASE_URL (default: "deployer_bench" next to DATABASE_URL's)
-is created and migrated if needed; the rows the bench creates are deleted at the end.
+The database named by BENCH_DATABASE_URL (default: "deployer_bench_log_followers" next to
+DATABASE_URL's) is created and migrated, and dropped at the end.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ BASELINE_SECONDS = 5.0
 FOLLOWER_PROCESSES = 5
 LINE_INTERVAL = 0.04  # 25 lines a second, like a busy `pip install`
 BURST_AT, BURST_LINES = 8.0, 800  # one burst longer than a poll's batch of 500
-POLL_DELAY = 0.5  # the sentinel's `load delay:500ms`
+POLL_MS = os.environ.get("BENCH_POLL_MS", "")  # empty: the server's default
 RETRY_DELAY = 2.0  # the sentinel's `retry delay:2s`
 PASSWORD = "bench-password-not-secret"
 GUNICORN = [str(ROOT / ".venv/bin/gunicorn"), "deployer.wsgi", "-w", "3", "--threads", "4"]
@@ -60,12 +62,14 @@ def bench_database_url() -> str:
     base = os.environ.get("DATABASE_URL", "postgres://deployer:deployer@127.0.0.1:5432/deployer")
     if not base.startswith("postgres"):
         sys.exit("The bench runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    return urlunsplit(urlsplit(base)._replace(path="/deployer_bench"))
+    return urlunsplit(urlsplit(base)._replace(path="/deployer_bench_log_followers"))
 
 
 DATABASE_URL = bench_database_url()
 os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deployer.settings")
+if POLL_MS:
+    os.environ["DEPLOYER_LOG_POLL_MS"] = POLL_MS
 sys.path.insert(0, str(ROOT))
 
 
@@ -81,6 +85,15 @@ def ensure_database() -> None:
         ).fetchone()
         if not exists:
             connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database() -> None:
+    import psycopg
+
+    parts = urlsplit(DATABASE_URL)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
 
 
 def setup_django() -> None:
@@ -159,6 +172,7 @@ def start_gunicorn(port: int, log_path: Path) -> subprocess.Popen:
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "DEPLOYER_ENV": "development",
+        **({"DEPLOYER_LOG_POLL_MS": POLL_MS} if POLL_MS else {}),
     }
     log = log_path.open("w")
     process = subprocess.Popen(
@@ -270,7 +284,8 @@ def follow(port: int, cookies: dict[str, str], build_id: int, deadline: float) -
             finished = True
             break
         cursor = int(sentinel.group(1))
-        delay = POLL_DELAY if "delay:500ms" in sentinel.group(2) else 0.0
+        asked = re.match(r"load delay:(\d+)ms", sentinel.group(2))
+        delay = int(asked.group(1)) / 1000 if asked else 0.0
     return {
         "seqs": seqs,
         "latencies": latencies,
@@ -386,7 +401,13 @@ def write_report(rows: list[tuple[str, str]]) -> Path:
             *(f"| {name} | {value} |" for name, value in rows),
         ]
     )
-    harness.write_section(f"Log followers: {FOLLOWERS} browsers following a build log", body)
+    from django.conf import settings
+
+    harness.write_section(
+        f"Log followers: {FOLLOWERS} browsers following a build log, "
+        f"polling {settings.DEPLOYER_LOG_POLL_MS} ms after each answer",
+        body,
+    )
     return harness.RESULTS
 
 
@@ -439,6 +460,10 @@ def main() -> None:
     finally:
         stop_gunicorn(gunicorn)
         delete_fixture(fixture)
+        from django.db import connections
+
+        connections.close_all()
+        drop_database()
 
     loaded = next(item for item in collected if isinstance(item, dict))
     followers = [f for item in collected if isinstance(item, list) for f in item]
@@ -457,6 +482,10 @@ def main() -> None:
         (
             f"Projects page p50 / p95, with {FOLLOWERS} followers",
             f"{summary(loaded['latencies'])} ({len(loaded['latencies'])} loads, {loaded['errors']} errors)",
+        ),
+        (
+            "Projects page p95 with followers / alone",
+            f"{percentile(loaded['latencies'], 95) / percentile(baseline['latencies'], 95):.2f}",
         ),
         (
             "Log polls answered",

@@ -1,6 +1,6 @@
 """Does a redeploy drop requests? Ten redeploys in a row while requests flow through Caddy.
 
-Run: `.venv/bin/python bench/redeploy_under_load.py [--redeploys 10] [--threads 4]` with
+Run: `.venv/bin/python bench/redeploy_under_load.py [--redeploys 10] [--threads 4] [--replicas 2]` with
 PostgreSQL, Redis and Docker up (`scripts/services.sh`) and Debian's caddy installed.
 
 It sets Django up on a database of its own (`deployer_bench_routing`, Redis DB 7), starts its
@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument(
         "--keep-alive", action="store_true", help="each thread reuses one connection"
     )
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="web replicas of the app (Project.web_replicas)"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
     parser.add_argument(
         "--timeline", action="store_true", help="print failures among the switches' log lines"
@@ -83,7 +86,7 @@ def main() -> None:
     worker = start_worker(work / "worker.log")
     project = None
     try:
-        project, repo = make_project(work, app_delay=args.app_delay)
+        project, repo = make_project(work, app_delay=args.app_delay, replicas=args.replicas)
         first = deploy(project)
         if first.state != "live":
             raise SystemExit(f"the first deploy failed: {first.failure_reason}")
@@ -210,7 +213,8 @@ class Load:
                 f"{args.threads} threads, {'keep-alive' if self.keep_alive else 'a new connection per request'}, "
                 f"{args.timeout:g} s timeout per request, the app takes {args.app_delay * 1000:g} ms "
                 f"per request, drain {settings.DEPLOYER_ROUTE_DRAIN_SECONDS:g} s, "
-                f"stop grace {settings.DEPLOYER_STOP_GRACE} s.",
+                f"stop grace {settings.DEPLOYER_STOP_GRACE} s, "
+                f"{args.replicas} web replica{'s' if args.replicas != 1 else ''}.",
                 "",
                 "| Redeploys (live) | Requests sent | Failed | p50 latency | p99 latency | Duration | Requests/s | Versions answered |",
                 "|---|---|---|---|---|---|---|---|",
@@ -355,7 +359,7 @@ def start_worker(log_path: Path) -> subprocess.Popen:
     return harness.start_worker(log_path)
 
 
-def make_project(work: Path, *, app_delay: float):
+def make_project(work: Path, *, app_delay: float, replicas: int = 1):
     from django.contrib.auth import get_user_model
 
     from projects import services
@@ -370,6 +374,7 @@ def make_project(work: Path, *, app_delay: float):
         slug=f"bench-route-{int(time.time()) % 100000}",
         repo_url=f"file://{repo}",
         health_check_path="/healthz",
+        web_replicas=replicas,
     )
     services.add_env_var(project, "APP_DELAY", str(app_delay))
     return project, repo

@@ -13,12 +13,13 @@ from django.utils.html import format_html, format_html_join
 
 from builds import services
 from builds.models import Build, BuildLogLine, Deployment, WorkerHeartbeat
+from deployer.adminlists import BigTableAdmin
 
 LOG_TAIL = 200
 
 
 @admin.register(Build)
-class BuildAdmin(admin.ModelAdmin):
+class BuildAdmin(BigTableAdmin):
     list_display = [
         "id",
         "project",
@@ -31,7 +32,7 @@ class BuildAdmin(admin.ModelAdmin):
         "failure_stage",
     ]
     list_display_links = ["id", "project"]
-    list_filter = ["state", "trigger", "created_at"]
+    list_filter = ["state", "trigger"]  # the date hierarchy covers created_at
     search_fields = ["project__slug", "commit_sha", "commit_message", "failure_reason", "worker"]
     list_select_related = ["project", "triggered_by"]
     date_hierarchy = "created_at"
@@ -129,7 +130,7 @@ class BuildAdmin(admin.ModelAdmin):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(BigTableAdmin):
     list_display = [
         "id",
         "project",
@@ -149,14 +150,30 @@ class DeploymentAdmin(admin.ModelAdmin):
         return False  # deployments are started by builds
 
 
+class StageFilter(admin.SimpleListFilter):
+    """The stages as the model names them: a filter over the field itself would run
+    SELECT DISTINCT stage over every log line ever written to list them."""
+
+    title = "stage"
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        return [(stage, Build.State(stage).label) for stage in Build.STAGES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(stage=self.value()) if self.value() else queryset
+
+
 @admin.register(BuildLogLine)
-class BuildLogLineAdmin(admin.ModelAdmin):
+class BuildLogLineAdmin(BigTableAdmin):
     list_display = ["build", "seq", "stage", "time", "text"]
-    list_filter = ["stage"]
+    list_filter = [StageFilter]
     search_fields = ["text", "build__project__slug"]
     list_select_related = ["build", "build__project"]
     readonly_fields = ["build", "seq", "stage", "time", "text"]
-    show_full_result_count = False  # counting millions of lines on every page is slow
+    # Newest builds' lines first, along the (build, seq) unique index: ordering by "build"
+    # would follow Build's own ordering and sort every build on each page.
+    ordering = ["-build_id", "-seq"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -19,6 +19,8 @@ LABEL_MANAGED = "org.deployer.managed"
 LABEL_PROJECT = "org.deployer.project"
 LABEL_BUILD = "org.deployer.build"
 LABEL_ROLE = "org.deployer.role"
+# On the containers of a process type other than web (worker, ...) and of cron runs: its name.
+LABEL_PROCESS = "org.deployer.process"
 # Which Deployer installation made it (builds/installation.py): two installations, or a test
 # run beside a running stack, on one engine leave each other's things alone.
 LABEL_INSTALLATION = "org.deployer.installation"

@@ -99,7 +99,14 @@ class Build(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["project", "state"]), models.Index(fields=["state"])]
+        indexes = [
+            models.Index(fields=["project", "state"]),
+            models.Index(fields=["state"]),
+            # A project's newest build (the projects list, the ship report) and the admin's
+            # newest-first list: both read in the default ordering, along these.
+            models.Index(fields=["project", "created_at", "id"], name="build_project_created"),
+            models.Index(fields=["created_at", "id"], name="build_created"),
+        ]
         constraints = [
             # A project runs one build at a time: the database says so, not a check before
             # the claim (two workers claiming two builds of one project: one claim fails).
@@ -162,7 +169,8 @@ class BuildLogLine(models.Model):
 
 
 class Deployment(models.Model):
-    """A container started from a build's image. At most one per project is live."""
+    """A web container started from a build's image: one per replica. The live ones of a
+    project are all of one build."""
 
     class State(models.TextChoices):
         STARTING = "starting", "Starting"
@@ -178,6 +186,9 @@ class Deployment(models.Model):
     container_id = models.CharField(max_length=100, blank=True)
     container_name = models.CharField(max_length=200, blank=True)
     host_port = models.PositiveIntegerField(null=True, blank=True)
+    # Which of the build's web containers this is (Project.web_replicas); 0 is the primary,
+    # the one monitoring samples and the logs section follows.
+    replica = models.PositiveSmallIntegerField(default=0)
     state = models.CharField(max_length=20, choices=State.choices, default=State.STARTING)
     started_at = models.DateTimeField(auto_now_add=True)
     live_at = models.DateTimeField(null=True, blank=True)
@@ -186,11 +197,13 @@ class Deployment(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["started_at", "id"], name="deployment_started")]
         constraints = [
+            # One live build per project: each replica number is live once.
             models.UniqueConstraint(
-                fields=["project"],
+                fields=["project", "replica"],
                 condition=Q(state="live"),
-                name="one_live_deployment_per_project",
+                name="one_live_deployment_per_project_replica",
             ),
         ]
 

@@ -71,7 +71,7 @@ def execute(build: Build) -> WentLive | None:
     log = BuildLog(build)
     workdir = Path(tempfile.mkdtemp(prefix=f"deployer-build-{build.pk}-"))
     should_cancel = lambda: cancel_requested(build)  # noqa: E731
-    deployment: Deployment | None = None
+    deployments: list[Deployment] = []
     try:
         with asynchronous_commits(), docker_seam.client() as client:
             if build.rollback_of_id:
@@ -98,7 +98,7 @@ def execute(build: Build) -> WentLive | None:
                 environment = addon_services.app_environment(project, plan)
                 addon_services.check_ready(project, client)
                 new_volume = _ensure_volume(build, plan, client, log)
-                container_fence = _fence(build, plan, client, log)
+                container_fence = app_fence(build, plan, client, log)
                 app_volumes.prepare(
                     client,
                     project,
@@ -118,40 +118,45 @@ def execute(build: Build) -> WentLive | None:
                         container_fence,
                         new_volume,
                     )
-            with stage(build, State.STARTING, log):
-                deployment = _start(build, plan, client, environment, log, container_fence)
+            with stage(build, State.STARTING, log), _discarded_on_failure(deployments, log):
+                for replica in range(web_replicas(project, log)):
+                    deployments.append(
+                        _start(build, plan, client, environment, log, container_fence, replica)
+                    )
             with (
                 stage(build, State.HEALTH_CHECKING, log),
-                _discarded_on_failure(deployment, log),
+                _discarded_on_failure(deployments, log),
                 _explained(container_fence),
             ):
-                health.wait_until_healthy(
-                    client,
-                    deployment.container_id,
-                    port=deployment.host_port,
-                    path=built_health_path(project.health_check_path, plan.to_dict()),
-                    host=project.app_host,
-                    memory_mb=project.memory_limit_mb,
-                    log=log,
-                    deadline=settings.DEPLOYER_HEALTH_TIMEOUT,
-                    should_cancel=should_cancel,
-                )
-                build.seconds_to_healthy = (timezone.now() - deployment.started_at).total_seconds()
+                for deployment in deployments:  # every replica answers before any serves
+                    health.wait_until_healthy(
+                        client,
+                        deployment.container_id,
+                        port=deployment.host_port,
+                        path=built_health_path(project.health_check_path, plan.to_dict()),
+                        host=project.app_host,
+                        memory_mb=project.memory_limit_mb,
+                        log=log,
+                        deadline=settings.DEPLOYER_HEALTH_TIMEOUT,
+                        should_cancel=should_cancel,
+                    )
+                primary = deployments[0]
+                build.seconds_to_healthy = (timezone.now() - primary.started_at).total_seconds()
                 build.save(update_fields=["seconds_to_healthy"])
                 if plan.sqlite_databases:  # also when the release was skipped
                     volume.check_writable(
                         client,
-                        deployment.container_id,
+                        primary.container_id,
                         _volume_precheck(build, plan, container_fence),
                     )
-            with stage(build, State.SWITCHING, log), _discarded_on_failure(deployment, log):
-                retired = _switch(build, deployment, log)
+            with stage(build, State.SWITCHING, log), _discarded_on_failure(deployments, log):
+                retired = _switch(build, deployments, log)
         monitoring_tasks.announce_build(build.pk)
         return WentLive(retired=retired, keeps_data=bool(plan.sqlite_databases))
     except BuildStopped:
         return None
     except docker_seam.DockerUnavailable as exc:
-        _discard(deployment, log)
+        _discard(deployments, log)
         log.flush()
         Build.objects.filter(pk=build.pk).update(
             state=State.FAILED,
@@ -484,7 +489,7 @@ def _live_build_with_fingerprint(build: Build, fingerprint: str) -> int | None:
     return latest[0] if latest and latest[1] == fingerprint else None
 
 
-def _fence(build: Build, plan: Plan, client, log: BuildLog) -> fence.Fence:
+def app_fence(build: Build, plan: Plan, client, log) -> fence.Fence:
     """The network, limits and user of the build's release and web containers.
 
     From the operator's settings, the project's memory limit (capped at the maximum) and,
@@ -576,12 +581,37 @@ def _explained(container_fence: fence.Fence) -> Iterator[None]:
         raise StageError(f"{exc} {container_fence.user_note}") from exc
 
 
+def web_replicas(project: Project, log) -> int:
+    """How many web containers the build starts: the project's setting, capped at the
+    operator's DEPLOYER_MAX_REPLICAS (which may have been lowered since it was chosen)."""
+    wanted = max(1, project.web_replicas)
+    if wanted > settings.DEPLOYER_MAX_REPLICAS:
+        log(
+            f"warning The project asks for {wanted} web replicas; this Deployer allows "
+            f"{settings.DEPLOYER_MAX_REPLICAS} (DEPLOYER_MAX_REPLICAS), so that many start."
+        )
+        return settings.DEPLOYER_MAX_REPLICAS
+    return wanted
+
+
+def container_name(project: Project, build_id: int, replica: int = 0) -> str:
+    """The web container's name: the primary's names the build, the others their number too."""
+    name = f"deployer-{project.slug}-{build_id}"
+    return f"{name}-r{replica + 1}" if replica else name
+
+
 def _start(
-    build: Build, plan: Plan, client, environment, log: BuildLog, container_fence: fence.Fence
+    build: Build,
+    plan: Plan,
+    client,
+    environment,
+    log: BuildLog,
+    container_fence: fence.Fence,
+    replica: int = 0,
 ) -> Deployment:
     project = build.project
     port = app_port(project, plan)
-    if port != project.container_port:
+    if port != project.container_port and replica == 0:
         log(
             f"The image listens on port {port}, as its Dockerfile says; the project's container "
             f"port is the default {project.container_port}, so {port} is used (set the "
@@ -590,7 +620,7 @@ def _start(
     started = run.start_container(
         client,
         build.image_id or build.image_tag,
-        name=f"deployer-{project.slug}-{build.pk}",
+        name=container_name(project, build.pk, replica),
         environment=environment,
         labels=labels_for(build, "web"),
         container_port=port,
@@ -603,12 +633,14 @@ def _start(
         container_id=started.container_id,
         container_name=started.name,
         host_port=started.host_port,
+        replica=replica,
     )
 
 
-def _switch(build: Build, deployment: Deployment, log: BuildLog) -> list[int]:
-    """Make the new deployment the live one and point the app's addresses at it; returns the
-    ids of the deployments it superseded, whose containers the tasks after live retire.
+def _switch(build: Build, deployments: list[Deployment], log: BuildLog) -> list[int]:
+    """Make the new deployments (one per replica) the live ones and point the app's addresses
+    at all of them at once; returns the ids of the deployments they superseded, whose
+    containers the tasks after live retire.
 
     The database says "live" first, durably; a route that cannot be updated then is a
     warning, not a failure: the app is live on its port and the next route reconcile
@@ -621,7 +653,7 @@ def _switch(build: Build, deployment: Deployment, log: BuildLog) -> list[int]:
         previous = list(
             Deployment.objects.select_for_update()
             .filter(project=build.project, state=Deployment.State.LIVE)
-            .exclude(pk=deployment.pk)
+            .exclude(pk__in=[d.pk for d in deployments])
             .values_list("pk", "build_id", "container_name")
         )
         Deployment.objects.filter(pk__in=[pk for pk, _, _ in previous]).update(
@@ -629,22 +661,26 @@ def _switch(build: Build, deployment: Deployment, log: BuildLog) -> list[int]:
             stopped_at=now,
             stop_reason=f"Replaced by build #{build.pk}.",
         )
-        Deployment.objects.filter(pk=deployment.pk).update(state=Deployment.State.LIVE, live_at=now)
+        Deployment.objects.filter(pk__in=[d.pk for d in deployments]).update(
+            state=Deployment.State.LIVE, live_at=now
+        )
         Build.objects.filter(pk=build.pk).update(state=State.LIVE, finished_at=now)
         # "Live" names the build that serves now; the one it replaced is superseded.
         Build.objects.filter(pk__in=[b for _, b, _ in previous], state=State.LIVE).update(
             state=State.SUPERSEDED
         )
     build.state = State.LIVE
+    served = ", ".join(f"127.0.0.1:{d.host_port}" for d in deployments)
     try:
-        port = routing.point_project(build.project, deployment)
-        log(f"Route: {routing.app_url(build.project.app_host)} -> 127.0.0.1:{port}")
+        ports = routing.point_project(build.project, deployments[0])
+        upstreams = ", ".join(f"127.0.0.1:{port}" for port in ports) or "nothing"
+        log(f"Route: {routing.app_url(build.project.app_host)} -> {upstreams}")
     except routing.RoutingError as exc:
         log(
-            f"warning The route was not updated: {exc} The app is live on 127.0.0.1:"
-            f"{deployment.host_port}; the next route reconcile points its address at it."
+            f"warning The route was not updated: {exc} The app is live on {served}; the next "
+            "route reconcile points its address at it."
         )
-    log(f"==> Live: build #{build.pk} serves on 127.0.0.1:{deployment.host_port}", State.LIVE)
+    log(f"==> Live: build #{build.pk} serves on {served}", State.LIVE)
     for _, _, name in previous:
         # From the moment Caddy answers the switch, no new request reaches the old container;
         # the drain lets the ones it sent just before in, the stop's grace lets them finish.
@@ -657,25 +693,28 @@ def _switch(build: Build, deployment: Deployment, log: BuildLog) -> list[int]:
 
 
 @contextmanager
-def _discarded_on_failure(deployment: Deployment, log: BuildLog) -> Iterator[None]:
-    """Remove the new container when its stage fails, before the failure is recorded."""
+def _discarded_on_failure(deployments: list[Deployment], log: BuildLog) -> Iterator[None]:
+    """Remove the new containers when their stage fails, before the failure is recorded."""
     try:
         yield
     except BaseException:
-        _discard(deployment, log)
+        _discard(deployments, log)
         raise
 
 
-def _discard(deployment: Deployment | None, log: BuildLog) -> None:
-    """A build that failed after starting its container: remove it; the previous one keeps serving."""
-    if deployment is None:
+def _discard(deployments: list[Deployment], log: BuildLog) -> None:
+    """A build that failed after starting its containers: remove them; the previous ones keep
+    serving."""
+    if not deployments:
         return
     try:
         with docker_seam.client() as client:
-            run.remove_container(client, deployment.container_id, grace=0)
+            for deployment in deployments:
+                run.remove_container(client, deployment.container_id, grace=0)
     except docker_seam.DockerUnavailable:
         pass
-    Deployment.objects.filter(pk=deployment.pk).update(
+    Deployment.objects.filter(pk__in=[d.pk for d in deployments]).update(
         state=Deployment.State.FAILED, stopped_at=timezone.now(), stop_reason="Its build failed."
     )
-    log("Removed the new container; the previous deployment, if any, keeps serving.")
+    new = "container" if len(deployments) == 1 else f"{len(deployments)} containers"
+    log(f"Removed the new {new}; the previous deployment, if any, keeps serving.")

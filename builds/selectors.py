@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery, Window, prefetch_related_objects
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from addons import services as addon_services
@@ -141,18 +142,25 @@ def overview_rows(projects) -> list[ProjectRow]:
     Runtime health comes from the monitoring app's stored checks: a live app it finds
     unhealthy or crashed shows that state instead of "Live".
     """
-    newest = Build.objects.filter(project=OuterRef("pk")).order_by("-created_at", "-pk")
-    projects = list(
-        projects.annotate(latest_build_id=Subquery(newest.values("pk")[:1])).prefetch_related(
-            "domains"
-        )
-    )
+    projects = list(projects)  # often a page: a slice of the visible projects
+    prefetch_related_objects(projects, "domains")
     ids = [project.pk for project in projects]
-    latest = Build.objects.in_bulk([p.latest_build_id for p in projects if p.latest_build_id])
-    live_deployments = Deployment.objects.filter(project_id__in=ids, state=Deployment.State.LIVE)
+    # Each project's newest build: one index scan per project on (project, created_at, id).
+    newest = Build.objects.filter(project=OuterRef("pk")).order_by("-created_at", "-pk")
+    latest_ids = dict(
+        Project.objects.filter(pk__in=ids)
+        .annotate(latest=Subquery(newest.values("pk")[:1]))
+        .values_list("pk", "latest")
+    )
+    latest = Build.objects.in_bulk([pk for pk in latest_ids.values() if pk])
+    live_deployments = Deployment.objects.filter(
+        project_id__in=ids, state=Deployment.State.LIVE, replica=0
+    )
     live = {d.project_id: d for d in live_deployments.select_related("build")}
+    # No default ordering here: with it, DISTINCT runs over every deployment that went live.
     ever_live = set(
         Deployment.objects.filter(project_id__in=ids, live_at__isnull=False)
+        .order_by()
         .values_list("project_id", flat=True)
         .distinct()
     )
@@ -160,7 +168,7 @@ def overview_rows(projects) -> list[ProjectRow]:
     trends = monitoring.metric_trends(ids)
     rows = []
     for project in projects:
-        build = latest.get(project.latest_build_id)
+        build = latest.get(latest_ids.get(project.pk))
         deployment = live.get(project.pk)
         problem = health[project.pk].problem if deployment else ""
         status = project_status(
@@ -399,16 +407,28 @@ class ShipRow:
 
 def ship_rows(projects) -> list[ShipRow]:
     """For each project, its last SHIP_REPORT_BUILDS builds that went live (rollbacks excluded)."""
-    went_live = (
+    projects = list(projects)
+    # The database keeps SHIP_REPORT_BUILDS a project (a window over each project's builds,
+    # newest first): before, every build that ever went live was loaded to keep five.
+    ranked = (
         Build.objects.filter(
-            project__in=projects, deployments__live_at__isnull=False, rollback_of__isnull=True
+            project__in=[p.pk for p in projects],
+            rollback_of__isnull=True,
         )
-        .distinct()
-        .order_by("-created_at", "-pk")
+        .filter(Exists(Deployment.objects.filter(build=OuterRef("pk"), live_at__isnull=False)))
+        .alias(
+            rank=Window(
+                RowNumber(),
+                partition_by=F("project_id"),
+                order_by=[F("created_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=SHIP_REPORT_BUILDS)
+        .values_list("pk", flat=True)
     )
+    # Ranked by key only, then read: the window over whole rows carried every plan along.
+    went_live = Build.objects.filter(pk__in=list(ranked)).order_by("-created_at", "-pk")
     by_project: dict[int, list[Build]] = {}
     for build in went_live:
-        builds = by_project.setdefault(build.project_id, [])
-        if len(builds) < SHIP_REPORT_BUILDS:
-            builds.append(build)
+        by_project.setdefault(build.project_id, []).append(build)
     return [ShipRow(project, by_project.get(project.pk, [])) for project in projects]

@@ -153,7 +153,13 @@ def images_to_keep(project) -> list[int]:
 
 
 def live_deployment(project) -> Deployment | None:
-    return project.deployments.filter(state=Deployment.State.LIVE).select_related("build").first()
+    """The project's live deployment: its primary web replica when it runs several."""
+    return (
+        project.deployments.filter(state=Deployment.State.LIVE)
+        .select_related("build")
+        .order_by("replica")
+        .first()
+    )
 
 
 def _supersede_queued(project) -> None:
@@ -217,7 +223,9 @@ def record_worker_heartbeat(hostname: str) -> WorkerHeartbeat:
 
 def measure_live_memory(build_id: int) -> int | None:
     """Store the memory use of the build's container while it is still the live one."""
-    deployment = Deployment.objects.filter(build_id=build_id, state=Deployment.State.LIVE).first()
+    deployment = Deployment.objects.filter(
+        build_id=build_id, state=Deployment.State.LIVE, replica=0
+    ).first()
     if deployment is None:
         return None
     with docker_seam.client() as client:
@@ -271,6 +279,8 @@ def reconcile_with_engine() -> dict:
     running_builds = set(
         Build.objects.filter(state__in=Build.RUNNING_STATES).values_list("pk", flat=True)
     )
+    # A live build's other containers (its worker processes, a cron run) are its own too.
+    serving_builds = {d.build_id for d in live} | retiring_build_ids()
     with docker_seam.client() as client:
         present = {
             c.id: c for c in docker_seam.containers(client, f"{docker_seam.LABEL_MANAGED}=1")
@@ -285,6 +295,11 @@ def reconcile_with_engine() -> dict:
                 or (
                     c.labels.get(docker_seam.LABEL_BUILD, "").isdigit()
                     and int(c.labels[docker_seam.LABEL_BUILD]) in running_builds
+                )
+                or (
+                    c.labels.get(docker_seam.LABEL_ROLE) in BESIDE_WEB_ROLES
+                    and c.labels.get(docker_seam.LABEL_BUILD, "").isdigit()
+                    and int(c.labels[docker_seam.LABEL_BUILD]) in serving_builds
                 )
             }
         )
@@ -359,6 +374,20 @@ def retiring_container_ids() -> set[str]:
         ).values_list("container_id", flat=True)
     )
 
+
+def retiring_build_ids() -> set[int]:
+    """Builds superseded within the retire window: their processes are being replaced."""
+    window = settings.DEPLOYER_ROUTE_DRAIN_SECONDS + settings.DEPLOYER_STOP_GRACE + RETIRE_SLACK
+    since = timezone.now() - timezone.timedelta(seconds=window)
+    return set(
+        Deployment.objects.filter(
+            state=Deployment.State.SUPERSEDED, stopped_at__gte=since
+        ).values_list("build_id", flat=True)
+    )
+
+
+# The roles of a build's containers beside its web one (processes/): a process type's, a cron run's.
+BESIDE_WEB_ROLES = ("process", "cron")
 
 # How long after its switch a superseded container is left to its retire task, beyond the
 # drain and the grace: the task may wait in the queue behind other work.

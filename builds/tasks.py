@@ -53,6 +53,8 @@ def after_live(build_id: int, went_live: runner.WentLive) -> None:
     )
     if went_live.keeps_data:
         measure_live_data.delay(build_id)
+    # Workers and other process types: the new ones start, then the previous build's stop.
+    task("processes.tasks.replace_processes").delay(build_id)
 
 
 # An engine that cannot be reached now is tried again; past that, reconciling with the engine

@@ -24,11 +24,14 @@ from django_htmx.http import HttpResponseClientRedirect
 from builds import preview, runtime_output, selectors, services, tasks
 from builds.models import Build
 from builds.pipeline.sha import is_sha
-from projects import permissions, sections
+from projects import paging, permissions, sections
 from projects.models import Project
 
 # A follower gets at most this many lines per answer; a longer backlog comes in a few quick polls.
 LOG_BATCH = 500
+# A build's page shows at most this many of its last lines (a log holds up to
+# DEPLOYER_BUILD_LOG_MAX_LINES): the page's size stays bounded, the download has them all.
+BUILD_PAGE_LINES = 1000
 
 
 def _get_build_for_user(request: HttpRequest, pk: int, *fields: str) -> Build:
@@ -60,8 +63,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     """The projects table of the home page, which polls this URL to keep its states current."""
     if not request.htmx:
         return redirect("projects:list")
-    projects = Project.objects.visible_to(request.user).listed()
-    return render(request, "builds/_overview.html", {"rows": selectors.overview_rows(projects)})
+    page = paging.page_of(Project.objects.visible_to(request.user).listed(), request)
+    context = {"rows": selectors.overview_rows(page.object_list), "page": page}
+    return render(request, "builds/_overview.html", context)
 
 
 # Project page ---------------------------------------------------------------------------------
@@ -71,8 +75,11 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_GET
 def ship_report(request: HttpRequest) -> HttpResponse:
     """Every visible project's recent live builds side by side: which ships faster, at what cost."""
-    projects = Project.objects.visible_to(request.user).listed().order_by("slug")
-    return render(request, "builds/ship_report.html", {"rows": selectors.ship_rows(projects)})
+    page = paging.page_of(
+        Project.objects.visible_to(request.user).listed().order_by("slug"), request
+    )
+    context = {"rows": selectors.ship_rows(page.object_list), "page": page}
+    return render(request, "builds/ship_report.html", context)
 
 
 @never_cache
@@ -276,8 +283,11 @@ def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = _status_context(build, "", request.user)
     if request.htmx:
         return render(request, "builds/_build_status.html", context)
-    lines = list(build.log_lines.order_by("seq").values_list("seq", "text"))
+    # The page carries the log's last BUILD_PAGE_LINES lines; the whole of it is a download.
+    first = max(build.log_line_count - BUILD_PAGE_LINES, 0)
+    lines = list(build.log_lines.filter(seq__gt=first).order_by("seq").values_list("seq", "text"))
     context.update(_log_context(build, lines, after=0))
+    context["earlier_lines"] = lines[0][0] - 1 if lines else 0
     context["detection"] = selectors.build_detection(build)
     return render(request, "builds/detail.html", context)
 
@@ -288,7 +298,13 @@ def _log_context(
     """Lines plus the cursor of the next poll; no cursor once the log can no longer grow."""
     cursor = lines[-1][0] if lines else after
     follow = full or not selectors.log_settled(build)
-    return {"build": build, "lines": lines, "cursor": cursor if follow else None, "full": full}
+    return {
+        "build": build,
+        "lines": lines,
+        "cursor": cursor if follow else None,
+        "full": full,
+        "poll_ms": settings.DEPLOYER_LOG_POLL_MS,
+    }
 
 
 # Fields a poll reads: enough to know whether lines may be new and whether more can come.

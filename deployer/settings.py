@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from deployer.keys import fernet_keys
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "monitoring",
     "addons",
     "volumes",
+    "processes",
     "previews",
     "api",
 ]
@@ -319,6 +321,11 @@ DEPLOYER_HEALTH_TIMEOUT = _read("DEPLOYER_HEALTH_TIMEOUT", float, 60.0)
 DEPLOYER_STOP_GRACE = _read("DEPLOYER_STOP_GRACE", int, 10)
 DEPLOYER_KEEP_IMAGES = _read("DEPLOYER_KEEP_IMAGES", int, 5)
 DEPLOYER_BUILD_LOG_MAX_LINES = _read("DEPLOYER_BUILD_LOG_MAX_LINES", int, 10000)
+# How long a live log's follower waits after an answer before asking for the next lines: a
+# line reaches the browser within about this plus two request times (bench/log_followers.py).
+DEPLOYER_LOG_POLL_MS = _read("DEPLOYER_LOG_POLL_MS", int, 250)
+if not 50 <= DEPLOYER_LOG_POLL_MS <= 10_000:
+    raise ImproperlyConfigured("DEPLOYER_LOG_POLL_MS must be 50 to 10000 (milliseconds).")
 # A longer line (a progress bar, a minified file, output with no newline) is cut, saying so.
 DEPLOYER_BUILD_LOG_MAX_LINE_CHARS = _read("DEPLOYER_BUILD_LOG_MAX_LINE_CHARS", int, 8192)
 # The logs section: lines the page shows first and follows from, and a download's maximum.
@@ -677,6 +684,32 @@ if DEPLOYER_API_WRITES_PER_MINUTE < 0 or not 1 <= DEPLOYER_API_PAGE_SIZE <= 100:
     raise ImproperlyConfigured(
         "DEPLOYER_API_WRITES_PER_MINUTE cannot be negative; DEPLOYER_API_PAGE_SIZE must be 1 to 100."
     )
+
+# Processes and cron (processes/, README "Processes and cron jobs"): a cron run is stopped
+# after DEPLOYER_CRON_TIMEOUT seconds and keeps the first DEPLOYER_CRON_OUTPUT_MAX_CHARS
+# characters of its output. The beat looks for due jobs at the start of every minute; what the
+# engine says of process containers (state, restarts) is recorded every monitor interval.
+DEPLOYER_CRON_TIMEOUT = _read("DEPLOYER_CRON_TIMEOUT", int, 600)
+DEPLOYER_CRON_OUTPUT_MAX_CHARS = _read("DEPLOYER_CRON_OUTPUT_MAX_CHARS", int, 65536)
+if DEPLOYER_CRON_TIMEOUT < 1 or DEPLOYER_CRON_OUTPUT_MAX_CHARS < 1000:
+    raise ImproperlyConfigured(
+        "DEPLOYER_CRON_TIMEOUT must be at least 1 (seconds) and "
+        "DEPLOYER_CRON_OUTPUT_MAX_CHARS at least 1000."
+    )
+# The most web containers (replicas) one project may run behind Caddy (README "Web replicas").
+DEPLOYER_MAX_REPLICAS = _read("DEPLOYER_MAX_REPLICAS", int, 4)
+if DEPLOYER_MAX_REPLICAS < 1:
+    raise ImproperlyConfigured("DEPLOYER_MAX_REPLICAS must be at least 1.")
+CELERY_BEAT_SCHEDULE["run-due-cron-jobs"] = {
+    "task": "processes.tasks.run_due_cron_jobs",
+    "schedule": crontab(),
+    "options": {"expires": 50},
+}
+CELERY_BEAT_SCHEDULE["observe-processes"] = {
+    "task": "processes.tasks.observe_processes",
+    "schedule": DEPLOYER_MONITOR_INTERVAL,
+    "options": {"expires": DEPLOYER_MONITOR_INTERVAL},
+}
 
 LOGGING = {
     "version": 1,

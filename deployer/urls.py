@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("", include("addons.urls")),
     path("", include("volumes.urls")),
+    path("", include("processes.urls")),
     path("", include("previews.urls")),
     path("", include("webhooks.urls")),
     path("", include("api.urls")),

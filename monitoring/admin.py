@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from deployer.adminlists import LIST_PER_PAGE, BigTableAdmin
 from monitoring import alerts
 from monitoring.models import (
     AppHealth,
@@ -30,6 +31,7 @@ class MonitorAdmin(ReadOnlyAdmin):
 
 @admin.register(AppHealth)
 class AppHealthAdmin(ReadOnlyAdmin):
+    list_per_page = LIST_PER_PAGE
     list_display = [
         "project",
         "state",
@@ -47,7 +49,7 @@ class AppHealthAdmin(ReadOnlyAdmin):
 
 
 @admin.register(HealthEvent)
-class HealthEventAdmin(ReadOnlyAdmin):
+class HealthEventAdmin(ReadOnlyAdmin, BigTableAdmin):
     list_display = [
         "created_at",
         "project",
@@ -64,12 +66,13 @@ class HealthEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(HealthCheck)
-class HealthCheckAdmin(ReadOnlyAdmin):
+class HealthCheckAdmin(ReadOnlyAdmin, BigTableAdmin):
     list_display = ["checked_at", "project", "state", "ok", "status_code", "latency_ms"]
-    list_filter = ["state", "ok"]
+    # A date filter, not a date hierarchy: the hierarchy lists the days that have checks
+    # with a DISTINCT over every check (one every few minutes per app).
+    list_filter = ["state", "ok", "checked_at"]
     search_fields = ["project__slug"]
     list_select_related = ["project"]
-    date_hierarchy = "checked_at"
 
 
 @admin.register(NotificationSettings)
@@ -104,7 +107,7 @@ class NotificationSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(ReadOnlyAdmin):
+class NotificationDeliveryAdmin(ReadOnlyAdmin, BigTableAdmin):
     list_display = [
         "created_at",
         "project",

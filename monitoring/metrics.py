@@ -87,7 +87,11 @@ def _claim() -> bool:
 def _round(now: datetime) -> RoundSummary:
     summary = RoundSummary()
     cursor = MetricsCursor.objects.get(pk=CURSOR_PK)
-    live = list(Deployment.objects.filter(state=Deployment.State.LIVE).select_related("project"))
+    # One sample per project a round: its primary web replica's (the router's traffic is the
+    # project's, whatever replica served it).
+    live = list(
+        Deployment.objects.filter(state=Deployment.State.LIVE, replica=0).select_related("project")
+    )
     summary.engine_error = observe.engine_error(timeout=settings.DEPLOYER_METRICS_TIMEOUT)
     if summary.engine_error or not live:
         readings: list = [None] * len(live)
@@ -204,7 +208,9 @@ def judge_alerts(now: datetime, limits: rules.Thresholds | None = None) -> list[
     limits = limits or rules.Thresholds.from_settings()
     live = {
         d.project_id: d
-        for d in Deployment.objects.filter(state=Deployment.State.LIVE).select_related("project")
+        for d in Deployment.objects.filter(state=Deployment.State.LIVE, replica=0).select_related(
+            "project"
+        )
     }
     points: dict[int, list[rules.Point]] = {}
     for row in (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Avg, Count, Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -196,6 +196,7 @@ METRIC_RANGES = {
 DEFAULT_METRIC_RANGE = "24h"
 MB = 1024 * 1024
 TREND_SPAN = timedelta(hours=1)
+TREND_SLOTS = 12
 
 
 def metrics_panel(
@@ -295,21 +296,39 @@ def metrics_panel(
 
 
 def metric_trends(project_ids: Iterable[int], now: datetime | None = None) -> dict[int, str]:
-    """A CPU sparkline of the last hour per project, in one query, for the projects list."""
+    """A CPU sparkline of the last hour per project, in one query, for the projects list.
+
+    The database averages each of the TREND_SLOTS slots (one row per project): reading
+    every raw sample of the hour cost more than the rest of the projects list."""
     now = now or timezone.now()
     start = now - TREND_SPAN
-    found: dict[int, list] = {}
-    for project_id, at, cpu in (
+    width = TREND_SPAN / TREND_SLOTS
+    bounds = [start + width * n for n in range(TREND_SLOTS + 1)]
+    slots = {
+        f"slot{n}": Avg(
+            "cpu_percent",
+            filter=Q(at__gte=bounds[n])
+            & (Q(at__lte=now) if n == TREND_SLOTS - 1 else Q(at__lt=bounds[n + 1])),
+        )
+        for n in range(TREND_SLOTS)
+    }
+    rows = (
         MetricSample.objects.filter(
             project_id__in=list(project_ids), resolution="raw", at__gte=start
         )
-        .order_by("at")
-        .values_list("project_id", "at", "cpu_percent")
-    ):
-        found.setdefault(project_id, []).append(metric_charts.Value(at, cpu))
-    return {
-        project_id: metric_charts.sparkline(
-            values, start=start, end=now, label="CPU %, last hour", slots=12
+        .order_by()
+        .values("project_id")
+        .annotate(**slots)
+    )
+    trends = {}
+    for row in rows:
+        # One value in the middle of each slot: the sparkline's mean of it is the slot's mean.
+        values = [
+            metric_charts.Value(bounds[n] + width / 2, row[f"slot{n}"])
+            for n in range(TREND_SLOTS)
+            if row[f"slot{n}"] is not None
+        ]
+        trends[row["project_id"]] = metric_charts.sparkline(
+            values, start=start, end=now, label="CPU %, last hour", slots=TREND_SLOTS
         )
-        for project_id, values in found.items()
-    }
+    return trends

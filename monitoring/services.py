@@ -87,8 +87,11 @@ def _run() -> RunSummary:
     if error:
         summary.engine_error = error
         return summary
+    # The primary web replica of each live build: a project's health follows one container.
     live = list(
-        Deployment.objects.filter(state=Deployment.State.LIVE).select_related("project", "build")
+        Deployment.objects.filter(state=Deployment.State.LIVE, replica=0).select_related(
+            "project", "build"
+        )
     )
     healths = {deployment.pk: health_of(deployment) for deployment in live}
     to_observe = []

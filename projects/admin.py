@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from builds import deletion
+from deployer.adminlists import LIST_PER_PAGE, BigTableAdmin
 from projects import audit, crypto, services
 from projects.forms import PROJECT_FORM_FIELDS
 from projects.models import AuditEntry, EnvVar, Membership, Project
@@ -70,9 +71,18 @@ class ProjectAdminForm(forms.ModelForm):
         model = Project
         fields = [*PROJECT_FORM_FIELDS, "owner"]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["web_replicas"].required = False  # a form posted without it keeps the setting
+
+    def clean_web_replicas(self) -> int:
+        value = self.cleaned_data.get("web_replicas")
+        return value if value is not None else (self.instance.web_replicas or 1)
+
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
+    list_per_page = LIST_PER_PAGE  # a row per project: pages of 50, as on the dashboard
     form = ProjectAdminForm
     list_display = ["slug", "owner", "repo_url", "branch", "framework", "credentials", "created_at"]
     list_filter = [("owner", admin.RelatedOnlyFieldListFilter), "framework"]
@@ -139,6 +149,7 @@ def _record_env(request, env_var: EnvVar, action: str) -> None:
 
 @admin.register(EnvVar)
 class EnvVarAdmin(admin.ModelAdmin):
+    list_per_page = LIST_PER_PAGE
     form = EnvVarAdminForm
     list_display = ["key", "project", masked_value, "available_at_build", "updated_at"]
     list_filter = ["available_at_build", ("project__owner", admin.RelatedOnlyFieldListFilter)]
@@ -170,11 +181,13 @@ class EnvVarAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(BigTableAdmin):
     """Who did what, for staff: read only (an audit log nobody can edit)."""
 
     list_display = ["created_at", "project_slug", "action", "actor_label", "summary"]
-    list_filter = ["action", ("project", admin.RelatedOnlyFieldListFilter)]
+    # A project is found by searching its name: a filter listing the projects that have
+    # entries would read every entry to list them.
+    list_filter = ["action"]
     list_select_related = ["project"]
     search_fields = ["project_slug", "actor_label", "summary"]
     date_hierarchy = "created_at"

@@ -47,6 +47,7 @@ class ProjectForm(forms.ModelForm):
             del self.fields["forget_credentials"]
         # A form posted without it (a script, an older page) keeps the project's choice.
         self.fields["builder"].required = False
+        self.fields["web_replicas"].required = False
         if not owner_fields:
             # Only the owner (or staff) chooses where the project's credentials and deploy key
             # are sent: a member may change how the app is built, not which repository it is.
@@ -59,6 +60,10 @@ class ProjectForm(forms.ModelForm):
 
     def clean_builder(self) -> str:
         return self.cleaned_data.get("builder") or self.instance.builder or "auto"
+
+    def clean_web_replicas(self) -> int:
+        value = self.cleaned_data.get("web_replicas")
+        return value if value is not None else (self.instance.web_replicas or 1)
 
     def clean_members(self) -> list:
         """[(user, role)] from "ada:viewer, grace" (a name alone is a deployer)."""

@@ -19,6 +19,7 @@ from projects.validators import (
     validate_repo_url,
     validate_slug,
     validate_system_packages,
+    validate_web_replicas,
 )
 
 
@@ -153,6 +154,15 @@ class Project(models.Model):
         default=default_memory_limit_mb,
         validators=[validate_memory_limit_mb],
     )
+    web_replicas = models.PositiveSmallIntegerField(
+        "web replicas",
+        default=1,
+        validators=[validate_web_replicas],
+        help_text=(
+            "How many web containers of each deploy serve behind the router, each health-checked "
+            "before the switch. At most DEPLOYER_MAX_REPLICAS."
+        ),
+    )
     run_as_root = models.BooleanField(
         "run the own image as root",
         default=False,
@@ -222,6 +232,7 @@ class Project(models.Model):
         "health_check_path",
         "container_port",
         "memory_limit_mb",
+        "web_replicas",
         "run_as_root",
         "keep_sqlite",
     )

@@ -38,6 +38,7 @@ ACTIONS = {
     "domains": OWNER,  # add, prove and remove
     "addons": OWNER,  # add, remove, back up, backup schedule
     "volumes": OWNER,  # add and remove (with its data)
+    "cron": DEPLOYER,  # add, pause, remove and run cron jobs (commands in the app's image)
     "previews.approve": DEPLOYER,  # approve a fork's preview, stop or restart one
     "previews.settings": OWNER,  # on/off, limits, the git host's status token
     "delete": OWNER,

@@ -34,6 +34,7 @@ SECTIONS = (
     Section("monitoring", "Monitoring", "monitoring:health"),
     Section("addons", "Add-ons", "addons:list"),
     Section("volumes", "Volumes", "volumes:list"),
+    Section("processes", "Processes", "processes:page"),
     Section("previews", "Previews", "previews:list"),
     Section("activity", "Activity", "projects:activity"),
     Section("settings", "Settings", "projects:settings"),

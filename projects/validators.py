@@ -243,3 +243,18 @@ def validate_memory_limit_mb(value: int) -> None:
             "(the operator's setting DEPLOYER_APP_MEMORY_MAX_MB).",
             code="max_value",
         )
+
+
+def validate_web_replicas(value: int) -> None:
+    """At least 1, at most what the operator allows (DEPLOYER_MAX_REPLICAS)."""
+    if value is None:
+        return
+    if value < 1:
+        raise ValidationError("A project runs at least 1 web replica.", code="min_value")
+    maximum = settings.DEPLOYER_MAX_REPLICAS
+    if value > maximum:
+        raise ValidationError(
+            f"A project can run at most {maximum} web replicas on this Deployer "
+            "(the operator's setting DEPLOYER_MAX_REPLICAS).",
+            code="max_value",
+        )

@@ -20,7 +20,7 @@ from builds import selectors as build_selectors
 from builds.models import WorkerHeartbeat
 from monitoring import selectors as monitoring_selectors
 from monitoring.forms import NotificationSettingsForm
-from projects import audit, crypto, permissions, sections, services
+from projects import audit, crypto, paging, permissions, sections, services
 from projects import selectors as project_selectors
 from projects.forms import EnvImportForm, EnvVarForm, ProjectForm, attach_errors
 from projects.models import EnvVar, Project
@@ -33,8 +33,10 @@ logger = logging.getLogger(__name__)
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
     projects = Project.objects.visible_to(request.user).listed().select_related("owner")
+    page = paging.page_of(projects, request)
     context = {
-        "rows": build_selectors.overview_rows(projects),
+        "rows": build_selectors.overview_rows(page.object_list),
+        "page": page,
         "workers": WorkerHeartbeat.objects.all()[:5],
     }
     return render(request, "projects/list.html", context)

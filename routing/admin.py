@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from deployer.adminlists import LIST_PER_PAGE
 from routing import services
 from routing.models import Domain
 from routing.validators import normalise_hostname, validate_custom_domain
@@ -30,6 +31,7 @@ class DomainAdminForm(forms.ModelForm):
 
 @admin.register(Domain)
 class DomainAdmin(admin.ModelAdmin):
+    list_per_page = LIST_PER_PAGE
     form = DomainAdminForm
     list_display = ["hostname", "project", "state", "method", "last_checked_at", "created_at"]
     list_filter = ["state", "method"]

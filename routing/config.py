@@ -41,11 +41,17 @@ ACCESS_LOG_ROLL_KEEP = 2
 
 @dataclass(frozen=True)
 class Site:
-    """What one project serves: its hosts, and the loopback port its live container listens on."""
+    """What one project serves: its hosts, and the loopback port its live container listens
+    on (`port`), with those of its other web replicas (`more_ports`), all upstreams of its route."""
 
     slug: str
     hosts: tuple[str, ...]
     port: int
+    more_ports: tuple[int, ...] = ()
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.port, *self.more_ports)
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,14 @@ def sites_from(projects, live_deployments, domains, *, base_domain: str) -> list
     Projects without a live deployment (or whose container has no published port) get no
     route: their hosts fall through to the 404 route. Only verified custom domains are routed.
     """
-    ports = {d.project_id: d.host_port for d in live_deployments if d.host_port}
+    ports: dict[int, list[int]] = {}
+    # The primary replica first (rows without a replica number are primaries).
+    by_replica = sorted(
+        live_deployments, key=lambda d: (getattr(d, "replica", 0), d.host_port or 0)
+    )
+    for deployment in by_replica:
+        if deployment.host_port:
+            ports.setdefault(deployment.project_id, []).append(deployment.host_port)
     extra_hosts: dict[int, list[str]] = {}
     for domain in domains:
         if domain.state != VERIFIED:
@@ -88,7 +101,8 @@ def sites_from(projects, live_deployments, domains, *, base_domain: str) -> list
         Site(
             slug=project.slug,
             hosts=(f"{project.slug}.{base_domain}", *sorted(extra_hosts.get(project.pk, []))),
-            port=ports[project.pk],
+            port=ports[project.pk][0],
+            more_ports=tuple(ports[project.pk][1:]),
         )
         for project in projects
         if project.pk in ports
@@ -116,7 +130,9 @@ def server_config(
             _proxy_route(DASHBOARD_ROUTE_ID, [listener.dashboard_host], listener.dashboard_upstream)
         )
     routes += [
-        _proxy_route(route_id(site.slug), list(site.hosts), f"127.0.0.1:{site.port}")
+        _proxy_route(
+            route_id(site.slug), list(site.hosts), [f"127.0.0.1:{port}" for port in site.ports]
+        )
         for site in sites
     ]
     routes.append(NOT_FOUND_ROUTE)
@@ -160,14 +176,17 @@ def projects_by_host(sites: Iterable[Site], project_ids: Mapping[str, int]) -> d
     return {host: project_ids[site.slug] for site in sites for host in site.hosts}
 
 
-def _proxy_route(route_id: str, hosts: list[str], upstream: str) -> dict:
+def _proxy_route(route_id: str, hosts: list[str], upstreams: str | list[str]) -> dict:
+    """A reverse proxy to one upstream or several (web replicas): Caddy picks one at random
+    per request and, within the try duration, tries another when one refuses."""
+    dials = [upstreams] if isinstance(upstreams, str) else upstreams
     return {
         "@id": route_id,
         "match": [{"host": hosts}],
         "handle": [
             {
                 "handler": "reverse_proxy",
-                "upstreams": [{"dial": upstream}],
+                "upstreams": [{"dial": dial} for dial in dials],
                 "load_balancing": {"try_duration": TRY_DURATION, "try_interval": TRY_INTERVAL},
             }
         ],
@@ -206,12 +225,18 @@ NOT_FOUND_ROUTE = {
 
 
 def upstream_port(server: Mapping | None, slug: str) -> int | None:
-    """The port a project's route in `server` proxies to; None when it has no route."""
+    """The (first) port a project's route in `server` proxies to; None when it has no route."""
+    ports = upstream_ports(server, slug)
+    return ports[0] if ports else None
+
+
+def upstream_ports(server: Mapping | None, slug: str) -> list[int]:
+    """Every port a project's route in `server` proxies to (one per web replica)."""
     for route in (server or {}).get("routes") or []:
         if route.get("@id") == route_id(slug):
-            dial = route["handle"][0]["upstreams"][0]["dial"]
-            return int(dial.rsplit(":", 1)[1])
-    return None
+            upstreams = route["handle"][0]["upstreams"]
+            return [int(upstream["dial"].rsplit(":", 1)[1]) for upstream in upstreams]
+    return []
 
 
 def initial_config(admin: str, storage: str, listener: Listener) -> dict:

@@ -87,7 +87,9 @@ def desired_sites(domains: list[Domain] | None = None) -> list[config.Site]:
         domains = list(Domain.objects.only("project_id", "hostname", "state", "token"))
     return config.sites_from(
         Project.objects.only("pk", "slug"),
-        Deployment.objects.filter(state=Deployment.State.LIVE).only("project_id", "host_port"),
+        Deployment.objects.filter(state=Deployment.State.LIVE).only(
+            "project_id", "host_port", "replica"
+        ),
         domains,
         base_domain=settings.DEPLOYER_BASE_DOMAIN.lower(),
     )
@@ -126,14 +128,15 @@ def sync_routes() -> SyncResult:
     return SyncResult(changed=current != desired, server=desired)
 
 
-def point_project(project: Project, deployment: Deployment) -> int | None:
-    """After a switch: route the project's hosts to its new live deployment. Raises RoutingError.
+def point_project(project: Project, deployment: Deployment) -> list[int]:
+    """After a switch: route the project's hosts to its new live deployments (every web
+    replica of the build). Raises RoutingError.
 
     The route is derived from the database like every other, so this is a sync; it returns
-    the port the project's route now proxies to (`deployment.host_port`, unless an even newer
-    deployment went live meanwhile; None when nothing of the project is live).
+    the ports the project's route now proxies to (`deployment.host_port` and its replicas',
+    unless an even newer build went live meanwhile; [] when nothing of the project is live).
     """
-    return config.upstream_port(sync_routes().server, project.slug)
+    return config.upstream_ports(sync_routes().server, project.slug)
 
 
 def remove_project(project: Project) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from deployer.adminlists import BigTableAdmin
 from webhooks import services
 from webhooks.models import Delivery, WebhookEndpoint
 
@@ -26,7 +27,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(BigTableAdmin):
     list_display = [
         "received_at",
         "project",

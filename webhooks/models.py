@@ -79,7 +79,11 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-received_at", "-pk"]
         verbose_name_plural = "deliveries"
-        indexes = [models.Index(fields=["project", "-received_at"])]
+        indexes = [
+            models.Index(fields=["project", "-received_at"]),
+            # The admin's newest-first list of every delivery.
+            models.Index(fields=["received_at", "id"], name="delivery_received"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "delivery_id"],

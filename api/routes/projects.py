@@ -50,8 +50,25 @@ def me(request):
 def list_projects(request):
     permissions.require_scope(request, Scope.READ)
     projects = permissions.visible_projects(request).listed().select_related("owner")
-    projects = projects.prefetch_related("members")
-    return [project_out(project) for project in projects]
+    return _Mapped(projects.prefetch_related("members"), project_out)
+
+
+class _Mapped:
+    """A queryset the paginator counts and slices in the database, each item of the page then
+    turned into its output: turning every visible project first cost a page of 500 projects
+    as much as all of them."""
+
+    def __init__(self, queryset, out):
+        self.queryset, self.out = queryset, out
+
+    def all(self) -> _Mapped:  # ninja counts `queryset.all().count()`
+        return self
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, window: slice) -> list:
+        return [self.out(item) for item in self.queryset[window]]
 
 
 @router.post("/projects", response={201: ProjectOut}, summary="Create a project")

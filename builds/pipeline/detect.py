@@ -27,7 +27,7 @@ from builds.pipeline.detection.own_dockerfile import ParsedDockerfile
 from builds.pipeline.detection.own_dockerfile import parse as parse_dockerfile
 from builds.pipeline.detection.own_image import OwnImage, image_path_of, read_own_image
 from builds.pipeline.detection.packages import PIP_INSTALL, Dependencies, detect_dependencies
-from builds.pipeline.detection.procfile import read_procfile
+from builds.pipeline.detection.procfile import other_processes, read_procfile
 from builds.pipeline.detection.python_version import (
     default_python,
     find_python_spec,
@@ -588,6 +588,9 @@ def _choose_start(
 ) -> None:
     procfile = read_procfile(tree.read_text("Procfile"))
     use_procfile = overrides.framework in ("auto", "procfile") and "web" in procfile
+    for name, line in other_processes(procfile).items():
+        plan.processes[name] = line.command
+        plan.note("Procfile", line.line, f"{name} process from the Procfile: its own container")
     if overrides.start_command:
         plan.start_command = overrides.start_command.strip()
         _note_setting(plan, sources, "start_command", "start command set in the project settings")

@@ -79,7 +79,7 @@ class SettingsVariable:
 
 @dataclass(frozen=True)
 class CronJob:
-    """A scheduled command from deployer.toml's [cron] (recorded; not run yet)."""
+    """A scheduled command from deployer.toml's [cron] (run by the processes app's cron)."""
 
     name: str
     schedule: str  # five cron fields, validated
@@ -176,6 +176,10 @@ class Plan:
         warning = PlanWarning(code, message, file, line)
         if warning not in self.warnings:
             self.warnings.append(warning)
+
+    def other_processes(self) -> dict[str, str]:
+        """The process types that run as containers of their own beside the web one."""
+        return {name: command for name, command in self.processes.items() if name != "web"}
 
     def warning_codes(self) -> list[str]:
         """The codes of the warnings, in order (handy for display and tests)."""

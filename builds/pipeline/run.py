@@ -67,7 +67,7 @@ def start_container(
         except docker_errors.APIError as exc:
             if _port_taken(exc) and attempt < PORT_ATTEMPTS:
                 # Another process took the port in between: the created container goes too.
-                _remove_named(client, name)
+                remove_named(client, name)
                 continue
             raise StageError(
                 f"The container could not be started: {exc.explanation or exc}"
@@ -88,7 +88,7 @@ def _port_taken(exc: docker_errors.APIError) -> bool:
     return "port is already allocated" in text or "address already in use" in text
 
 
-def _remove_named(client: docker.DockerClient, name: str) -> None:
+def remove_named(client: docker.DockerClient, name: str) -> None:
     try:
         client.containers.get(name).remove(force=True)
     except docker_errors.NotFound:

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("projects", "0012_previews"),
+        ("projects", "0013_previews"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -94,9 +94,14 @@ def test_a_redis_backup_is_verified_by_loading_it_and_restores_exactly_its_keys(
     celery_worker, git_repo, make_project, tmp_path, settings, docker_client, capsys
 ):
     settings.DEPLOYER_BACKUP_DIR = str(tmp_path / "backups")
-    project = make_project(git_repo(REDIS_COUNTER_APP))
+    # With a worker process beside the web: a restore stops it too (it may write).
+    procfile = "web: gunicorn app:app --bind 0.0.0.0:$PORT\nworker: exec sleep 100000\n"
+    project = make_project(git_repo({**REDIS_COUNTER_APP, "Procfile": procfile}))
     call_command("addon", "create", project.slug, "redis")
     assert deploy(project).state == Build.State.LIVE
+    worker_filter = {"label": [f"org.deployer.project={project.slug}", "org.deployer.role=process"]}
+    workers = wait_until(lambda: docker_client.containers.list(filters=worker_filter), timeout=60)
+    worker_started = workers[0].attrs["State"]["StartedAt"]
     for _ in range(5):
         http_get(live_port(project), "/hit")
 
@@ -116,6 +121,9 @@ def test_a_redis_backup_is_verified_by_loading_it_and_restores_exactly_its_keys(
     port = live_port(project)
     wait_until(lambda: _answers(port), timeout=60)
     assert http_get(port, "/count") == (200, "5")
+    workers[0].reload()
+    assert workers[0].status == "running"
+    assert workers[0].attrs["State"]["StartedAt"] > worker_started  # stopped, then started
     safety = addon.backups.exclude(pk=backup.pk).get()
     assert safety.state == Backup.State.VERIFIED and "safety backup" in safety.reason
     assert not docker_client.containers.list(
@@ -138,9 +146,14 @@ def test_a_corrupt_redis_backup_restores_nothing_and_the_live_data_stays(
     celery_worker, git_repo, make_project, tmp_path, settings, docker_client
 ):
     settings.DEPLOYER_BACKUP_DIR = str(tmp_path / "backups")
-    project = make_project(git_repo(REDIS_COUNTER_APP))
+    # With a worker process beside the web: a restore stops it too (it may write).
+    procfile = "web: gunicorn app:app --bind 0.0.0.0:$PORT\nworker: exec sleep 100000\n"
+    project = make_project(git_repo({**REDIS_COUNTER_APP, "Procfile": procfile}))
     call_command("addon", "create", project.slug, "redis")
     assert deploy(project).state == Build.State.LIVE
+    worker_filter = {"label": [f"org.deployer.project={project.slug}", "org.deployer.role=process"]}
+    workers = wait_until(lambda: docker_client.containers.list(filters=worker_filter), timeout=60)
+    worker_started = workers[0].attrs["State"]["StartedAt"]
     http_get(live_port(project), "/hit")
     call_command("addon", "backup", project.slug, "redis")
     addon = AddOn.objects.get(project=project)
@@ -169,6 +182,8 @@ def test_a_corrupt_redis_backup_restores_nothing_and_the_live_data_stays(
     assert backup.state == Backup.State.FAILED
     assert addon.backups.count() == 2  # no safety backup: nothing was touched
     assert http_get(live_port(project), "/count") == (200, "7")
+    workers[0].reload()  # nor was the app's worker stopped
+    assert workers[0].attrs["State"]["StartedAt"] == worker_started
     assert not docker_client.containers.list(
         all=True, filters={"label": "org.deployer.role=backup-check"}
     )

@@ -218,22 +218,22 @@ def record(plan: Plan, config: DeployerToml, sources: Sources, file: str) -> Non
             )
             continue
         plan.evidence.append(replace(evidence, message=f"{evidence.message}: used"))
-    plan.processes = dict(config.processes)
+    # deployer.toml's processes win over a Procfile's of the same name.
+    plan.processes = {**plan.processes, **config.processes}
     for name, command in config.processes.items():
         if name != "web":
             plan.note(
                 file,
                 config.process_lines[name],
-                f"[processes] {name} = {command!r} recorded; Deployer does not run processes "
-                "other than web yet",
+                f"[processes] {name} = {command!r}: its own container beside the web",
             )
     plan.cron = list(config.cron)
     for job in config.cron:
         plan.note(
             file,
             job.line,
-            f"[cron] {job.name} ({job.schedule}: {job.command!r}) recorded; Deployer does not "
-            "run scheduled commands yet",
+            f"[cron] {job.name} ({job.schedule}: {job.command!r}): run on schedule from the "
+            "live image",
         )
     if config.watch is not None:
         plan.watch = list(config.watch.value)

@@ -1,4 +1,4 @@
-"""Procfile: `web:` and `release:` process lines."""
+"""Procfile: `web:` and `release:` process lines, and the other process types (`worker:`...)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,12 @@ def read_procfile(text: str | None) -> dict[str, ProcessLine]:
         if match and not line.lstrip().startswith("#"):
             processes.setdefault(match[1].lower(), ProcessLine(match[2], number))
     return processes
+
+
+# Lines that are not process types of their own: the web process and the release command.
+NOT_PROCESSES = ("web", "release")
+
+
+def other_processes(processes: dict[str, ProcessLine]) -> dict[str, ProcessLine]:
+    """The process types that run as containers of their own beside the web (worker:, ...)."""
+    return {name: line for name, line in processes.items() if name not in NOT_PROCESSES}

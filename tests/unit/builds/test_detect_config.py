@@ -52,7 +52,7 @@ def test_the_project_setting_still_applies_to_what_deployer_toml_leaves_out(dete
     assert "health check path /healthz set in the project settings" in map(str, plan.evidence)
 
 
-def test_web_process_is_the_start_command_and_others_are_recorded_not_run(detect):
+def test_web_process_is_the_start_command_and_others_run_beside_it(detect):
     config = """\
 [processes]
 web = "gunicorn app:app --bind 0.0.0.0:$PORT"
@@ -70,7 +70,8 @@ worker = "celery -A app worker"
         notes
     )
     assert any(
-        n.startswith("deployer.toml:3: [processes] worker") and "not run" in n for n in notes
+        n.startswith("deployer.toml:3: [processes] worker") and "its own container" in n
+        for n in notes
     )
 
 
@@ -200,3 +201,17 @@ def test_detect_command_refuses_an_invalid_deployer_toml(make_tree):
 
     with pytest.raises(CommandError, match=r"deployer\.toml line 2: not valid TOML"):
         run_detect(str(root), "--pythons", "3.11")
+
+
+def test_procfile_worker_lines_are_process_types_and_deployer_toml_wins(detect):
+    procfile = "web: gunicorn app:app --bind 0.0.0.0:$PORT\nworker: python worker.py\nrelease: echo hi\nclock: python clock.py\n"
+    plan = detect({**FLASK, "Procfile": procfile})
+
+    assert plan.other_processes() == {"worker": "python worker.py", "clock": "python clock.py"}
+    assert "Procfile:2: worker process from the Procfile: its own container" in evidence_of(
+        plan, "Procfile"
+    )
+
+    config = '[processes]\nworker = "python other.py"\n'
+    plan = detect({**FLASK, "Procfile": procfile, "deployer.toml": config})
+    assert plan.other_processes() == {"worker": "python other.py", "clock": "python clock.py"}

@@ -59,3 +59,9 @@ def test_own_dockerfile_is_built_as_is_with_its_base_images_recorded(detect):
 def test_dockerfile_without_from_is_refused(detect):
     with pytest.raises(DetectionError, match="no FROM line"):
         detect({"Dockerfile": "RUN echo hi\n"})
+
+
+def test_the_web_is_not_one_of_the_other_processes():
+    plan = Plan(processes={"web": "gunicorn app:app", "worker": "python worker.py"})
+
+    assert plan.other_processes() == {"worker": "python worker.py"}

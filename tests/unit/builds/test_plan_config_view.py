@@ -1,5 +1,5 @@
 """The plan shown in the project's settings includes what deployer.toml set: the file, its
-processes and scheduled commands (recorded, not run yet) and the watch paths."""
+processes and scheduled commands (run as cron jobs once live) and the watch paths."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_settings_show_processes_cron_and_watch_paths_from_deployer_toml(auth_cl
 
     assert "<dt>Settings file</dt><dd><code>deployer.toml</code>" in html
     assert "<code>worker: celery -A mysite worker</code>" in html
-    assert "(only web runs for now)" in html
+    assert "(each one other than web runs as a container of its own" in html
     assert "<code>0 3 * * *</code> cleanup: <code>python manage.py clearsessions</code>" in html
     assert "<code>src/</code> <code>requirements.txt</code>" in html
     assert "<code>deployer.toml:2</code> [deploy] health_path = &#x27;/up&#x27;: used" in html

@@ -426,3 +426,26 @@ def test_revealing_a_value_no_key_opens_explains_the_problem_in_the_row(
 
     assert response.status_code == 200
     assert "cannot be decrypted" in response.content.decode()
+
+
+def test_web_replicas_are_set_in_the_settings_up_to_the_operators_maximum(
+    auth_client, project, settings
+):
+    settings.DEPLOYER_MAX_REPLICAS = 3
+    fields = {
+        "repo_url": project.repo_url,
+        "branch": "main",
+        "framework": "auto",
+        "container_port": "8000",
+        "memory_limit_mb": "512",
+    }
+
+    too_many = auth_client.post(_url("settings", project), {**fields, "web_replicas": "4"})
+    assert "at most 3 web replicas" in too_many.content.decode()
+    project.refresh_from_db()
+    assert project.web_replicas == 1
+
+    saved = auth_client.post(_url("settings", project), {**fields, "web_replicas": "3"})
+    assert saved.status_code == 302
+    project.refresh_from_db()
+    assert project.web_replicas == 3

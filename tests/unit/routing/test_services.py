@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from builds import deletion
+from builds.models import Deployment
 from projects import services as project_services
 from routing import services
 from routing.models import Domain
@@ -95,10 +96,35 @@ def test_point_project_routes_to_the_new_deployment(project, make_live, fake_cad
     services.sync_routes()
     new = make_live(project, 32802)
 
-    port = services.point_project(project, new)
+    ports = services.point_project(project, new)
 
-    assert port == 32802
+    assert ports == [32802]
     assert fake_caddy.hosts_to_ports() == {"shop.apps.example.net": 32802}
+
+
+def test_point_project_routes_to_every_web_replica_of_the_live_build(
+    project, make_live, fake_caddy
+):
+    make_live(project, 32801)
+    services.sync_routes()
+    new = make_live(project, 32803)
+    Deployment.objects.create(
+        project=project,
+        build=new.build,
+        container_id="c32802",
+        host_port=32802,
+        replica=1,
+        state=Deployment.State.LIVE,
+    )
+
+    ports = services.point_project(project, new)
+
+    assert ports == [32803, 32802]  # the primary first, then by replica
+    route = next(r for r in fake_caddy.server()["routes"] if r["@id"] == "deployer-shop")
+    assert route["handle"][0]["upstreams"] == [
+        {"dial": "127.0.0.1:32803"},
+        {"dial": "127.0.0.1:32802"},
+    ]
 
 
 def test_added_domain_is_stored_normalised_pending_and_not_routed(

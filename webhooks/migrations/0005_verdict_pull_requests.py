@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("webhooks", "0003_verdict_queued"),
+        ("webhooks", "0004_scale_indexes"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("projects", "0011_membership_roles"),
+        ("projects", "0012_web_replicas"),
     ]
 
     operations = [

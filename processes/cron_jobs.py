@@ -78,7 +78,10 @@ def _checked(name: str, schedule: str, command: str) -> tuple[str, str, str]:
 
 def sync_config_jobs(project, plan: Plan) -> None:
     """Make the project's deployer.toml jobs those of the live plan (its [cron] wins over a
-    dashboard job of the same name); dashboard jobs are left alone."""
+    dashboard job of the same name); dashboard jobs are left alone. A pull request's preview
+    gets none: scheduled work (mail, billing, clean-ups) is production's."""
+    if project.parent_id:
+        return
     names = set()
     for job in plan.cron:
         names.add(job.name)
@@ -111,7 +114,10 @@ def tick(now: datetime | None = None) -> list[int]:
     due = [
         job.pk
         for job in CronJob.objects.filter(
-            enabled=True, project__in=live_projects, project__deleting_at__isnull=True
+            enabled=True,
+            project__in=live_projects,
+            project__deleting_at__isnull=True,
+            project__parent__isnull=True,  # previews run no scheduled jobs
         )
         if cron.is_due(job.schedule, minute)
     ]

@@ -99,3 +99,24 @@ def test_deployer_toml_jobs_follow_the_live_plan(project):
     cron_jobs.sync_config_jobs(project, Plan())
 
     assert list(project.cron_jobs.values_list("name", flat=True)) == ["mine"]
+
+
+def test_a_pull_request_preview_runs_no_scheduled_jobs(project, live, sent):
+    preview = project_services.create_project(
+        project.owner, slug="pr-7-shop", repo_url="https://example.com/a.git"
+    )
+    preview.parent = project
+    preview.save(update_fields=["parent"])
+    build = Build.objects.create(project=preview, state=Build.State.LIVE, image_tag="y")
+    Deployment.objects.create(project=preview, build=build, state=Deployment.State.LIVE)
+    plan = Plan(cron=[PlannedJob("mail", "* * * * *", "python manage.py send_mail")])
+
+    cron_jobs.sync_config_jobs(preview, plan)
+    cron_jobs.sync_config_jobs(project, plan)
+
+    assert not preview.cron_jobs.exists()
+    assert [job.name for job in project.cron_jobs.all()] == ["mail"]
+    # Even a job on a preview's row (made by hand) is not sent.
+    CronJob.objects.create(project=preview, name="byhand", schedule="* * * * *", command="true")
+    assert cron_jobs.tick(MINUTE) == [project.cron_jobs.get().pk]
+    assert len(sent) == 1

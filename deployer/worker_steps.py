@@ -50,11 +50,13 @@ class BeatThread(bootsteps.StartStopStep):
         )
 
 
-def raise_in_thread(ident: int, exception: type[BaseException] | None) -> bool:
-    """Have thread `ident` raise `exception` at its next Python instruction (None: clear
-    one that is pending). False when no such thread is running."""
-    target = ctypes.py_object(exception) if exception is not None else None
-    return ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), target) == 1
+def raise_in_thread(ident: int, exception: type[BaseException]) -> bool:
+    """Have thread `ident` raise `exception` at its next Python instruction (a signal handler's
+    timing, as under prefork). False when no such thread is running."""
+    modified = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(ident), ctypes.py_object(exception)
+    )
+    return modified == 1
 
 
 @dataclass
@@ -93,12 +95,17 @@ class Watchdog:
             )
 
     def finished(self) -> None:
+        """The task of this thread ended. A limit the watchdog passed just then is delivered
+        here (the watchdog sends under the lock this waits for) and dropped: it was for the
+        task that has ended, and must not reach the pool's own code."""
         ident = threading.get_ident()
-        with self._lock:
-            running = self._running.pop(ident, None)
-            if running is not None and running.raised is not None:
-                # Sent just as the task ended: the pool's own code must not receive it.
-                raise_in_thread(ident, None)
+        while True:
+            try:
+                with self._lock:
+                    self._running.pop(ident, None)
+                return
+            except (SoftTimeLimitExceeded, TimeLimitExceeded):
+                continue
 
     def check(self, now: float) -> None:
         with self._lock:

@@ -224,6 +224,9 @@ else:
     for _folder in ("queue", "control", "processed"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's transport with atomic writes (deployer/broker.py): a message read half-written
+    # stopped the worker.
+    CELERY_BROKER_TRANSPORT = "deployer.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),

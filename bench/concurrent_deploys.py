@@ -25,6 +25,7 @@ import contextlib
 import http.client
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -106,9 +107,7 @@ def wait_finished(builds, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     ids = [build.pk for build in builds]
     while time.monotonic() < deadline:
-        open_ = Build.objects.filter(pk__in=ids).exclude(
-            state__in=[Build.State.LIVE, Build.State.FAILED, Build.State.CANCELLED]
-        )
+        open_ = Build.objects.filter(pk__in=ids).exclude(state__in=Build.FINISHED_STATES)
         if not open_.exists():
             return
         time.sleep(0.5)
@@ -145,6 +144,24 @@ def most_at_once(builds) -> int:
     return peak
 
 
+def remove_labelled() -> None:
+    """Remove every container, image, network and volume with the bench's installation label."""
+    from builds import docker as docker_seam
+
+    label = f"{docker_seam.LABEL_INSTALLATION}={INSTALLATION}"
+    with docker_seam.client() as client:
+        for container in docker_seam.containers(client, label):
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+        for image in client.images.list(filters={"label": label}):
+            with contextlib.suppress(Exception):
+                client.images.remove(image.id, force=True)
+        for kind in (client.networks, client.volumes):
+            for item in kind.list(filters={"label": label}):
+                with contextlib.suppress(Exception):
+                    item.remove()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=20)
@@ -171,11 +188,13 @@ def main() -> None:
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
-    from builds import docker as docker_seam
     from builds import services as build_services
     from builds.models import Build
     from projects import services as project_services
 
+    remove_labelled()  # what an interrupted run left
+    # Ctrl-C or SIGTERM still stops the worker and cleans up (the finally below).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     owner = get_user_model().objects.create_user("bench", password="bench-password-1")
     concurrency = settings.CELERY_WORKER_CONCURRENCY
     worker = start_worker(env)
@@ -210,7 +229,12 @@ def main() -> None:
         started = time.time()
         builds = [build_services.request_build(proj) for proj, _repo in burst]
         expected = {proj.pk: f"200 many {n} v1" for n, (proj, _repo) in enumerate(burst)}
+        # A newer request replaces a queued one (superseded): the second deploy is sent once
+        # the first has started, and must then wait for it to end.
         for n, (proj, repo) in enumerate(burst[: args.twice]):
+            first = builds[n]
+            while not Build.objects.filter(pk=first.pk, started_at__isnull=False).exists():
+                time.sleep(0.2)
             harness.commit(repo, {"app.py": flask_app(f"many {n} v2")["app.py"]}, "v2")
             builds.append(build_services.request_build(proj))
             expected[proj.pk] = f"200 many {n} v2"
@@ -280,18 +304,7 @@ def main() -> None:
 
             for proj in Project.objects.all():
                 deletion.delete_project(proj)
-        with docker_seam.client() as client:
-            label = f"{docker_seam.LABEL_INSTALLATION}={INSTALLATION}"
-            for container in docker_seam.containers(client, label):
-                with contextlib.suppress(Exception):
-                    container.remove(force=True)
-            for image in client.images.list(filters={"label": label}):
-                with contextlib.suppress(Exception):
-                    client.images.remove(image.id, force=True)
-            for kind in (client.networks, client.volumes):
-                for item in kind.list(filters={"label": label}):
-                    with contextlib.suppress(Exception):
-                        item.remove()
+        remove_labelled()
         for repo in repos:
             shutil.rmtree(repo, ignore_errors=True)
     if not rows or any("**NO**" in row for row in rows):

@@ -2,6 +2,12 @@
 sum the memory of every one of its processes.
 
     .venv/bin/python bench/at_rest.py [--settle 30] [--addr 127.0.0.1:18225] [--label after]
+    .venv/bin/python bench/at_rest.py --compose [--shape before]
+
+--compose runs the processes of docker-compose.yml's web and worker services (their commands,
+on the host) on PostgreSQL and Redis as Compose does (a database of the bench's own, Redis
+DB 5); `--shape before` runs the commands Compose had before issue 22 (gunicorn 3 workers x 4
+threads, a prefork worker of concurrency 2, a separate beat) for the comparison.
 
 `scripts/dev.sh` runs with the embedded defaults (SQLite under var/, the file-system broker:
 DATABASE_URL and REDIS_URL are removed from its environment), its own Caddy admin port and
@@ -78,8 +84,8 @@ def snapshot(root_pid: int) -> list[tuple[int, str, int, int]]:
     for pid in descendants(root_pid):
         try:
             command = describe(pid)
-            if command.startswith(("bash", "sleep")) and pid != root_pid:
-                continue
+            if command.startswith(("bash", "sleep")):
+                continue  # dev.sh's exec makes the root python; --compose's root is a shell
             rss, pss = memory_kb(pid)
         except (OSError, StopIteration):
             continue  # it ended while being read
@@ -102,6 +108,75 @@ def wait_for_dashboard(addr: str, process: subprocess.Popen, timeout: float) -> 
     sys.exit(f"the dashboard did not answer on {addr} within {timeout:.0f} s")
 
 
+COMPOSE = {
+    # docker-compose.yml's commands; gunicorn sizes itself from gunicorn.conf.py.
+    "now": {
+        "web": ["gunicorn", "deployer.wsgi:application", "--bind", "127.0.0.1:{port}"],
+        "worker": [
+            "celery",
+            "-A",
+            "deployer",
+            "worker",
+            "--loglevel=INFO",
+            "--beat-thread",
+            "--schedule-filename={var}/at-rest-beat-schedule",
+        ],
+    },
+    "before": {
+        "web": [
+            "gunicorn",
+            "deployer.wsgi:application",
+            "--bind",
+            "127.0.0.1:{port}",
+            "--workers",
+            "3",
+            "--threads",
+            "4",
+        ],
+        "worker": [
+            "celery",
+            "-A",
+            "deployer",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--pool=prefork",
+        ],
+        "beat": [
+            "celery",
+            "-A",
+            "deployer",
+            "beat",
+            "--loglevel=INFO",
+            "--schedule={var}/at-rest-beat-schedule",
+        ],
+    },
+}
+
+
+def start_compose_shape(shape: str, port: str, log) -> subprocess.Popen:
+    """The Compose services' processes under one parent (a shell), on PostgreSQL and Redis."""
+    sys.path.insert(0, str(ROOT))
+    from bench import harness
+
+    database_url = harness.setup_django("atrest", 5)
+    bin_dir = Path(sys.executable).parent
+    lines = []
+    for argv in COMPOSE[shape].values():
+        argv = [a.format(port=port, var=ROOT / "var") for a in argv]
+        lines.append(" ".join([str(bin_dir / argv[0]), *argv[1:]]) + " &")
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:6379/5"}
+    env.pop("DEPLOYER_ENV", None)
+    return subprocess.Popen(
+        ["bash", "-c", "\n".join([*lines, "wait"])],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--addr", default="127.0.0.1:18225")
@@ -110,6 +185,8 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=30.0, help="seconds idle before reading")
     parser.add_argument("--label", default="", help="a name for this run in the table")
     parser.add_argument("--log", default=str(ROOT / "var" / "log" / "at-rest-devstack.log"))
+    parser.add_argument("--compose", action="store_true", help="Compose's processes instead")
+    parser.add_argument("--shape", choices=sorted(COMPOSE), default="now")
     args = parser.parse_args()
 
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -121,14 +198,18 @@ def main() -> None:
     env.pop("DEPLOYER_ENV", None)
     Path(args.log).parent.mkdir(parents=True, exist_ok=True)
     with open(args.log, "w") as log:
-        process = subprocess.Popen(
-            [str(ROOT / "scripts" / "dev.sh")],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        if args.compose:
+            os.environ.update(env)
+            process = start_compose_shape(args.shape, args.addr.rsplit(":", 1)[1], log)
+        else:
+            process = subprocess.Popen(
+                [str(ROOT / "scripts" / "dev.sh")],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
     try:
         seconds = wait_for_dashboard(args.addr, process, timeout=600)
         # At rest: the worker's start-up rounds are done and the sum stops moving.
@@ -150,9 +231,12 @@ def main() -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
     title = f" ({args.label})" if args.label else ""
-    print(
-        f"Platform at rest{title}: scripts/dev.sh, embedded defaults, dashboard up in {seconds:.0f} s"
+    how = (
+        f"docker-compose.yml's processes ({args.shape}) on PostgreSQL and Redis"
+        if args.compose
+        else "scripts/dev.sh, embedded defaults"
     )
+    print(f"Platform at rest{title}: {how}, dashboard up in {seconds:.0f} s")
     print()
     print("| process | RSS MB | PSS MB |")
     print("|---|---|---|")

@@ -167,6 +167,9 @@ def start_compose_shape(shape: str, port: str, log) -> subprocess.Popen:
         lines.append(" ".join([str(bin_dir / argv[0]), *argv[1:]]) + " &")
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:6379/5"}
     env.pop("DEPLOYER_ENV", None)
+    if shape == "before":
+        # Celery takes `--pool=prefork` for its default and lets the configured pool win.
+        env["DEPLOYER_WORKER_POOL"] = "prefork"
     return subprocess.Popen(
         ["bash", "-c", "\n".join([*lines, "wait"])],
         cwd=ROOT,

@@ -98,3 +98,26 @@ def test_settings_refuse_a_bad_sizing_value_at_start_up():
 
     assert result.returncode != 0
     assert "DEPLOYER_WORKER_CONCURRENCY must be 0" in result.stderr
+
+
+def test_gunicorns_config_takes_workers_and_threads_from_the_sizing_without_celery():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    probe = (
+        "import runpy, sys; c = runpy.run_path('gunicorn.conf.py'); "
+        "print(c['workers'], c['threads'], c['worker_class'], 'celery' in sys.modules)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=root,
+        env={**os.environ, "DEPLOYER_WEB_WORKERS": "3", "DEPLOYER_WEB_THREADS": "5"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert shown.stdout.split() == ["3", "5", "gthread", "False"], shown.stderr[-2000:]

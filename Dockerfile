@@ -1,4 +1,5 @@
-# Deployer itself: the dashboard (gunicorn), the Celery worker and beat share this image.
+# Deployer itself: the dashboard (gunicorn) and the Celery worker (with beat's schedule) share
+# this image.
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/opt/venv/bin:$PATH \
@@ -20,4 +21,5 @@ ARG DEPLOYER_VERSION=dev
 ENV DEPLOYER_VERSION=$DEPLOYER_VERSION
 LABEL org.deployer.role=platform org.opencontainers.image.version=$DEPLOYER_VERSION
 EXPOSE 8000
-CMD ["gunicorn", "deployer.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]
+# Workers and threads: gunicorn.conf.py (sized from the machine, DEPLOYER_WEB_WORKERS/_THREADS).
+CMD ["gunicorn", "deployer.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

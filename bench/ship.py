@@ -341,21 +341,12 @@ def measure_concurrency(client, owner) -> tuple[float, float]:
 
 
 def measure_platform_memory() -> dict[str, float]:
-    """RSS in MB of web (gunicorn, 3 workers), worker (2 processes) and beat, 15 s after start."""
+    """RSS in MB of web (gunicorn, sized by gunicorn.conf.py) and the worker (threads pool,
+    beat's schedule in a thread), as docker-compose.yml runs them, 15 s after start.
+    bench/at_rest.py measures the same at rest in more detail."""
     root = harness.ROOT
     commands = {
-        "web": [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "deployer.wsgi",
-            "-w",
-            "3",
-            "--threads",
-            "4",
-            "-b",
-            "127.0.0.1:0",
-        ],
+        "web": [sys.executable, "-m", "gunicorn", "deployer.wsgi", "-b", "127.0.0.1:0"],
         "worker": [
             sys.executable,
             "-m",
@@ -363,19 +354,10 @@ def measure_platform_memory() -> dict[str, float]:
             "-A",
             "deployer",
             "worker",
-            "--concurrency=2",
+            "--beat-thread",
+            "--schedule-filename=/tmp/deployer-bench-beat",
             "-n",
             "mem@%h",
-        ],
-        "beat": [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "deployer",
-            "beat",
-            "--schedule",
-            "/tmp/deployer-bench-beat",
         ],
     }
     processes = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,13 +120,18 @@ def _finish(build: Build, outcome: str, stage_name: str, reason: str, log: Build
 
 @contextmanager
 def heartbeat(build: Build) -> Iterator[None]:
-    """Touch `heartbeat_at` every few seconds while the build runs, from a thread of its own."""
+    """Touch `heartbeat_at` every few seconds while the build runs, from a thread of its own.
+
+    Never past the task's hard time limit: a build still running then is stuck where no
+    exception reaches it (a pool thread cannot be killed as a prefork child is), and without
+    heartbeats the reaper fails it, removes its containers and frees its project."""
     stop = threading.Event()
     interval = settings.DEPLOYER_BUILD_HEARTBEAT_SECONDS
+    hard_limit_at = time.monotonic() + settings.CELERY_TASK_TIME_LIMIT
 
     def beat() -> None:
         try:
-            while not stop.wait(interval):
+            while not stop.wait(interval) and time.monotonic() < hard_limit_at:
                 Build.objects.filter(pk=build.pk).update(heartbeat_at=timezone.now())
         finally:
             connection.close()

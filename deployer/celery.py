@@ -4,12 +4,25 @@ import os
 
 from celery import Celery
 from celery.signals import task_prerun
+from click import Option
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deployer.settings")
 
 app = Celery("deployer")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Named, not imported: only a worker loads them (deployer/worker_steps.py says what they do).
+app.steps["worker"].update(
+    {"deployer.worker_steps:BeatThread", "deployer.worker_steps:ThreadTimeLimits"}
+)
+app.user_options["worker"].add(
+    Option(
+        ["--beat-thread"],
+        is_flag=True,
+        default=False,
+        help="Also run beat's schedule, in a thread of this worker (one worker per installation).",
+    )
+)
 
 
 def task(name: str):

@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 from cryptography.fernet import InvalidToken
 from django.apps import apps
 from django.conf import settings
@@ -393,6 +392,9 @@ def _connect(target: Target, name: str | None = None):
     if target.vendor == "sqlite":
         conn = sqlite3.connect(name or target.name)
     else:
+        # Imported here: the embedded SQLite setup never loads psycopg (23 MB per process).
+        import psycopg
+
         conn = psycopg.connect(**target.conninfo(name), connect_timeout=10)
     try:
         yield conn

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import redis
 import requests
 from django.conf import settings
 from django.db import connection
@@ -59,10 +58,18 @@ def database_version() -> str:
         return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
 
 
+def _redis():
+    """The redis module, imported on first use: with the embedded broker no process needs it,
+    and a web process would otherwise carry it (17 MB) for the staff page alone."""
+    import redis
+
+    return redis
+
+
 def broker_version() -> str:
     if not settings.REDIS_URL:
         return "file-system broker (embedded)"
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT)
+    client = _redis().Redis.from_url(settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT)
     try:
         return f"Redis {client.info('server')['redis_version']}"
     finally:
@@ -111,6 +118,7 @@ def queue_length() -> int | None:
     """Tasks waiting in the broker's default queue (None with the embedded broker)."""
     if not settings.REDIS_URL:
         return None
+    redis = _redis()
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT)
     try:
         return int(client.llen("celery"))

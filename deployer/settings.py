@@ -15,6 +15,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from deployer import sizing
 from deployer.keys import fernet_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -227,6 +228,9 @@ else:
     for _folder in ("queue", "control", "processed"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's transport with atomic writes (deployer/broker.py): a message read half-written
+    # stopped the worker.
+    CELERY_BROKER_TRANSPORT = "deployer.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -254,6 +258,15 @@ CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SOFT_TIME_LIMIT = _read("DEPLOYER_TASK_SOFT_TIME_LIMIT", int, 1800)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Sized from the machine (deployer/sizing.py; README "At rest"): the worker runs its tasks in
+# threads of one process (DEPLOYER_WORKER_POOL=threads; prefork costs a whole process, about
+# 70 MB, per slot), DEPLOYER_WORKER_CONCURRENCY at once (0: two per core, one per GB of memory,
+# at most 16). gunicorn's config (gunicorn.conf.py) reads DEPLOYER_WEB_WORKERS (0: one per two
+# cores and per 2 GB, at most 4) and DEPLOYER_WEB_THREADS the same way. Time limits hold under
+# either pool (deployer/worker_steps.py).
+SIZING = sizing.from_environment(env.ENVIRON)
+CELERY_WORKER_POOL = SIZING.worker_pool
+CELERY_WORKER_CONCURRENCY = SIZING.worker_concurrency
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {

@@ -16,10 +16,13 @@ from __future__ import annotations
 import http.client
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import dns.exception
-import dns.resolver
 from django.conf import settings
+
+if TYPE_CHECKING:
+    import dns.exception
+    import dns.resolver
 
 CHALLENGE_LABEL = "_deployer-challenge"
 CHALLENGE_PATH = "/.well-known/deployer-challenge/"
@@ -31,8 +34,18 @@ class Proof:
     reason: str
 
 
+def _dns():
+    """dnspython, imported on first use: only the worker's domain checks need it, and every
+    process that loads the URLconf or the admin would otherwise carry it (about 14 MB)."""
+    import dns.exception
+    import dns.resolver
+
+    return dns
+
+
 def resolver() -> dns.resolver.Resolver:
     """The system's resolver, or DEPLOYER_DNS_NAMESERVERS on DEPLOYER_DNS_PORT when set."""
+    dns = _dns()
     nameservers = settings.DEPLOYER_DNS_NAMESERVERS
     res = dns.resolver.Resolver(configure=not nameservers)
     if nameservers:
@@ -45,6 +58,7 @@ def resolver() -> dns.resolver.Resolver:
 
 def check_dns(hostname: str, token: str) -> Proof:
     name = f"{CHALLENGE_LABEL}.{hostname}"
+    dns = _dns()
     try:
         answer = resolver().resolve(name, "TXT", search=False)
     except dns.resolver.NXDOMAIN:
@@ -67,6 +81,7 @@ def router_addresses() -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
 
 def resolve_addresses(hostname: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     """The name's A and AAAA addresses; raises dns.exception.DNSException when it has none."""
+    dns = _dns()
     res = resolver()
     found = []
     missing: dns.exception.DNSException | None = None
@@ -95,6 +110,7 @@ def check_http(hostname: str, token: str) -> Proof:
             False, "The HTTP proof needs DEPLOYER_ROUTER_ADDRESSES; use the DNS TXT record."
         )
     shown = ", ".join(sorted(map(str, routers)))
+    dns = _dns()
     try:
         addresses = resolve_addresses(hostname)
     except dns.resolver.NXDOMAIN:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Quick start: set everything up and run the dashboard, a Celery worker and beat
-# in the foreground (Ctrl-C stops all three). Embedded defaults: SQLite file and a
+# Quick start: set everything up and run the dashboard and a Celery worker, which runs beat's
+# schedule in a thread, in the foreground (Ctrl-C stops both). Embedded defaults: SQLite file and a
 # file-system broker under var/, unless DATABASE_URL / REDIS_URL say otherwise.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -21,4 +21,6 @@ fi
 
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py ensure_admin
-exec .venv/bin/python manage.py devstack "$@"
+# A supervisor without Django (scripts/devstack.py): the dashboard, and one worker that also
+# runs beat's schedule in a thread.
+exec .venv/bin/python scripts/devstack.py "$@"

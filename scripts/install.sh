@@ -6,7 +6,8 @@
 # image, and a .env generated once (an existing one is never overwritten, only checked).
 #
 # Usage: scripts/install.sh --domain deploy.example.com [--apps apps.example.com]
-# Idempotent: run it again after `git pull` to rebuild the image (then `up -d` upgrades).
+# Idempotent: run it again after `git pull` to rebuild the image (then `up -d --remove-orphans`
+# upgrades; scripts/upgrade.sh does both).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -46,4 +47,4 @@ say "building the Deployer image"
 DEPLOYER_VERSION=$(git describe --always --dirty 2>/dev/null || echo dev) \
     .venv/bin/docker-compose build migrate >"$VAR/log/image-build.log" 2>&1 \
     || die "building the Deployer image failed, see $VAR/log/image-build.log"
-say "ready: start (or upgrade) Deployer with  .venv/bin/docker-compose up -d"
+say "ready: start (or upgrade) Deployer with  .venv/bin/docker-compose up -d --remove-orphans"

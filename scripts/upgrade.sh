@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Upgrade a running Deployer to this checkout (README, "Production"): build the new image,
-# run its migrations once while the running version keeps serving, then replace web, worker
-# and beat. Apps keep answering throughout (Caddy and the app containers are not touched).
+# run its migrations once while the running version keeps serving, then replace web and
+# worker (which runs beat's schedule; a `beat` service of an older version is removed). Apps keep answering throughout (Caddy and the app containers are not touched).
 #
 # A migration that fails stops here: nothing was replaced, the running version goes on.
 # A version older than the database is refused by the same migrate step, in one sentence.
@@ -25,6 +25,8 @@ fi
 say "migrating (the running version keeps serving)"
 compose "$@" run --rm --no-deps migrate \
     || die "the new version's migrate step failed (see above): nothing was replaced, the running version goes on"
-say "replacing web, worker and beat"
-compose "$@" up -d
+say "replacing web and worker"
+# --remove-orphans: versions before issue 22 ran beat as a service of its own; left running it
+# would send every scheduled task twice beside the worker's own schedule.
+compose "$@" up -d --remove-orphans
 say "upgraded"

@@ -68,6 +68,26 @@ def test_cancelling_a_running_build_aborts_the_docker_build(
     wait_until(lambda: not sleep_containers(docker_client), timeout=20)
 
 
+def test_a_build_past_its_soft_time_limit_fails_saying_so_and_its_docker_build_stops(
+    celery_worker, git_repo, make_project, docker_client
+):
+    """The worker runs tasks in threads, whose pool ignores Celery's time limits: the watchdog
+    (deployer/worker_steps.py) raises SoftTimeLimitExceeded in the build's thread."""
+    project = make_project(git_repo({**FLASK_APP, "Dockerfile": SLOW_DOCKERFILE}))
+    build = Build.objects.create(project=project, ref=project.branch)
+    # The same task as every build, with a limit of a few seconds on this one message.
+    run_build.apply_async(args=[build.pk], soft_time_limit=6, time_limit=120)
+
+    failed = wait_for_build(build, timeout=60)
+
+    assert failed.state == Build.State.FAILED
+    assert failed.failure_stage == Build.State.BUILDING
+    assert "time limit" in failed.failure_reason
+    assert "slow-step-done-2" not in build_log(failed)
+    wait_until(lambda: not sleep_containers(docker_client), timeout=30)
+    assert not Build.objects.filter(project=project, state__in=Build.RUNNING_STATES).exists()
+
+
 def test_a_lost_worker_leaves_its_build_failed_and_the_next_deploy_works(
     celery_worker, test_database_url, tmp_path, git_repo, make_project, docker_client
 ):

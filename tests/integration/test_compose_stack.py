@@ -313,7 +313,7 @@ def test_compose_stack_installs_deploys_through_caddy_deletes_and_goes_away(stac
     bring_up(stack)
     install_seconds = time.monotonic() - started
     services = stack.compose("ps", "--format", "{{.Service}} {{.Status}}").stdout
-    for service in ("web", "worker", "beat", "caddy", "postgres", "redis"):
+    for service in ("web", "worker", "caddy", "postgres", "redis"):
         assert re.search(rf"^{service} Up", services, re.M), services
 
     session = sign_in(stack)

@@ -134,6 +134,10 @@ class Plan:
     dependency_files: list[str] = field(default_factory=list)
     install_steps: list[str] = field(default_factory=list)
     install_needs_source: bool = False
+    # "uv" (the default) or "pip" where uv cannot serve the requirements (said in the plan).
+    installer: str = "uv"
+    # Installs from public PyPI alone, so builds may use the shared package cache.
+    public_pypi: bool = True
     entrypoint: str | None = None
     start_command: str = ""
     release_command: str | None = None

@@ -134,8 +134,9 @@ class Plan:
     dependency_files: list[str] = field(default_factory=list)
     install_steps: list[str] = field(default_factory=list)
     install_needs_source: bool = False
-    # "uv" (the default) or "pip" where uv cannot serve the requirements (said in the plan).
-    installer: str = "uv"
+    # "uv", or "pip" where uv cannot serve the requirements (said in the plan); plans stored
+    # before uv installed with pip.
+    installer: str = "pip"
     # Installs from public PyPI alone, so builds may use the shared package cache.
     public_pypi: bool = True
     entrypoint: str | None = None

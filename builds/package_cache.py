@@ -53,6 +53,7 @@ RUN python3 -m pip install --no-cache-dir --disable-pip-version-check \\
     && install -d -o 10001 -g 10001 {CACHE_DIR}
 # requests (proxpi's client) trusts the system's certificates, as pip and uv do here.
 ENV PROXPI_CACHE_DIR={CACHE_DIR} \\
+    HOME=/tmp \\
     REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \\
     PYTHONUNBUFFERED=1
 USER 10001:10001

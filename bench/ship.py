@@ -274,7 +274,7 @@ def race(client, owner, framework, run, r, rollbacks, sizes) -> None:
 
 
 class DeployerWay:
-    """Deployer: cold, code-only changes, then a rollback to the first build."""
+    """Deployer: cold, code-only changes, a dependency change, then a rollback."""
 
     cold_key, warm_key, dep_key = "cold", "warm", "dep"
 
@@ -282,7 +282,7 @@ class DeployerWay:
         self.client, self.framework, self.files = client, framework, files
         self.repo = harness.make_repo(files)
         self.project = deployer_project(owner, framework, self.repo, run)
-        self.first = None
+        self.first = self.previous = None
 
     def cold(self) -> float:
         seconds, self.first = deploy_seconds(self.project)
@@ -290,7 +290,8 @@ class DeployerWay:
 
     def code_only(self, change: int) -> float:
         harness.commit(self.repo, touch_code(self.framework, self.files, change), "code only")
-        return deploy_seconds(self.project)[0]
+        seconds, self.previous = deploy_seconds(self.project)
+        return seconds
 
     def dependency_change(self) -> float:
         requirements = {"requirements.txt": self.files["requirements.txt"] + f"{ADDED_PACKAGE}\n"}
@@ -298,7 +299,8 @@ class DeployerWay:
         return deploy_seconds(self.project)[0]
 
     def finish(self, rollbacks: list[float], sizes) -> None:
-        rollbacks.append(deploy_seconds(self.project, target=self.first)[0])
+        # To the last code-only build: the first one's image is past DEPLOYER_KEEP_IMAGES.
+        rollbacks.append(deploy_seconds(self.project, target=self.previous)[0])
         sizes.setdefault(self.framework, {})["deployer"] = self.first.image_size
         remove_project(self.client, self.project)
 

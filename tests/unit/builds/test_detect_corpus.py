@@ -170,8 +170,7 @@ CASES = [
         warnings={"no-lock-file", "unpinned-dependencies"},
         more={
             "install_steps": [
-                f"{UV_INSTALL} flask",
-                f"{UV_INSTALL} gunicorn",
+                f"{UV_INSTALL} flask gunicorn",
             ]
         },
     ),

@@ -133,14 +133,14 @@ def test_setup_py_is_read_and_never_run(detect, tmp_path):
     plan = detect({**APP, "setup.py": setup})
 
     assert not marker.exists()
-    assert plan.install_steps[0] == f"{UV_INSTALL} flask==3.0.3"
+    assert plan.install_steps[0] == f"{UV_INSTALL} flask==3.0.3 gunicorn"
 
 
 def test_setup_py_with_computed_requirements_installs_the_project(detect):
     setup = "from setuptools import setup\nsetup(name='svc', install_requires=open('deps').read().split())\n"
     plan = detect({**APP, "setup.py": setup})
 
-    assert plan.install_steps[0] == f"{UV_INSTALL} ."
+    assert plan.install_steps[0] == f"{UV_INSTALL} . gunicorn"
     assert plan.install_needs_source
 
 
@@ -244,7 +244,7 @@ def test_pep621_dynamic_dependencies_from_a_file_use_that_file(detect):
         }
     )
 
-    assert plan.install_steps[0] == f"{UV_INSTALL} -r deps.txt"
+    assert plan.install_steps[0] == f"{UV_INSTALL} -r deps.txt gunicorn"
 
 
 def test_no_manifest_installs_only_the_server_and_warns(detect):
@@ -401,3 +401,18 @@ def test_a_hashed_pipfile_lock_is_exported_with_hashes(detect):
     assert plan.install_steps[2].startswith("/opt/deployer-tools/bin/pipenv requirements --hash")
     assert "--require-hashes" in plan.install_steps[3]
     assert plan.public_pypi
+
+
+def test_the_server_deployer_adds_joins_the_uv_install_of_the_requirements(detect):
+    plan = detect({**APP, "requirements.txt": "flask==3.0.3\n"})
+
+    assert plan.install_steps == [f"{UV_INSTALL} -r requirements.txt gunicorn"]
+
+
+def test_the_server_deployer_adds_has_its_own_step_after_a_hash_checked_install(detect):
+    plan = detect({**APP, "requirements.txt": "flask==3.0.3 --hash=sha256:" + "a" * 64 + "\n"})
+
+    assert plan.install_steps == [
+        f"{UV_INSTALL} --require-hashes -r requirements.txt",
+        f"{UV_INSTALL} gunicorn",
+    ]

@@ -34,7 +34,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
-from builds.pipeline.detection.installer import INDEX_ARG, UV_DIR, UV_ENV, UV_VERSION, VENV
+from builds.pipeline.detection.installer import (
+    COMPILE,
+    INDEX_ARG,
+    UV_DIR,
+    UV_ENV,
+    UV_VERSION,
+    VENV,
+)
 from builds.pipeline.detection.servers import is_simple
 from builds.pipeline.detection.sqlite import APP_DIR, DATA_DIR, volume_links
 from builds.pipeline.plan import Plan
@@ -266,16 +273,17 @@ def _args(names: Sequence[str]) -> list[str]:
 def _install(plan: Plan) -> list[str]:
     if not plan.install_steps:
         return []
+    steps = [*plan.install_steps, *([COMPILE] if uses_uv(plan) else [])]
     if plan.install_needs_source:
         if plan.build_packages or uses_uv(plan):  # a build stage installs from the source
-            return [f"COPY . {APP_DIR}/", _run(_at_root(plan, plan.install_steps))]
+            return [f"COPY . {APP_DIR}/", _run(_at_root(plan, steps))]
         return []  # installed after the source is copied, below
     lines = ["# Dependencies first: a change to the code alone reuses this layer."]
     if plan.app_dir:  # from the repository root, wherever the working directory is
         lines += [f"COPY {path} {APP_DIR}/{path}" for path in plan.dependency_files]
     else:
         lines += [f"COPY {path} {path}" for path in plan.dependency_files]
-    return [*lines, _run(_at_root(plan, plan.install_steps))]
+    return [*lines, _run(_at_root(plan, steps))]
 
 
 def _at_root(plan: Plan, steps: list[str]) -> list[str]:

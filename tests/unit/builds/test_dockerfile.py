@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from builds.pipeline.detection.installer import UV, UV_DIR, UV_VERSION
+from builds.pipeline.detection.installer import COMPILE, UV, UV_DIR, UV_INSTALL, UV_VERSION
 from builds.pipeline.dockerfile import (
     RUN_AS,
     generate_dockerfile,
@@ -287,10 +287,7 @@ def test_app_at_the_root_has_no_extra_working_directory():
 
 
 def uv_plan(**changes) -> Plan:
-    steps = [
-        f"{UV} pip install --python /opt/venv/bin/python --no-cache --compile-bytecode"
-        " -r requirements.txt"
-    ]
+    steps = [f"{UV_INSTALL} -r requirements.txt"]
     return pip_plan(**{"installer": "uv", "install_steps": steps, **changes})
 
 
@@ -357,3 +354,14 @@ def test_uv_install_needing_the_source_copies_it_into_the_build_stage():
 
     build = text.split("\nFROM python:3.12-slim\n")[0]
     assert build.index("COPY . /app/") < build.index(f"RUN {UV} pip install .")
+
+
+def test_uv_installs_are_compiled_to_bytecode_once_after_the_last_step_without_hiding_failures():
+    text = generate_dockerfile(uv_plan())
+
+    run = next(part for part in text.split("\nRUN ") if part.startswith(UV)).split("\n\n")[0]
+    assert run.endswith(f"&& {COMPILE}")
+    # Only the compile may fail quietly: the install's own failure still fails the step.
+    assert COMPILE.startswith("(") and COMPILE.endswith("|| true)")
+    assert "--compile-bytecode" not in UV_INSTALL
+    assert COMPILE not in generate_dockerfile(pip_plan())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from builds import package_cache
+from builds.installation import installation_id
 from builds.pipeline.detection.installer import UV_INSTALL
 from builds.pipeline.plan import Plan
 
@@ -51,5 +52,6 @@ def test_pip_plans_and_the_setting_off_do_not_use_the_cache(settings):
 
 
 def test_the_cache_is_named_apart_from_every_project_network():
-    assert package_cache.name() == "deployer.package-cache.unit"  # slugs have no dots
+    # Project networks are `deployer-<slug>`, and slugs have no dots.
+    assert package_cache.name() == f"deployer.package-cache.{installation_id()}"
     assert package_cache.INDEX_URL == "http://package-cache:5000/index/"

@@ -70,6 +70,7 @@ def build(
     buildargs: dict[str, str],
     memory_mb: int,
     cpus: float,
+    network: str = "",
 ) -> Iterator[dict]:
     """POST /build of a tar `context` Deployer wrote, yielding the engine's decoded output.
 
@@ -78,6 +79,7 @@ def build(
     limits (memory, memswap, cpushares, cpusetcpus) and a CPU cap needs `cpuperiod` and
     `cpuquota`, which the Engine API takes on /build since 1.19; so this one request is
     made with docker-py's own transport and stream decoding, as `APIClient.build` makes it.
+    `network` names the network the steps' containers join (empty: the default bridge).
     """
     params: dict[str, object] = {
         "t": tag,
@@ -90,6 +92,8 @@ def build(
         "labels": json.dumps(labels),
         "buildargs": json.dumps(buildargs),
     }
+    if network:
+        params["networkmode"] = network
     if memory_mb:
         params["memory"] = params["memswap"] = memory_mb * 1024 * 1024
     if cpus:

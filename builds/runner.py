@@ -17,6 +17,7 @@ from django.utils import timezone
 from addons import services as addon_services
 from builds import docker as docker_seam
 from builds import images as image_rules
+from builds import package_cache
 from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
 from builds.fences import operator_fence
@@ -296,8 +297,10 @@ def _build_image(
         image.check_free_space(client, settings.DEPLOYER_MIN_FREE_DISK_MB)
         image.ensure_base_images(client.api, base_images, log=log)
         image_rules.check_before_build(client.api, plan, text, build_args)
+        cache = package_cache.CacheUse()
         if plan.kind != "dockerfile":
             ensure_setup_image(client, plan, log)
+            cache = package_cache.for_build(client, plan, build_args, log)
         tag = image_tag(project, build.pk)
         result = image.build_image(
             client.api,
@@ -305,12 +308,13 @@ def _build_image(
             dockerfile=build_context.dockerfile,
             tag=tag,
             labels={},
-            buildargs=build_args,
+            buildargs=cache.buildargs or build_args,
             log=log,
             should_cancel=should_cancel,
             timeout=settings.DEPLOYER_BUILD_TIMEOUT,
             memory_mb=settings.DEPLOYER_BUILD_MEMORY_MB,
             cpus=settings.DEPLOYER_BUILD_CPUS,
+            network=cache.network,
         )
     build.image_tag, build.image_id, build.image_size = tag, result.image_id, result.size
     build.dependency_layer_cached = result.dependency_layer_cached
@@ -335,23 +339,29 @@ def image_tag(project, build_id: int) -> str:
 
 
 def ensure_setup_image(client, plan: Plan, log) -> str:
-    """The shared setup steps of a generated plan's Python version and port, built once.
+    """The shared setup steps of a generated plan's Python version and port, built once, and
+    those of its uv build stage (the same steps and the pinned uv) when it installs with uv.
 
     Labelled as Deployer's but no project's, so no project's removal takes them, and with
     the base image and port they are for, so a newer one replaces them.
     """
     base_image = image_rules.base_image(plan.python_version)
-    return image.ensure_setup_image(
-        client.api,
-        dockerfile.generate_setup_dockerfile(plan, base_image=settings.DEPLOYER_BASE_IMAGE),
-        base_image=base_image,
-        labels={
-            docker_seam.LABEL_MANAGED: "1",
-            docker_seam.LABEL_ROLE: "setup",
-            docker_seam.LABEL_SETUP_OF: f"{base_image} port {plan.port}",
-        },
-        log=log,
-    )
+    kinds = [False, True] if dockerfile.uses_uv(plan) else [False]
+    for uv in kinds:
+        tag = image.ensure_setup_image(
+            client.api,
+            dockerfile.generate_setup_dockerfile(
+                plan, base_image=settings.DEPLOYER_BASE_IMAGE, uv=uv
+            ),
+            base_image=base_image,
+            labels={
+                docker_seam.LABEL_MANAGED: "1",
+                docker_seam.LABEL_ROLE: "setup",
+                docker_seam.LABEL_SETUP_OF: f"{base_image} port {plan.port}{' uv' if uv else ''}",
+            },
+            log=log,
+        )
+    return tag
 
 
 def image_labels(build: Build) -> dict[str, str]:

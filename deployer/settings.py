@@ -361,6 +361,12 @@ if DEPLOYER_BUILD_MEMORY_MB != 0 and DEPLOYER_BUILD_MEMORY_MB < 64:
     raise ImproperlyConfigured("DEPLOYER_BUILD_MEMORY_MB must be 0 (no cap) or at least 64.")
 if DEPLOYER_BUILD_CPUS != 0 and DEPLOYER_BUILD_CPUS < 0.01:
     raise ImproperlyConfigured("DEPLOYER_BUILD_CPUS must be 0 (no cap) or at least 0.01.")
+# Issue 22 (builds/package_cache.py): builds of plans that install from public PyPI alone
+# download through a shared caching proxy (proxpi) on its own network; off: straight to PyPI.
+DEPLOYER_PACKAGE_CACHE = _read("DEPLOYER_PACKAGE_CACHE", bool, True)
+DEPLOYER_PACKAGE_CACHE_MB = _read("DEPLOYER_PACKAGE_CACHE_MB", int, 5000)
+if DEPLOYER_PACKAGE_CACHE_MB < 100:
+    raise ImproperlyConfigured("DEPLOYER_PACKAGE_CACHE_MB must be at least 100.")
 DEPLOYER_MEMORY_SAMPLE_DELAY = _read("DEPLOYER_MEMORY_SAMPLE_DELAY", float, 60.0)
 DEPLOYER_ALLOW_LOCAL_REPOS = _read("DEPLOYER_ALLOW_LOCAL_REPOS", bool, False)
 # App container fence (issue 18, part 7; builds/pipeline/fence.py): every app and release

@@ -21,12 +21,13 @@ from builds.pipeline.detection.django import detect_django
 from builds.pipeline.detection.errors import DetectionError
 from builds.pipeline.detection.gunicorn_conf import read_gunicorn_conf
 from builds.pipeline.detection.health import find_health_path
+from builds.pipeline.detection.installer import PIP_INSTALL, UV_INSTALL, uv_install
 from builds.pipeline.detection.layout import app_one_down, dependency_files, nothing_found
 from builds.pipeline.detection.native import add_system_packages
 from builds.pipeline.detection.own_dockerfile import ParsedDockerfile
 from builds.pipeline.detection.own_dockerfile import parse as parse_dockerfile
 from builds.pipeline.detection.own_image import OwnImage, image_path_of, read_own_image
-from builds.pipeline.detection.packages import PIP_INSTALL, Dependencies, detect_dependencies
+from builds.pipeline.detection.packages import Dependencies, detect_dependencies
 from builds.pipeline.detection.procfile import other_processes, read_procfile
 from builds.pipeline.detection.python_version import (
     default_python,
@@ -123,6 +124,7 @@ def detect_plan(
     deps = detect_dependencies(files, plan, overrides.requirements_file)
     plan.package_manager, plan.dependency_files = deps.manager, list(deps.files)
     plan.install_needs_source = deps.needs_source
+    plan.installer, plan.public_pypi = deps.installer, deps.public_pypi
     marks = len(plan.evidence), len(plan.warnings)
     app_tree, app, below = _find_app(
         tree, plan, deps, overrides, own=parsed is not None, look_below=files is tree
@@ -152,9 +154,20 @@ def detect_plan(
 def _install(plan: Plan, deps: Dependencies, overrides: Overrides) -> None:
     plan.install_steps = list(deps.steps)
     if plan.extra_packages:
-        plan.install_steps.append(
-            f"{PIP_INSTALL} {' '.join(map(shlex.quote, plan.extra_packages))}"
-        )
+        packages = " ".join(map(shlex.quote, plan.extra_packages))
+        last = plan.install_steps[-1] if plan.install_steps else ""
+        if (
+            plan.installer == "uv"
+            and last.startswith(UV_INSTALL)
+            and "--require-hashes" not in last
+        ):
+            # One resolution and one bytecode pass instead of two (about 0.5 s); a hash-checked
+            # install cannot take packages without hashes, so those go in a step of their own.
+            plan.install_steps[-1] = f"{last} {packages}"
+        elif plan.installer == "uv":
+            plan.install_steps.append(uv_install(packages))
+        else:
+            plan.install_steps.append(f"{PIP_INSTALL} {packages}")
     deps.names.update(normalize(re.sub(r"\[.*", "", package)) for package in plan.extra_packages)
     add_system_packages(plan, deps, list(overrides.system_packages))
 

@@ -141,11 +141,12 @@ def build_image(
     timeout: float = 900,
     memory_mb: int = 0,
     cpus: float = 0,
+    network: str = "",
 ) -> ImageResult:
     """Build the tar `context` with its member `dockerfile` into `tag`, logging each line.
 
     Every step's container gets at most `memory_mb` of memory (no swap) and `cpus` CPUs
-    (0: no cap). Runs the HTTP stream in a reader thread so that cancellation and the time
+    (0: no cap), on `network` (empty: the default bridge). Runs the HTTP stream in a reader thread so that cancellation and the time
     limit are noticed within a second even while a step prints nothing; either one shuts
     the connection down, which makes the engine abort the build. Raises StageError
     with the engine's error (e.g. the failing RUN step's exit code), BuildCancelled.
@@ -165,6 +166,7 @@ def build_image(
                 buildargs=buildargs,
                 memory_mb=memory_mb,
                 cpus=cpus,
+                network=network,
             ):
                 put(chunk)
         except Exception as exc:  # noqa: BLE001 - handed to the stage's thread

@@ -134,6 +134,11 @@ class Plan:
     dependency_files: list[str] = field(default_factory=list)
     install_steps: list[str] = field(default_factory=list)
     install_needs_source: bool = False
+    # "uv", or "pip" where uv cannot serve the requirements (said in the plan); plans stored
+    # before uv installed with pip.
+    installer: str = "pip"
+    # Installs from public PyPI alone, so builds may use the shared package cache.
+    public_pypi: bool = True
     entrypoint: str | None = None
     start_command: str = ""
     release_command: str | None = None

@@ -1,6 +1,7 @@
 """Names of the packages a lock file installs for production (dev groups left out).
 
-Used to know whether a server or a native-extension package will be present;
+Used to know whether a server or a native-extension package will be present, and
+where the packages come from (another index than PyPI, sources without hashes);
 installation itself goes through the tool's own export (see `packages`).
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from builds.pipeline.detection import manifests
 from builds.pipeline.detection.requirements import normalize
@@ -62,3 +64,63 @@ def pipfile_lock_names(tree: Tree) -> set[str]:
         return set()
     default = data.get("default", {}) if isinstance(data, dict) else {}
     return {normalize(name) for name in default} if isinstance(default, dict) else set()
+
+
+@dataclass
+class LockSources:
+    """Where a lock file's production packages come from, as far as installing them goes."""
+
+    indexes: set[str] = field(default_factory=set)  # package index URLs besides PyPI's own
+    unhashed: bool = False  # some package (git, a URL, a path) has no hash to check
+
+
+def uv_lock_sources(tree: Tree) -> LockSources:
+    """The registries and unhashed sources of uv.lock (the project itself aside)."""
+    found = LockSources()
+    for package in manifests.toml(tree, "uv.lock").get("package", []):
+        source = package.get("source") if isinstance(package, dict) else None
+        if not isinstance(source, dict):
+            continue
+        if isinstance(source.get("registry"), str):
+            found.indexes.add(source["registry"])
+        elif any(key in source for key in ("git", "url", "path")):
+            found.unhashed = True
+    return found
+
+
+def poetry_sources(tree: Tree, pyproject: dict) -> LockSources:
+    """The sources (`[[tool.poetry.source]]`, poetry.lock's per package) of a Poetry project."""
+    found = LockSources()
+    declared = pyproject.get("tool", {}).get("poetry", {}).get("source", [])
+    for source in declared if isinstance(declared, list) else []:
+        if isinstance(source, dict) and isinstance(source.get("url"), str):
+            found.indexes.add(source["url"])
+    for package in manifests.toml(tree, "poetry.lock").get("package", []):
+        source = package.get("source") if isinstance(package, dict) else None
+        if isinstance(source, dict):
+            if source.get("type") == "legacy" and isinstance(source.get("url"), str):
+                found.indexes.add(source["url"])
+            elif source.get("type") in {"git", "directory", "file", "url"}:
+                found.unhashed = True
+    return found
+
+
+def pipfile_lock_sources(tree: Tree) -> LockSources:
+    """Pipfile.lock's `_meta.sources` and whether a default package lacks hashes."""
+    found = LockSources()
+    text = tree.read_text("Pipfile.lock")
+    try:
+        data = json.loads(text) if text else {}
+    except (ValueError, RecursionError):
+        return found
+    data = data if isinstance(data, dict) else {}
+    meta = data.get("_meta", {})
+    sources = meta.get("sources", []) if isinstance(meta, dict) else []
+    for source in sources if isinstance(sources, list) else []:
+        if isinstance(source, dict) and isinstance(source.get("url"), str):
+            found.indexes.add(source["url"])
+    default = data.get("default", {})
+    for entry in default.values() if isinstance(default, dict) else []:
+        if not isinstance(entry, dict) or not entry.get("hashes"):
+            found.unhashed = True
+    return found

@@ -3,9 +3,13 @@
 First match wins: a requirements file named in the project settings, uv
 (uv.lock), Poetry (poetry.lock or [tool.poetry]), Pipenv (Pipfile.lock or
 Pipfile), requirements.txt, PEP 621 `[project].dependencies`, setup.cfg /
-setup.py `install_requires` (read, never run). Lock-based tools run from a
-throwaway virtualenv that is deleted in the same layer, so the image holds
-only the application's packages, installed by pip into /opt/venv.
+setup.py `install_requires` (read, never run). Everything is installed with uv
+(`installer`), into /opt/venv, except a requirements file with an option uv does
+not read as pip does, which pip installs (said in the plan). Lock files are exported
+to a requirements file (uv.lock by uv itself, the others by their tool, run from a
+throwaway virtualenv in the build stage) with their hashes, and installed hash-checked.
+`public_pypi` says whether the plan installs from public PyPI alone, so the shared
+package cache may serve it (a private index never goes through the cache).
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from builds.pipeline.detection import locks, manifests
+from builds.pipeline.detection import installer, locks, manifests
 from builds.pipeline.detection.errors import DetectionError
+from builds.pipeline.detection.installer import PIP_INSTALL, UV, uv_install
 from builds.pipeline.detection.requirements import (
     Requirement,
+    RequirementsSet,
     normalize,
     parse_line,
     read_requirements,
@@ -26,7 +32,6 @@ from builds.pipeline.detection.requirements import (
 from builds.pipeline.detection.tree import Tree
 from builds.pipeline.plan import Plan
 
-PIP_INSTALL = "pip install --no-cache-dir"
 TOOLS = "/opt/deployer-tools"
 EXPORTED = "/opt/deployer-requirements.txt"
 REQUIREMENTS_FALLBACKS = (
@@ -48,6 +53,8 @@ class Dependencies:
     names: set[str] = field(default_factory=set)
     extras: dict[str, set[str]] = field(default_factory=dict)
     needs_source: bool = False
+    installer: str = "uv"
+    public_pypi: bool = True
 
     def has(self, *names: str) -> bool:
         """True if any of `names` will be installed."""
@@ -101,25 +108,26 @@ def detect_dependencies(tree: Tree, plan: Plan, requirements_file: str | None) -
     return deps
 
 
-def _tool_steps(tool: str, *commands: str) -> list[str]:
+def _tool_steps(tool: str, *commands: str, hashes: bool) -> list[str]:
+    """Export with a tool from a throwaway virtualenv of the build stage, install the export."""
     return [
-        f"python3 -m venv --without-pip --system-site-packages {TOOLS}",
-        f"{TOOLS}/bin/python -m {PIP_INSTALL} {tool}",
+        f"{UV} venv --quiet {TOOLS}",
+        f"{UV} pip install --quiet --python {TOOLS}/bin/python {tool}",
         *commands,
-        f"{PIP_INSTALL} -r {EXPORTED}",
+        uv_install("-r", EXPORTED, hashes=hashes),
         f"rm -rf {TOOLS} {EXPORTED}",
     ]
 
 
 def _list_step(requirements: list[str]) -> list[str]:
-    return (
-        [f"{PIP_INSTALL} {' '.join(shlex.quote(r) for r in requirements)}"] if requirements else []
-    )
+    return [uv_install(*(shlex.quote(r) for r in requirements))] if requirements else []
 
 
 def _pip(tree: Tree, plan: Plan, rel: str) -> Dependencies:
     found = read_requirements(tree, rel)
-    deps = Dependencies("pip", files=found.files, steps=[f"{PIP_INSTALL} -r {shlex.quote(rel)}"])
+    deps = Dependencies("pip", files=found.files, steps=_requirements_steps(plan, rel, found))
+    deps.installer = "pip" if deps.steps[0].startswith(PIP_INSTALL) else "uv"
+    deps.public_pypi = not any(installer.names_an_index(text) for *_, text in found.options)
     deps.add(found.requirements)
     for file, line, target in found.missing:
         plan.warn(
@@ -138,17 +146,44 @@ def _pip(tree: Tree, plan: Plan, rel: str) -> Dependencies:
     return deps
 
 
+def _requirements_steps(plan: Plan, rel: str, found: RequirementsSet) -> list[str]:
+    """uv for a requirements file, unless one of its options is pip's alone (then pip, said)."""
+    for file, line, text in found.options:
+        why = installer.uv_refuses(text)
+        if why:
+            plan.note(file, line, f"installed with pip, not uv: {why}")
+            plan.warn(
+                "pip-install",
+                f"{file} uses {why}, so its dependencies are installed with pip, "
+                "which is slower than uv and does not use the package cache.",
+                file,
+                line,
+            )
+            return [f"{PIP_INSTALL} -r {shlex.quote(rel)}"]
+    extra = (
+        ["--index-strategy", "unsafe-best-match"]
+        if any(text.startswith("--extra-index-url") for *_, text in found.options)
+        else []
+    )  # pip looks for the best version across every index; uv's default is the first
+    return [uv_install(*extra, "-r", shlex.quote(rel), hashes=found.hashed)]
+
+
 def _uv(tree: Tree, pyproject: dict) -> Dependencies:
     roots = [
         r.name
         for r in _strings(pyproject.get("project", {}).get("dependencies"), "pyproject.toml")
         if r.name
     ]
+    sources = locks.uv_lock_sources(tree)
+    public = installer.public_only(sources.indexes)
+    # A private registry's URL goes into the export, so the install asks that registry.
     export = (
-        f"{TOOLS}/bin/uv export --frozen --no-dev --no-hashes --no-emit-workspace "
-        f"--no-cache --output-file {EXPORTED}"
+        f"{UV} export --frozen --no-dev --no-emit-workspace "
+        f"{'--no-hashes ' if sources.unhashed else ''}{'' if public else '--emit-index-url '}"
+        f"--quiet --output-file {EXPORTED}"
     )
-    deps = Dependencies("uv", files=["pyproject.toml", "uv.lock"], steps=_tool_steps("uv", export))
+    steps = [export, uv_install("-r", EXPORTED, hashes=not sources.unhashed), f"rm -f {EXPORTED}"]
+    deps = Dependencies("uv", files=["pyproject.toml", "uv.lock"], steps=steps, public_pypi=public)
     deps.names = locks.uv_lock_names(tree, roots)
     return deps
 
@@ -161,8 +196,10 @@ def _poetry(tree: Tree, plan: Plan, pyproject: dict) -> Dependencies:
         for r in _strings(pyproject.get("project", {}).get("dependencies"), "pyproject.toml")
         if r.name
     ]
+    sources = locks.poetry_sources(tree, pyproject)
     commands = [
-        f"{TOOLS}/bin/poetry export --only main --without-hashes --format requirements.txt "
+        f"{TOOLS}/bin/poetry export --only main "
+        f"{'--without-hashes ' if sources.unhashed else ''}--format requirements.txt "
         f"--output {EXPORTED}"
     ]
     files = ["pyproject.toml"]
@@ -178,8 +215,15 @@ def _poetry(tree: Tree, plan: Plan, pyproject: dict) -> Dependencies:
             "so two builds of one commit may differ. Commit poetry.lock.",
             "pyproject.toml",
         )
-    steps = _tool_steps("poetry poetry-plugin-export", *commands)
-    return Dependencies("poetry", files=files, steps=steps, names=names)
+    hashes = not sources.unhashed and tree.is_file("poetry.lock")
+    steps = _tool_steps("poetry poetry-plugin-export", *commands, hashes=hashes)
+    return Dependencies(
+        "poetry",
+        files=files,
+        steps=steps,
+        names=names,
+        public_pypi=installer.public_only(sources.indexes),
+    )
 
 
 def _pipenv(tree: Tree, plan: Plan) -> Dependencies:
@@ -187,12 +231,18 @@ def _pipenv(tree: Tree, plan: Plan) -> Dependencies:
         plan.note(
             "Pipfile.lock", None, "Pipenv lock file: dependencies exported from it with Pipenv"
         )
-        steps = _tool_steps("pipenv", f"{TOOLS}/bin/pipenv requirements > {EXPORTED}")
+        sources = locks.pipfile_lock_sources(tree)
+        export = f"{TOOLS}/bin/pipenv requirements{'' if sources.unhashed else ' --hash'}"
+        steps = _tool_steps("pipenv", f"{export} > {EXPORTED}", hashes=not sources.unhashed)
         files = ["Pipfile", "Pipfile.lock"] if tree.is_file("Pipfile") else ["Pipfile.lock"]
         return Dependencies(
-            "pipenv", files=files, steps=steps, names=locks.pipfile_lock_names(tree)
+            "pipenv",
+            files=files,
+            steps=steps,
+            names=locks.pipfile_lock_names(tree),
+            public_pypi=installer.public_only(sources.indexes),
         )
-    plan.note("Pipfile", None, "Pipfile without a lock: its [packages] installed with pip")
+    plan.note("Pipfile", None, "Pipfile without a lock: its [packages] installed with uv")
     plan.warn(
         "no-lock-file",
         "No Pipfile.lock: dependencies are resolved at every build. "
@@ -228,12 +278,12 @@ def _pep621(tree: Tree, plan: Plan, pyproject: dict) -> Dependencies:
             plan.note("pyproject.toml", None, f"dependencies are read from {files[0]}")
             return _pip(tree, plan, files[0])
         plan.note(
-            "pyproject.toml", None, "dependencies are dynamic: the project is installed with pip"
+            "pyproject.toml", None, "dependencies are dynamic: the project is installed with uv"
         )
-        return Dependencies("pep621", steps=[f"{PIP_INSTALL} ."], needs_source=True)
+        return Dependencies("pep621", steps=[uv_install(".")], needs_source=True)
     strings = [d for d in project.get("dependencies", []) if isinstance(d, str)]
     line = manifests.line_of(tree, "pyproject.toml", r"^\s*dependencies\s*=")
-    plan.note("pyproject.toml", line, f"PEP 621 dependencies ({len(strings)}) installed with pip")
+    plan.note("pyproject.toml", line, f"PEP 621 dependencies ({len(strings)}) installed with uv")
     parsed = _strings(strings, "pyproject.toml", line)
     check_requirements(plan, parsed, lock_hint="no lock file")
     deps = Dependencies("pep621", steps=_list_step(strings))
@@ -251,13 +301,13 @@ def _setuptools(tree: Tree, plan: Plan) -> Dependencies:
                 "setup.py",
                 None,
                 "install_requires is not a literal list: the project is "
-                "installed with pip after the source is copied",
+                "installed with uv after the source is copied",
             )
-            return Dependencies("setuptools", steps=[f"{PIP_INSTALL} ."], needs_source=True)
+            return Dependencies("setuptools", steps=[uv_install(".")], needs_source=True)
     plan.note(
         where,
         None,
-        f"install_requires ({len(strings)}) installed with pip; setup.py is never run here",
+        f"install_requires ({len(strings)}) installed with uv; setup.py is never run here",
     )
     parsed = _strings(strings, where)
     check_requirements(plan, parsed)

@@ -44,6 +44,10 @@ class RequirementsSet:
     requirements: list[Requirement] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     missing: list[tuple[str, int, str]] = field(default_factory=list)
+    # Option lines other than includes and editables (`--index-url ...`): file, line, text.
+    options: list[tuple[str, int, str]] = field(default_factory=list)
+    # Whether any requirement carries `--hash` (pip then checks hashes for all of them).
+    hashed: bool = False
 
 
 def read_requirements(tree: Tree, rel: str) -> RequirementsSet:
@@ -86,6 +90,10 @@ def _read(tree: Tree, rel: str, result: RequirementsSet, depth: int) -> None:
             else:
                 result.missing.append((rel, number, include[2]))
             continue
+        if line.startswith("-") and not re.match(r"^(-e|--editable)\b", line):
+            result.options.append((rel, number, line))
+            continue
+        result.hashed = result.hashed or bool(re.search(r"\s--hash[=\s]", line))
         requirement = parse_line(line, rel, number)
         if requirement:
             result.requirements.append(requirement)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from builds.pipeline.detection.installer import UV_INSTALL
 from builds.pipeline.plan import Overrides
 from tests.unit.builds import trees
 
@@ -106,7 +107,7 @@ CASES = [
         more={
             "env": {"PYTHONPATH": "/app/src"},
             "python_spec": ">=3.11",
-            "install_steps": ["pip install --no-cache-dir flask==3.0.3 gunicorn==23.0.0"],
+            "install_steps": [f"{UV_INSTALL} flask==3.0.3 gunicorn==23.0.0"],
         },
     ),
     Case(
@@ -169,8 +170,7 @@ CASES = [
         warnings={"no-lock-file", "unpinned-dependencies"},
         more={
             "install_steps": [
-                "pip install --no-cache-dir flask",
-                "pip install --no-cache-dir gunicorn",
+                f"{UV_INSTALL} flask gunicorn",
             ]
         },
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from builds.pipeline.detect import DetectionError
+from builds.pipeline.detection.installer import PIP_INSTALL, UV, UV_INSTALL
 from builds.pipeline.detection.requirements import parse_line
 from builds.pipeline.dockerfile import generate_dockerfile
 from builds.pipeline.plan import Overrides
@@ -62,7 +63,7 @@ def test_requirements_file_setting_picks_a_non_default_name(detect):
         Overrides(requirements_file="deploy/reqs.txt"),
     )
 
-    assert plan.install_steps == ["pip install --no-cache-dir -r deploy/reqs.txt"]
+    assert plan.install_steps == [f"{UV_INSTALL} -r deploy/reqs.txt"]
     assert plan.dependency_files == ["deploy/reqs.txt"]
     assert "unpinned-dependencies" not in plan.warning_codes()
 
@@ -79,7 +80,8 @@ def test_local_path_requirement_installs_after_the_source(detect):
     text = generate_dockerfile(plan)
 
     assert plan.install_needs_source
-    assert text.index("COPY --chown=10001:10001 . .") < text.index("pip install --no-cache-dir -r")
+    # In the build stage: the source first, then the install from it.
+    assert text.index("COPY . /app/") < text.index(f"RUN {UV_INSTALL} -r")
 
 
 def test_environment_markers_are_warned_about(detect):
@@ -131,18 +133,18 @@ def test_setup_py_is_read_and_never_run(detect, tmp_path):
     plan = detect({**APP, "setup.py": setup})
 
     assert not marker.exists()
-    assert plan.install_steps[0] == "pip install --no-cache-dir flask==3.0.3"
+    assert plan.install_steps[0] == f"{UV_INSTALL} flask==3.0.3 gunicorn"
 
 
 def test_setup_py_with_computed_requirements_installs_the_project(detect):
     setup = "from setuptools import setup\nsetup(name='svc', install_requires=open('deps').read().split())\n"
     plan = detect({**APP, "setup.py": setup})
 
-    assert plan.install_steps[0] == "pip install --no-cache-dir ."
+    assert plan.install_steps[0] == f"{UV_INSTALL} . gunicorn"
     assert plan.install_needs_source
 
 
-def test_uv_exports_the_lock_with_a_throwaway_tool(detect):
+def test_uv_exports_the_lock_with_its_hashes_and_installs_it_hash_checked(detect):
     plan = detect(
         {
             **APP,
@@ -153,13 +155,12 @@ def test_uv_exports_the_lock_with_a_throwaway_tool(detect):
     )
 
     assert plan.install_steps == [
-        "python3 -m venv --without-pip --system-site-packages /opt/deployer-tools",
-        "/opt/deployer-tools/bin/python -m pip install --no-cache-dir uv",
-        "/opt/deployer-tools/bin/uv export --frozen --no-dev --no-hashes --no-emit-workspace "
-        "--no-cache --output-file /opt/deployer-requirements.txt",
-        "pip install --no-cache-dir -r /opt/deployer-requirements.txt",
-        "rm -rf /opt/deployer-tools /opt/deployer-requirements.txt",
+        f"{UV} export --frozen --no-dev --no-emit-workspace --quiet "
+        "--output-file /opt/deployer-requirements.txt",
+        f"{UV_INSTALL} --require-hashes -r /opt/deployer-requirements.txt",
+        "rm -f /opt/deployer-requirements.txt",
     ]
+    assert plan.installer == "uv" and plan.public_pypi
     assert plan.extra_packages == []  # gunicorn is in the lock
 
 
@@ -211,10 +212,12 @@ def test_pipfile_lock_develop_section_does_not_count_as_installed(detect):
     )
 
     assert plan.extra_packages == ["gunicorn"]
+    # An entry without hashes: exported and installed without them.
     assert (
         plan.install_steps[2]
         == "/opt/deployer-tools/bin/pipenv requirements > /opt/deployer-requirements.txt"
     )
+    assert "--require-hashes" not in plan.install_steps[3]
 
 
 def test_lock_file_takes_precedence_over_requirements_txt_and_says_so(detect):
@@ -241,14 +244,14 @@ def test_pep621_dynamic_dependencies_from_a_file_use_that_file(detect):
         }
     )
 
-    assert plan.install_steps[0] == "pip install --no-cache-dir -r deps.txt"
+    assert plan.install_steps[0] == f"{UV_INSTALL} -r deps.txt gunicorn"
 
 
 def test_no_manifest_installs_only_the_server_and_warns(detect):
     plan = detect(APP)
 
     assert plan.package_manager == "none"
-    assert plan.install_steps == ["pip install --no-cache-dir gunicorn"]
+    assert plan.install_steps == [f"{UV_INSTALL} gunicorn"]
     assert "no-dependencies" in plan.warning_codes()
 
 
@@ -279,3 +282,137 @@ def test_pure_python_psycopg_needs_libpq_at_run_time(detect):
 
     assert plan.runtime_packages == ["libpq5"]
     assert plan.build_packages == []
+
+
+def test_a_requirements_file_with_hashes_is_installed_hash_checked_by_uv(detect):
+    plan = detect(
+        {**APP, "requirements.txt": "flask==3.0.3 \\\n    --hash=sha256:" + "a" * 64 + "\n"}
+    )
+
+    assert plan.install_steps[0] == f"{UV_INSTALL} --require-hashes -r requirements.txt"
+
+
+def test_a_pip_only_option_falls_back_to_pip_and_says_so(detect):
+    plan = detect({**APP, "requirements.txt": "flask==3.0.3\n--trusted-host example.org\n"})
+
+    assert plan.installer == "pip"
+    assert plan.install_steps[0] == f"{PIP_INSTALL} -r requirements.txt"
+    assert plan.install_steps[-1] == f"{PIP_INSTALL} gunicorn"
+    assert "pip-install" in plan.warning_codes()
+    assert any("installed with pip, not uv" in str(e) for e in plan.evidence)
+    assert generate_dockerfile(plan).count("FROM ") == 1  # no uv build stage
+
+
+def test_find_links_to_a_local_folder_falls_back_to_pip(detect):
+    plan = detect({**APP, "requirements.txt": "--find-links ./wheels\nflask==3.0.3\n"})
+
+    assert plan.installer == "pip"
+    assert any("local folder" in w.message for w in plan.warnings)
+
+
+def test_an_own_index_is_installed_by_uv_but_bypasses_the_package_cache(detect):
+    plan = detect(
+        {**APP, "requirements.txt": "--index-url https://pkgs.example.com/simple\nflask==3.0.3\n"}
+    )
+
+    assert plan.installer == "uv" and not plan.public_pypi
+    assert "UV_DEFAULT_INDEX" not in generate_dockerfile(plan)
+
+
+def test_naming_pypi_itself_as_the_index_keeps_the_package_cache(detect):
+    plan = detect({**APP, "requirements.txt": "-i https://pypi.org/simple/\nflask==3.0.3\n"})
+
+    assert plan.public_pypi
+
+
+def test_an_extra_index_makes_uv_choose_across_indexes_as_pip_does(detect):
+    plan = detect(
+        {**APP, "requirements.txt": "--extra-index-url https://x.example/simple\nflask\n"}
+    )
+
+    assert "--index-strategy unsafe-best-match" in plan.install_steps[0]
+    assert not plan.public_pypi
+
+
+def test_a_uv_lock_with_a_private_registry_emits_it_and_bypasses_the_cache(detect):
+    plan = detect(
+        {
+            **APP,
+            "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["flask"]\n',
+            "uv.lock": '[[package]]\nname = "svc"\nsource = { editable = "." }\n'
+            'dependencies = [{ name = "flask" }]\n\n[[package]]\nname = "flask"\n'
+            'source = { registry = "https://pkgs.example.com/simple" }\n',
+        }
+    )
+
+    assert "--emit-index-url" in plan.install_steps[0]
+    assert not plan.public_pypi
+
+
+def test_a_uv_lock_with_a_git_source_is_installed_without_hashes(detect):
+    plan = detect(
+        {
+            **APP,
+            "pyproject.toml": '[project]\nname = "svc"\ndependencies = ["lib"]\n',
+            "uv.lock": '[[package]]\nname = "svc"\nsource = { editable = "." }\n'
+            'dependencies = [{ name = "lib" }]\n\n[[package]]\nname = "lib"\n'
+            'source = { git = "https://example.com/lib.git" }\n',
+        }
+    )
+
+    assert "--no-hashes" in plan.install_steps[0]
+    assert "--require-hashes" not in plan.install_steps[1]
+
+
+def test_a_poetry_lock_is_exported_with_hashes_and_installed_hash_checked(detect):
+    plan = detect(
+        {
+            **APP,
+            "pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.11"\nflask = "^3"\n',
+            "poetry.lock": '[[package]]\nname = "flask"\nversion = "3.0.3"\n',
+        }
+    )
+
+    assert "--without-hashes" not in plan.install_steps[2]
+    assert f"{UV_INSTALL} --require-hashes -r /opt/deployer-requirements.txt" in plan.install_steps
+    assert plan.install_steps[0] == f"{UV} venv --quiet /opt/deployer-tools"
+
+
+def test_a_poetry_source_bypasses_the_package_cache(detect):
+    plan = detect(
+        {
+            **APP,
+            "pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.11"\nflask = "^3"\n'
+            '[[tool.poetry.source]]\nname = "corp"\nurl = "https://pkgs.example.com/simple"\n',
+            "poetry.lock": '[[package]]\nname = "flask"\nversion = "3.0.3"\n',
+        }
+    )
+
+    assert not plan.public_pypi
+
+
+def test_a_hashed_pipfile_lock_is_exported_with_hashes(detect):
+    lock = (
+        '{"_meta": {"sources": [{"url": "https://pypi.org/simple"}]}, '
+        '"default": {"flask": {"version": "==3.0.3", "hashes": ["sha256:' + "a" * 64 + '"]}}}'
+    )
+    plan = detect({**APP, "Pipfile": '[packages]\nflask = "*"\n', "Pipfile.lock": lock})
+
+    assert plan.install_steps[2].startswith("/opt/deployer-tools/bin/pipenv requirements --hash")
+    assert "--require-hashes" in plan.install_steps[3]
+    assert plan.public_pypi
+
+
+def test_the_server_deployer_adds_joins_the_uv_install_of_the_requirements(detect):
+    plan = detect({**APP, "requirements.txt": "flask==3.0.3\n"})
+
+    assert plan.install_steps == [f"{UV_INSTALL} -r requirements.txt gunicorn"]
+
+
+def test_the_server_deployer_adds_has_its_own_step_after_a_hash_checked_install(detect):
+    plan = detect({**APP, "requirements.txt": "flask==3.0.3 --hash=sha256:" + "a" * 64 + "\n"})
+
+    assert plan.install_steps == [
+        f"{UV_INSTALL} --require-hashes -r requirements.txt",
+        f"{UV_INSTALL} gunicorn",
+    ]

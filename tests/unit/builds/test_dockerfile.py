@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from builds.pipeline.detection.installer import COMPILE, UV, UV_DIR, UV_INSTALL, UV_VERSION
 from builds.pipeline.dockerfile import (
     RUN_AS,
     generate_dockerfile,
@@ -283,3 +284,84 @@ def test_app_at_the_root_has_no_extra_working_directory():
 
     assert [line for line in instructions(text) if line.startswith("WORKDIR")] == ["WORKDIR /app"]
     assert "cd /app" not in text
+
+
+def uv_plan(**changes) -> Plan:
+    steps = [f"{UV_INSTALL} -r requirements.txt"]
+    return pip_plan(**{"installer": "uv", "install_steps": steps, **changes})
+
+
+def test_uv_installs_in_a_build_stage_whose_virtualenv_alone_reaches_the_image():
+    text = generate_dockerfile(uv_plan())
+
+    build, final = text.split("\nFROM python:3.12-slim\n")
+    assert build.count("FROM python:3.12-slim AS build") == 1
+    assert (
+        f"RUN python3 -m pip install --no-cache-dir --disable-pip-version-check --target {UV_DIR} uv=={UV_VERSION}"
+        in build
+    )
+    assert "uv pip install --python /opt/venv/bin/python --no-cache" in build
+    assert "uv" not in final.replace("--from=build /opt/venv", "")
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+    assert final.index("COPY --from=build /opt/venv") < final.index("COPY --chown=10001:10001 . .")
+
+
+def test_uv_is_pinned_to_one_version():
+    assert UV_VERSION.count(".") == 2 and all(part.isdigit() for part in UV_VERSION.split("."))
+    assert f"uv=={UV_VERSION}" in generate_setup_dockerfile(uv_plan(), uv=True)
+
+
+def test_the_build_stage_begins_with_the_shared_uv_setup_image_steps():
+    text = generate_dockerfile(uv_plan())
+    setup = generate_setup_dockerfile(uv_plan(), uv=True)
+    plain = generate_setup_dockerfile(uv_plan())
+
+    assert setup.startswith(plain)  # the uv setup image is built on the plain one's cache
+    assert text.split("\n", 3)[3].replace(" AS build", "", 1).startswith(setup)
+
+
+def test_a_public_pypi_plan_declares_the_package_cache_argument_before_its_install():
+    text = generate_dockerfile(uv_plan())
+
+    assert text.index("ARG UV_DEFAULT_INDEX") < text.index("COPY requirements.txt")
+    assert "UV_DEFAULT_INDEX" not in text.split("\nFROM python:3.12-slim\n")[1]
+
+
+def test_a_plan_with_its_own_index_has_no_package_cache_argument():
+    assert "UV_DEFAULT_INDEX" not in generate_dockerfile(uv_plan(public_pypi=False))
+
+
+def test_a_pip_plan_stays_a_single_stage_without_uv():
+    text = generate_dockerfile(pip_plan())
+
+    assert text.count("FROM ") == 1
+    assert "uv" not in text.lower().replace("virtualenv", "")
+
+
+def test_uv_with_native_build_packages_shares_one_build_stage():
+    text = generate_dockerfile(uv_plan(build_packages=["gcc"], runtime_packages=["libpq5"]))
+
+    build, final = text.split("\nFROM python:3.12-slim\n")
+    assert text.count("FROM ") == 2
+    assert build.index(f"uv=={UV_VERSION}") < build.index("install -y --no-install-recommends gcc")
+    assert "gcc" not in final and "libpq5" in final
+
+
+def test_uv_install_needing_the_source_copies_it_into_the_build_stage():
+    text = generate_dockerfile(
+        uv_plan(install_needs_source=True, install_steps=[f"{UV} pip install ."])
+    )
+
+    build = text.split("\nFROM python:3.12-slim\n")[0]
+    assert build.index("COPY . /app/") < build.index(f"RUN {UV} pip install .")
+
+
+def test_uv_installs_are_compiled_to_bytecode_once_after_the_last_step_without_hiding_failures():
+    text = generate_dockerfile(uv_plan())
+
+    run = next(part for part in text.split("\nRUN ") if part.startswith(UV)).split("\n\n")[0]
+    assert run.endswith(f"&& {COMPILE}")
+    # Only the compile may fail quietly: the install's own failure still fails the step.
+    assert COMPILE.startswith("(") and COMPILE.endswith("|| true)")
+    assert "--compile-bytecode" not in UV_INSTALL
+    assert COMPILE not in generate_dockerfile(pip_plan())

@@ -1,0 +1,206 @@
+"""The shared package cache (issue 22, part 2) on the real engine: builds download public PyPI
+files through it, a second project reuses them, a dead cache falls back to PyPI, and a build
+step on its network reaches neither the host's services nor other projects' containers."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tarfile
+import time
+import uuid
+
+import docker
+import pytest
+
+from builds import package_cache
+from builds.pipeline import image
+from builds.pipeline.detect import detect_plan
+from builds.pipeline.dockerfile import generate_dockerfile, generate_dockerignore
+from builds.runner import ensure_setup_image
+from tests.integration.test_hostile_fence import PROBE
+from tests.unit.builds import trees
+from tests.unit.builds.conftest import write_tree
+
+pytestmark = pytest.mark.django_db(transaction=True)
+# Not the shared test label: parallel test sessions remove everything carrying that one.
+TEST_LABEL = "org.deployer.package-cache-test"
+LABELS = {"org.deployer.managed": "1", TEST_LABEL: "1"}
+
+
+@pytest.fixture(scope="module")
+def engine():
+    client = docker.from_env(timeout=300)
+    yield client
+    package_cache.remove(client)
+    for kind in ("containers", "images", "volumes"):
+        for item in getattr(client, kind).list(filters={"label": TEST_LABEL}):
+            with contextlib.suppress(docker.errors.APIError):
+                item.remove(force=True)
+    label = f"org.deployer.role={package_cache.ROLE}"
+    for volume in client.volumes.list(filters={"label": label}):
+        if volume.name == package_cache.name():
+            with contextlib.suppress(docker.errors.APIError):
+                volume.remove(force=True)
+    for found in client.images.list(filters={"label": label}):
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(found.id, force=True)
+    client.close()
+
+
+def tar_of(files: dict[str, str]) -> io.BytesIO:
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for name, text in files.items():
+            body = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    data.seek(0)
+    return data
+
+
+def build_app(engine, tmp_path, files: dict[str, str], logged: list[str]) -> str:
+    """Build like the runner: the setup images, the cache decision, the build on its network."""
+    root = write_tree(tmp_path, files)
+    plan = detect_plan(root, available_pythons=("3.11",))
+    ensure_setup_image(engine, plan, logged.append)
+    use = package_cache.for_build(engine, plan, {}, logged.append)
+    text = generate_dockerfile(plan)
+    context = tar_of({**files, "Dockerfile": text, ".dockerignore": generate_dockerignore()})
+    tag = f"deployer-test/package-cache-app:{len(logged)}"
+    result = image.build_image(
+        engine.api,
+        context,
+        dockerfile="Dockerfile",
+        tag=tag,
+        labels=LABELS,
+        buildargs=use.buildargs or {},
+        log=logged.append,
+        network=use.network,
+    )
+    return result.image_id
+
+
+def cached_file(engine, pattern: str) -> str:
+    """`name mtime` of the cache's copy of a file matching `pattern`, once it is there (proxpi
+    finishes a slow first download in the background, having sent uv to PyPI meanwhile)."""
+    command = f"find {package_cache.CACHE_DIR} -name '{pattern}' -printf '%f %T@\\n'"
+    for _ in range(60):
+        found = engine.containers.get(package_cache.name()).exec_run(["sh", "-c", command])
+        if found.output.strip():
+            return found.output.decode().strip()
+        time.sleep(0.5)
+    return ""
+
+
+def test_builds_download_through_the_cache_and_another_project_reuses_its_files(engine, tmp_path):
+    nonce = f"# {uuid.uuid4()}: not in the engine's layer cache\n"
+    logged: list[str] = []
+    first = build_app(
+        engine,
+        tmp_path / "a",
+        {"requirements.txt": f"flask==3.0.3\n{nonce}", "app.py": trees.FLASK_APP},
+        logged,
+    )
+    flask_wheel = cached_file(engine, "flask-3.0.3-*.whl")
+    second_logged: list[str] = []
+    second = build_app(
+        engine,
+        tmp_path / "b",
+        {"requirements.txt": f"flask==3.0.3\nsix==1.17.0\n{nonce}", "app.py": trees.FLASK_APP},
+        second_logged,
+    )
+
+    assert any(line.startswith("Package cache: downloads") for line in logged), logged
+    assert flask_wheel.startswith("flask-3.0.3-")  # fetched from PyPI into the cache once
+    assert cached_file(engine, "flask-3.0.3-*.whl") == flask_wheel  # reused, not fetched again
+    assert cached_file(engine, "six-1.17.0-*.whl")
+    for built in (first, second):
+        listing = engine.containers.run(
+            built, ["sh", "-c", "ls /opt; pip list --format=freeze"], remove=True, labels=LABELS
+        ).decode()
+        assert "flask==3.0.3" in listing.lower()
+        assert "uv" not in listing.split()  # uv stayed in the build stage
+
+
+def test_a_dead_cache_falls_back_to_pypi_and_a_stopped_one_is_started_again(
+    engine, tmp_path, settings
+):
+    root = write_tree(tmp_path, {"requirements.txt": "six==1.17.0\n", "app.py": trees.FLASK_APP})
+    plan = detect_plan(root, available_pythons=("3.11",))
+    logged: list[str] = []
+    package_cache.for_build(engine, plan, {}, logged.append)
+    engine.containers.get(package_cache.name()).stop(timeout=1)
+
+    restarted = package_cache.for_build(engine, plan, {}, logged.append)
+    package_cache.remove(engine)
+    settings.DEPLOYER_BASE_IMAGE = "deployer-test/no-such-python:{version}"
+    dead = package_cache.for_build(engine, plan, {}, logged.append)
+
+    assert restarted.network == package_cache.name()
+    assert any(line.startswith("Package cache started") for line in logged)
+    assert dead == package_cache.CacheUse()
+    assert any(
+        line.startswith("Package cache unavailable") and "installing from PyPI directly" in line
+        for line in logged
+    ), logged
+
+
+def test_a_build_step_on_the_cache_network_reaches_the_cache_only(engine, tmp_path):
+    plan = detect_plan(
+        write_tree(tmp_path, {"requirements.txt": "six==1.17.0\n", "app.py": trees.FLASK_APP}),
+        available_pythons=("3.11",),
+    )
+    use = package_cache.for_build(engine, plan, {}, print)
+    gateway = engine.networks.get(use.network).attrs["IPAM"]["Config"][0]["Gateway"]
+    slug = "package-cache-victim"
+    victim_net = engine.networks.create(f"deployer-{slug}", labels=LABELS)
+    victim = engine.containers.run(
+        "python:3.11-slim",
+        ["python", "-m", "http.server", "8000"],
+        detach=True,
+        labels=LABELS,
+        name=f"{slug}-web",
+        network=victim_net.name,
+    )
+    try:
+        victim.reload()
+        address = victim.attrs["NetworkSettings"]["Networks"][victim_net.name]["IPAddress"]
+        targets = [
+            ("cache", package_cache.ALIAS, package_cache.PORT),
+            ("other-project-by-name", victim.name, 8000),
+            ("other-project-by-address", address, 8000),
+            ("postgresql", gateway, 5432),
+            ("redis", gateway, 6379),
+            ("caddy-admin", gateway, 2019),
+            ("docker-api", gateway, 2375),
+            ("postgresql-default-bridge", "172.17.0.1", 5432),
+        ]
+        # A fresh nonce in the script: the step runs, never taken from the cache.
+        probe = PROBE.replace("print(json.dumps(result))", 'print("PROBE", json.dumps(result))')
+        dockerfile = (
+            "FROM python:3.11-slim\n"
+            "COPY probe.py /probe.py\n"
+            f"RUN python /probe.py '{json.dumps(targets)}'\n"
+        )
+        logged: list[str] = []
+        image.build_image(
+            engine.api,
+            tar_of({"Dockerfile": dockerfile, "probe.py": f"{probe}\n# {uuid.uuid4()}\n"}),
+            dockerfile="Dockerfile",
+            tag="deployer-test/package-cache-probe:1",
+            labels=LABELS,
+            buildargs={},
+            log=logged.append,
+            network=use.network,
+        )
+    finally:
+        victim.remove(force=True)
+        victim_net.remove()
+    seen = json.loads(next(line for line in logged if line.startswith("PROBE "))[6:])
+
+    assert seen.pop("cache") == "connected"  # the positive control
+    assert seen.pop("docker.sock") is False
+    assert all(outcome != "connected" for outcome in seen.values()), seen

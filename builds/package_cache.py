@@ -28,6 +28,7 @@ from docker import types as docker_types
 
 from builds import docker as docker_seam
 from builds.installation import installation_id
+from builds.pipeline import fence
 from builds.pipeline.dockerfile import uses_uv
 from builds.pipeline.plan import DEFAULT_PYTHON, Plan
 
@@ -41,9 +42,9 @@ ALIAS = "package-cache"
 PORT = 5000
 INDEX_URL = f"http://{ALIAS}:{PORT}/index/"
 CACHE_DIR = "/var/cache/proxpi"
-# Shares the `dpl-` prefix of project bridges, so the operator's one host rule
+# Its bridge shares the `dpl-` prefix of project bridges (fence.bridge_name of the network's
+# name, so two installations on one engine get two bridges), and the operator's one host rule
 # (`iptables -I INPUT -i dpl-+ ...`, docs/security.md) also closes the host to build steps.
-BRIDGE = "dpl-pkgcache"
 STARTUP_SECONDS = 20.0
 DOCKERFILE = f"""\
 FROM {{image}}
@@ -74,6 +75,11 @@ class CacheUse:
 def name() -> str:
     """The container, network and volume name of this installation's cache."""
     return f"deployer.package-cache.{installation_id()}"
+
+
+def bridge() -> str:
+    """The network's interface: `dpl-<hash>` of the network's name, one per installation."""
+    return fence.bridge_name(name())
 
 
 def labels() -> dict[str, str]:
@@ -178,7 +184,7 @@ def _ensure_network(client: docker.DockerClient) -> None:
             labels=labels(),
             check_duplicate=True,
             options={
-                "com.docker.network.bridge.name": BRIDGE,
+                "com.docker.network.bridge.name": bridge(),
                 "com.docker.network.bridge.enable_icc": "true",  # builds reach the proxy
                 "com.docker.network.bridge.enable_ip_masquerade": "true",  # it reaches PyPI
             },

@@ -55,3 +55,18 @@ def test_the_cache_is_named_apart_from_every_project_network():
     # Project networks are `deployer-<slug>`, and slugs have no dots.
     assert package_cache.name() == f"deployer.package-cache.{installation_id()}"
     assert package_cache.INDEX_URL == "http://package-cache:5000/index/"
+
+
+def test_each_installation_gets_its_own_bridge_under_the_firewalled_prefix(settings):
+    installation_id.cache_clear()
+    first = package_cache.bridge()
+    settings.DEPLOYER_INSTALLATION_ID = "another"
+    installation_id.cache_clear()
+    second = package_cache.bridge()
+    installation_id.cache_clear()
+
+    # Two installations on one engine: one bridge name each, or the second cannot start its
+    # cache ("networks have same bridge name"); both under `dpl-` (the host's one rule).
+    assert first != second
+    assert first.startswith("dpl-") and second.startswith("dpl-")
+    assert len(first) <= 15  # Linux interface names

@@ -22,7 +22,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from addons import engine, kinds, rdb
+from addons import engine, kinds, offsite, rdb
 from addons.models import AddOn, Backup
 from builds.docker import LABEL_ROLE, describe_error, run_in
 from builds.fences import operator_fence
@@ -70,7 +70,8 @@ def take(addon: AddOn, client, *, reason: str = "asked for") -> Backup:
         path=str(path), size=path.stat().st_size, tables=tables
     )
     backup.refresh_from_db()
-    return verify(backup, client, keys_before=before)
+    checked = verify(backup, client, keys_before=before)
+    return offsite.copy(checked)  # when a store is configured and the backup is verified
 
 
 def verify(backup: Backup, client, *, keys_before: dict[str, int] | None = None) -> Backup:

@@ -115,6 +115,9 @@ class Backup(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # The off-site copy (addons/offsite.py, DEPLOYER_BACKUP_S3_URL): its address, or why not.
+    offsite_url = models.CharField(max_length=1100, blank=True)
+    offsite_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

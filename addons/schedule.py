@@ -35,7 +35,7 @@ def take_due(client, now: datetime | None = None) -> list[Backup]:
             continue
         backup = backups.take(addon, client, reason="scheduled")
         taken.append(backup)
-        if backup.state != Backup.State.VERIFIED:
+        if needs_announcing(backup):
             announce_failure(backup)
         prune(addon)
     return taken
@@ -66,18 +66,30 @@ def prune(addon: AddOn) -> list[int]:
     return deleted
 
 
+def needs_announcing(backup: Backup) -> bool:
+    """A backup that failed, or a verified one whose off-site copy the store refused."""
+    return backup.state != Backup.State.VERIFIED or bool(backup.offsite_error)
+
+
 def announce_failure(backup: Backup) -> None:
-    """Tell the project's notification channels that a backup failed, and why."""
+    """Tell the project's notification channels that a backup (or its off-site copy) failed,
+    and why."""
     addon = backup.addon
     project = addon.project
+    if backup.state == Backup.State.VERIFIED:
+        what = f"the off-site copy of a backup of its {addon.get_kind_display()} failed"
+        text = f"Backup #{backup.pk} is verified and kept here, but {backup.offsite_error}"
+    else:
+        what = f"a backup of its {addon.get_kind_display()} failed"
+        text = (
+            f"Backup #{backup.pk} ({backup.reason}) failed: {backup.error} The last verified "
+            f"backup is {_last_verified(addon)}."
+        )
     message = notify.Message(
         event="backup.failed",
         project=project.slug,
-        title=f"{project.slug}: a backup of its {addon.get_kind_display()} failed",
-        text=(
-            f"Backup #{backup.pk} ({backup.reason}) failed: {backup.error} The last verified "
-            f"backup is {_last_verified(addon)}."
-        ),
+        title=f"{project.slug}: {what}",
+        text=text,
         time=backup.created_at,
         tone="bad",
     )

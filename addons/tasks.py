@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from addons import backups, health, schedule, services
-from addons.models import AddOn, Backup
+from addons.models import AddOn
 from builds import docker as docker_seam
 
 
@@ -52,7 +52,7 @@ def back_up_addon(addon_id: int, actor: str | None = None) -> str:
         return "gone"
     with docker_seam.client() as client:
         backup = backups.take(addon, client, reason=f"asked for by {actor or 'someone'}")
-    if backup.state != Backup.State.VERIFIED:
+    if schedule.needs_announcing(backup):
         schedule.announce_failure(backup)
     return backup.state
 

@@ -8,6 +8,7 @@ broker. A malformed value stops start-up with a message naming the variable.
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -392,6 +393,24 @@ DEPLOYER_ADDON_MEMORY_MB = _read("DEPLOYER_ADDON_MEMORY_MB", int, 256)
 DEPLOYER_ADDON_READY_TIMEOUT = _read("DEPLOYER_ADDON_READY_TIMEOUT", float, 90.0)
 # Where add-on backups are written (addons/backups.py), one folder per project.
 DEPLOYER_BACKUP_DIR = _read("DEPLOYER_BACKUP_DIR", str, str(VAR_DIR / "backups"))
+# An off-site copy of every verified add-on backup (addons/offsite.py), where the operator has
+# an S3-compatible store: s3://BUCKET/PREFIX, the endpoint of a store that is not AWS (MinIO,
+# Ceph, R2, ...) and its region. Credentials come the usual way of boto3 (AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, or the machine's role). Empty: backups stay on this machine only.
+DEPLOYER_BACKUP_S3_URL = _read("DEPLOYER_BACKUP_S3_URL", str, "").strip()
+DEPLOYER_BACKUP_S3_ENDPOINT = _read("DEPLOYER_BACKUP_S3_ENDPOINT", str, "").strip()
+DEPLOYER_BACKUP_S3_REGION = _read("DEPLOYER_BACKUP_S3_REGION", str, "").strip()
+if DEPLOYER_BACKUP_S3_URL and not re.fullmatch(
+    r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?", DEPLOYER_BACKUP_S3_URL
+):
+    raise ImproperlyConfigured(
+        "DEPLOYER_BACKUP_S3_URL must look like s3://bucket/optional/prefix "
+        f"(got {DEPLOYER_BACKUP_S3_URL[:80]!r})."
+    )
+if DEPLOYER_BACKUP_S3_ENDPOINT and not DEPLOYER_BACKUP_S3_ENDPOINT.startswith(
+    ("https://", "http://")
+):
+    raise ImproperlyConfigured("DEPLOYER_BACKUP_S3_ENDPOINT must be an http(s):// address.")
 # A new add-on's backup schedule and retention (each add-on can change its own): a backup
 # every this many hours (0: none scheduled), the newest this many kept. The worker looks for
 # backups that are due every DEPLOYER_ADDON_BACKUP_CHECK_INTERVAL seconds.

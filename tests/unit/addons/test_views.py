@@ -183,3 +183,18 @@ def test_the_owner_renames_the_url_variable_and_a_bad_name_is_refused(client, us
     assert "A-B" not in AddOn.objects.get(pk=redis.pk).variable
     assert bad.status_code == 200 and good.status_code == 302
     assert AddOn.objects.get(pk=redis.pk).url_variable == "CACHE_URL"
+
+
+def test_a_backups_off_site_copy_or_its_refusal_shows_beside_it(client, user, project):
+    from addons.models import Backup
+
+    addon = _addon(project)
+    Backup.objects.create(addon=addon, state="verified", offsite_url="s3://b/deployer/x.dump")
+    refused = "The off-site copy to s3://b/deployer/y.dump failed: AccessDenied: Access Denied"
+    Backup.objects.create(addon=addon, state="verified", offsite_error=refused)
+    client.force_login(user)
+
+    page = client.get("/projects/shop/addons/").content.decode()
+
+    assert '<small class="help">copied to s3://b/deployer/x.dump</small>' in page
+    assert f'<span class="failure">{refused}</span>' in page

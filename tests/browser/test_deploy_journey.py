@@ -40,6 +40,18 @@ SIDEWAYS_SCROLLERS = """
 """
 
 
+# A release step that takes a few seconds and prints as it goes (as migrations do): the build
+# is still running, whatever the caches, while the page shows its log arriving.
+JOURNEY_APP = {
+    **FLASK_APP,
+    "Procfile": (
+        "web: gunicorn app:app --bind 0.0.0.0:$PORT\n"
+        "release: python -c \"import time; [print('migrating', step, flush=True) or "
+        'time.sleep(0.5) for step in range(8)]"\n'
+    ),
+}
+
+
 @pytest.fixture
 def slug(docker_client):
     """A project name unique to this run; its containers and images are removed afterwards."""
@@ -68,7 +80,7 @@ def test_deploy_watch_the_log_stream_go_live_redeploy_and_roll_back(
 ):
     settings.DEPLOYER_ALLOW_LOCAL_REPOS = True
     page = logged_in_page
-    repo = git_repo(FLASK_APP)
+    repo = git_repo(JOURNEY_APP)
 
     # Create the project and preview what would be built.
     page.get_by_role("link", name="New project").click()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 import pytest
 import redis
@@ -29,6 +30,11 @@ def relay(settings, monkeypatch):
         pytest.skip("needs REDIS_URL")
     monkeypatch.setitem(engine_relay.OPERATIONS, "echo", f"{__name__}.echo")
     monkeypatch.setitem(engine_relay.OPERATIONS, "refuse", f"{__name__}.refuse")
+    # A list of this test's own: a real worker of the same Redis (the integration tests'
+    # Celery worker may still run) answers on the default one.
+    monkeypatch.setattr(
+        engine_relay, "REQUESTS", f"{engine_relay.REQUESTS}:test-{uuid.uuid4().hex}"
+    )
     connection = redis.Redis.from_url(settings.REDIS_URL)
     connection.delete(engine_relay.REQUESTS)
     yield connection

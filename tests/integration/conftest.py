@@ -114,7 +114,27 @@ def docker_client():
     client = docker.from_env(timeout=120)
     yield client
     remove_labelled(client, TEST_LABEL)
+    remove_services_of_this_run(client)
     client.close()
+
+
+def remove_services_of_this_run(client) -> None:
+    """What this run's installation made beside its test apps, such as the package cache's
+    container, network and downloads: a test installation is never used again. Images stay
+    (the package cache's is shared by its tag with the next run)."""
+    installation = os.environ.get("DEPLOYER_INSTALLATION_ID", "")
+    if not installation.startswith("test-"):
+        return
+    label = f"{docker_seam.LABEL_INSTALLATION}={installation}"
+    for container in docker_seam.containers(client, label):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            container.remove(force=True)
+    for network in client.networks.list(filters={"label": label}):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            network.remove()
+    for volume in client.volumes.list(filters={"label": label}):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            volume.remove(force=True)
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):

@@ -29,6 +29,7 @@ from docker import types as docker_types
 from builds import docker as docker_seam
 from builds.installation import installation_id
 from builds.pipeline import fence
+from builds.pipeline.detection.installer import CACHE_HOST
 from builds.pipeline.dockerfile import uses_uv
 from builds.pipeline.plan import DEFAULT_PYTHON, Plan
 
@@ -38,7 +39,7 @@ REPOSITORY = "deployer/package-cache"
 ROLE = "package-cache"
 # The name builds resolve on the cache's network (an alias: the container's own name carries
 # the installation id); a dot keeps it apart from every project network (`deployer-<slug>`).
-ALIAS = "package-cache"
+ALIAS = CACHE_HOST
 PORT = 5000
 INDEX_URL = f"http://{ALIAS}:{PORT}/index/"
 CACHE_DIR = "/var/cache/proxpi"
@@ -104,7 +105,7 @@ def for_build(
     """
     if not settings.DEPLOYER_PACKAGE_CACHE or not uses_uv(plan):
         return CacheUse()
-    if not plan.public_pypi or build_args:
+    if not suits(plan, build_args):
         log(
             "Package cache: not used (this project installs from its own index or has "
             "build arguments); downloading from the indexes it names"
@@ -118,6 +119,12 @@ def for_build(
         return CacheUse()
     log(f"Package cache: downloads from public PyPI go through {INDEX_URL}")
     return CacheUse(network=network, buildargs={**build_args, "UV_DEFAULT_INDEX": INDEX_URL})
+
+
+def suits(plan: Plan, build_args: object) -> bool:
+    """Whether a build of `plan` with these build arguments (names or values) may use the
+    cache when it is on and up: uv, public PyPI alone, no build arguments."""
+    return uses_uv(plan) and plan.public_pypi and not build_args
 
 
 class CacheDown(Exception):

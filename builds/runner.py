@@ -260,6 +260,7 @@ def _build_image(
     build_args = project_services.build_arguments(project)
     source = context_root(source, project.app_root, plan)
     files = tree.Tree(source)
+    cache = package_cache.CacheUse()
     if plan.kind == "dockerfile":
         own = plan.dockerfile_path or "Dockerfile"
         # Built as is; Deployer's labels are one step appended at its end.
@@ -269,11 +270,14 @@ def _build_image(
         log(f"Building the repository's own {own} as is")
     else:
         base_image = image_rules.base_image(plan.python_version)
+        # Before the Dockerfile: a build that reaches the cache is one stage (dockerfile.py).
+        cache = package_cache.for_build(client, plan, build_args, log)
         text = dockerfile.generate_dockerfile(
             plan,
             base_image=settings.DEPLOYER_BASE_IMAGE,
             build_arg_names=sorted(build_args),
             labels=image_labels(build),
+            package_cache=bool(cache.network),
         )
         default_ignore = dockerfile.generate_dockerignore()
         base_images = [base_image]
@@ -297,10 +301,8 @@ def _build_image(
         image.check_free_space(client, settings.DEPLOYER_MIN_FREE_DISK_MB)
         image.ensure_base_images(client.api, base_images, log=log)
         image_rules.check_before_build(client.api, plan, text, build_args)
-        cache = package_cache.CacheUse()
         if plan.kind != "dockerfile":
             ensure_setup_image(client, plan, log)
-            cache = package_cache.for_build(client, plan, build_args, log)
         tag = image_tag(project, build.pk)
         result = image.build_image(
             client.api,

@@ -357,8 +357,12 @@ def dockerfile_for(plan: Plan, project, root: Path | None) -> tuple[str, str]:
         return (text or "")[:PREVIEW_MAX_DOCKERFILE_CHARS], note
     names = sorted(project.env_vars.filter(available_at_build=True).values_list("key", flat=True))
     try:
+        # As built while the package cache is up (builds/package_cache.py `suits`).
         text = dockerfile.generate_dockerfile(
-            plan, base_image=settings.DEPLOYER_BASE_IMAGE, build_arg_names=names
+            plan,
+            base_image=settings.DEPLOYER_BASE_IMAGE,
+            build_arg_names=names,
+            package_cache=settings.DEPLOYER_PACKAGE_CACHE and plan.public_pypi and not names,
         )
     except ValueError as exc:
         return "", f"No Dockerfile can be generated from this plan: {exc}."

@@ -23,9 +23,13 @@ is built from the whole repository: the dependency files are copied and installe
 the image's /app as usual, the whole context goes to /app, and the app's folder is the
 working directory of the start and release commands (set with the cached steps).
 
-A plan that installs from public PyPI alone declares `ARG UV_DEFAULT_INDEX` before its
-install: the runner gives it the shared package cache's URL when the cache is up
-(builds/package_cache.py), and leaves it unset (uv asks PyPI) when it is not.
+A build that uses the shared package cache (`package_cache`: the plan installs from public
+PyPI alone, has no build arguments and the cache is up, builds/package_cache.py) is one
+stage: `ARG UV_DEFAULT_INDEX` (the cache's URL) before the install, whose one RUN fetches
+the pinned uv from the cache, installs, compiles the bytecode and removes uv, so no layer
+holds uv and there is no `COPY --from` (4.1-4.6 s of the classic builder for Django's
+virtualenv). Other uv plans keep the build stage, whose uv comes from a setup image made
+once per engine; with `ARG UV_DEFAULT_INDEX` declared too, unset (uv asks PyPI).
 """
 
 from __future__ import annotations
@@ -38,7 +42,10 @@ from builds.pipeline.detection.installer import (
     COMPILE,
     INDEX_ARG,
     UV_DIR,
+    UV_DROP,
     UV_ENV,
+    UV_EXPORT,
+    UV_FETCH,
     UV_VERSION,
     VENV,
 )
@@ -114,6 +121,7 @@ def generate_dockerfile(
     base_image: str = "python:{version}-slim",
     build_arg_names: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
+    package_cache: bool = False,
 ) -> str:
     """The Dockerfile for `plan`.
 
@@ -122,6 +130,8 @@ def generate_dockerfile(
     before the dependency install so a private index token can be used there.
     `labels` (the same for every build of the app) go with the cached setup steps,
     so they cost no build step once the app has been built.
+    `package_cache`: the build reaches the package cache (`UV_DEFAULT_INDEX`), so a uv plan
+    without build packages is built in one stage with uv fetched from the cache.
     Raises ValueError for a plan that builds the repository's own Dockerfile,
     or for a build argument name that is not a valid variable name.
     """
@@ -132,13 +142,18 @@ def generate_dockerfile(
             raise ValueError(f"not a valid build argument name: {name!r}")
     image = base_image.format(version=plan.python_version)
     uv = uses_uv(plan)
-    two_stage = bool(plan.build_packages) or uv
-    lines = [HEADER, "", *_setup(image, plan.port, stage="build" if two_stage else None, uv=uv)]
+    fetch_uv = uv and package_cache and not plan.build_packages
+    two_stage = bool(plan.build_packages) or (uv and not fetch_uv)
+    lines = [
+        HEADER,
+        "",
+        *_setup(image, plan.port, stage="build" if two_stage else None, uv=uv and two_stage),
+    ]
+    index = [INDEX_ARG] if uv and (plan.public_pypi or fetch_uv) else []
     if two_stage:
         lines += _apt(
             plan.build_packages, "Compilers and headers for native extensions (build stage only)."
         )
-        index = [INDEX_ARG] if uv and plan.public_pypi else []
         lines += [
             *_args([*build_arg_names, *index]),
             *_install(plan),
@@ -150,14 +165,14 @@ def generate_dockerfile(
     if two_stage:
         lines += [f"COPY --from=build {VENV} {VENV}"]
     else:
-        lines += [*_args(build_arg_names), *_install(plan)]
+        lines += [*_args([*build_arg_names, *index]), *_install(plan, fetch_uv=fetch_uv)]
     for link, target in volume_links(plan.sqlite_databases).items():
         lines += [
             f"# {link} is a link to {target}, on the project's volume (in the build context)."
         ]
     lines += ["", f"COPY --chown={APP_UID}:{APP_UID} . {f'{APP_DIR}/' if plan.app_dir else '.'}"]
-    if plan.install_needs_source and not two_stage:
-        lines += [_run(_at_root(plan, plan.install_steps))]
+    if plan.install_needs_source and not two_stage and plan.install_steps:
+        lines += [_run(_at_root(plan, _install_steps(plan, fetch_uv=fetch_uv)))]
     if plan.static_command:
         if two_stage:  # ARGs are per stage; declared late, they only affect this step
             lines += _args(build_arg_names)
@@ -183,7 +198,7 @@ def generate_setup_dockerfile(
 
 
 def uses_uv(plan: Plan) -> bool:
-    """Whether the plan's Dockerfile installs with uv (in a build stage)."""
+    """Whether the plan's Dockerfile installs with uv."""
     return plan.installer == "uv" and bool(plan.install_steps)
 
 
@@ -270,14 +285,26 @@ def _args(names: Sequence[str]) -> list[str]:
     return [f"ARG {name}" for name in names]
 
 
-def _install(plan: Plan) -> list[str]:
+def _install_steps(plan: Plan, *, fetch_uv: bool = False) -> list[str]:
+    """The install's commands; `fetch_uv`: uv fetched from the package cache before them and
+    removed after them, in the same RUN, so no layer of the image holds it."""
+    if not uses_uv(plan):
+        return plan.install_steps
+    if fetch_uv:
+        return [UV_EXPORT, UV_FETCH, *plan.install_steps, COMPILE, UV_DROP]
+    return [*plan.install_steps, COMPILE]
+
+
+def _install(plan: Plan, *, fetch_uv: bool = False) -> list[str]:
     if not plan.install_steps:
         return []
-    steps = [*plan.install_steps, *([COMPILE] if uses_uv(plan) else [])]
+    steps = _install_steps(plan, fetch_uv=fetch_uv)
     if plan.install_needs_source:
-        if plan.build_packages or uses_uv(plan):  # a build stage installs from the source
+        if plan.build_packages or (
+            uses_uv(plan) and not fetch_uv
+        ):  # a build stage installs from the source
             return [f"COPY . {APP_DIR}/", _run(_at_root(plan, steps))]
-        return []  # installed after the source is copied, below
+        return []
     lines = ["# Dependencies first: a change to the code alone reuses this layer."]
     if plan.app_dir:  # from the repository root, wherever the working directory is
         lines += [f"COPY {path} {APP_DIR}/{path}" for path in plan.dependency_files]

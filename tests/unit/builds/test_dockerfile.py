@@ -365,3 +365,81 @@ def test_uv_installs_are_compiled_to_bytecode_once_after_the_last_step_without_h
     assert COMPILE.startswith("(") and COMPILE.endswith("|| true)")
     assert "--compile-bytecode" not in UV_INSTALL
     assert COMPILE not in generate_dockerfile(pip_plan())
+
+
+# On the package cache: one stage, uv fetched and removed in the install step ---------------
+
+
+def install_run(text: str) -> str:
+    """The RUN step that installs the dependencies (whole, with its continuation lines)."""
+    return next(part for part in text.split("\nRUN ") if UV_INSTALL in part).split("\n\n")[0]
+
+
+def test_a_build_on_the_package_cache_is_one_stage_without_copying_the_virtualenv():
+    text = generate_dockerfile(uv_plan(), package_cache=True)
+
+    assert text.count("FROM ") == 1
+    assert "COPY --from" not in text
+    assert " AS build" not in text
+
+
+def test_on_the_package_cache_uv_is_fetched_used_and_removed_in_one_step():
+    text = generate_dockerfile(uv_plan(), package_cache=True)
+
+    run = install_run(text)
+    fetch = run.index(f"--target {UV_DIR}")
+    assert '--index-url "$UV_DEFAULT_INDEX"' in run and f"uv=={UV_VERSION}" in run
+    assert fetch < run.index(UV_INSTALL) < run.index(COMPILE) < run.index(f"rm -rf {UV_DIR}")
+    assert run.rstrip().endswith(f"&& rm -rf {UV_DIR}")
+    # uv appears in no other step: no layer of the image holds it.
+    others = text.replace(run, "")
+    assert UV_DIR not in others
+    assert text.index("ARG UV_DEFAULT_INDEX") < text.index("COPY requirements.txt")
+
+
+def test_on_the_package_cache_uv_settings_live_in_the_install_step_not_the_image():
+    text = generate_dockerfile(uv_plan(), package_cache=True)
+
+    assert "UV_NO_CACHE=1" in install_run(text)
+    assert not any(line.startswith("ENV") and "UV_" in line for line in text.splitlines()), (
+        "uv's settings would be left in the app image's environment"
+    )
+
+
+def test_on_the_package_cache_a_code_change_reuses_the_dependency_layer():
+    text = generate_dockerfile(uv_plan(), package_cache=True)
+
+    assert text.index("COPY requirements.txt") < text.index(install_run(text))
+    assert text.index(install_run(text)) < text.index("COPY --chown=10001:10001 . .")
+
+
+def test_on_the_package_cache_a_hash_checked_install_stays_hash_checked():
+    steps = [f"{UV_INSTALL} --require-hashes -r requirements.lock"]
+    text = generate_dockerfile(uv_plan(install_steps=steps), package_cache=True)
+
+    assert f"{UV_INSTALL} --require-hashes -r requirements.lock" in install_run(text)
+
+
+def test_on_the_package_cache_an_install_needing_the_source_runs_after_it_with_uv_removed():
+    steps = [f"{UV} pip install ."]
+    text = generate_dockerfile(
+        uv_plan(install_needs_source=True, install_steps=steps), package_cache=True
+    )
+
+    assert text.count("FROM ") == 1
+    run = text[text.index(f"{UV} pip install .") :]
+    assert text.index("COPY --chown=10001:10001 . .") < text.index(f"--target {UV_DIR}")
+    assert f"rm -rf {UV_DIR}" in run.split("\n\n")[0]
+
+
+def test_native_build_packages_keep_the_build_stage_even_on_the_package_cache():
+    text = generate_dockerfile(uv_plan(build_packages=["gcc"]), package_cache=True)
+
+    build, final = text.split("\nFROM python:3.12-slim\n")
+    assert "gcc" in build and "gcc" not in final
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+    assert "rm -rf /opt/uv" not in text  # the build stage's uv comes from its setup image
+
+
+def test_a_pip_plan_ignores_the_package_cache():
+    assert generate_dockerfile(pip_plan(), package_cache=True) == generate_dockerfile(pip_plan())

@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import tarfile
+import tempfile
 import time
 import uuid
 
@@ -67,7 +68,7 @@ def build_app(engine, tmp_path, files: dict[str, str], logged: list[str]) -> str
     plan = detect_plan(root, available_pythons=("3.11",))
     ensure_setup_image(engine, plan, logged.append)
     use = package_cache.for_build(engine, plan, {}, logged.append)
-    text = generate_dockerfile(plan)
+    text = generate_dockerfile(plan, package_cache=bool(use.network))
     context = tar_of({**files, "Dockerfile": text, ".dockerignore": generate_dockerignore()})
     tag = f"deployer-test/package-cache-app:{len(logged)}"
     result = image.build_image(
@@ -81,6 +82,22 @@ def build_app(engine, tmp_path, files: dict[str, str], logged: list[str]) -> str
         network=use.network,
     )
     return result.image_id
+
+
+def layer_paths(engine, image_id: str) -> list[str]:
+    """Every path in every layer of the image (`docker save`, through a temporary file)."""
+    with tempfile.TemporaryFile() as saved:
+        for chunk in engine.api.get_image(image_id):
+            saved.write(chunk)
+        saved.seek(0)
+        found = []
+        with tarfile.open(fileobj=saved) as outer:
+            for member in outer:
+                if not member.name.endswith("layer.tar"):
+                    continue
+                with tarfile.open(fileobj=outer.extractfile(member)) as layer:
+                    found += layer.getnames()
+        return found
 
 
 def cached_file(engine, pattern: str) -> str:
@@ -122,7 +139,10 @@ def test_builds_download_through_the_cache_and_another_project_reuses_its_files(
             built, ["sh", "-c", "ls /opt; pip list --format=freeze"], remove=True, labels=LABELS
         ).decode()
         assert "flask==3.0.3" in listing.lower()
-        assert "uv" not in listing.split()  # uv stayed in the build stage
+        assert "uv" not in listing.split()  # fetched and removed in the install step
+    paths = layer_paths(engine, second)
+    assert any(path.startswith("opt/venv/lib/") for path in paths)  # the walk sees the install
+    assert not [path for path in paths if path.startswith("opt/uv")]  # no layer ever held uv
 
 
 def test_a_dead_cache_falls_back_to_pypi_and_a_stopped_one_is_started_again(
@@ -204,3 +224,23 @@ def test_a_build_step_on_the_cache_network_reaches_the_cache_only(engine, tmp_pa
     assert seen.pop("cache") == "connected"  # the positive control
     assert seen.pop("docker.sock") is False
     assert all(outcome != "connected" for outcome in seen.values()), seen
+
+
+@pytest.mark.parametrize("manager", ["uv", "poetry", "pipenv"])
+def test_a_hash_checked_lock_file_installs_in_one_stage_through_the_cache(
+    engine, tmp_path, manager
+):
+    from tests.integration.test_generated_dockerfiles import LOCKED_TREES, WSGI_APP
+
+    files = {**LOCKED_TREES[manager], "app.py": WSGI_APP, "Procfile": "web: gunicorn app:x\n"}
+    logged: list[str] = []
+    built = build_app(engine, tmp_path, files, logged)
+
+    assert any("--require-hashes" in line for line in logged), logged
+    assert any(line.startswith("Package cache: downloads") for line in logged)
+    assert not any("COPY --from" in line for line in logged)  # one stage
+    installed = engine.containers.run(
+        built, ["sh", "-c", "pip list --format=freeze; ls /opt"], remove=True, labels=LABELS
+    ).decode()
+    assert "gunicorn==23.0.0" in installed
+    assert "uv" not in installed.split()

@@ -8,10 +8,8 @@ So the app lives in a virtualenv made with
 `pip` is a two-line script running the base image's own pip with the virtualenv's
 Python: the virtualenv's copy of pip and setuptools would add 20 MB to every image and
 2-3 s to the first build. Dependencies are installed with uv (pip where uv cannot serve
-them, `plan.installer`) in a build stage that starts from the shared setup steps plus a
-pinned uv (`UV_SETUP`, built once per engine as a setup image), and its /opt/venv is copied
-into the final stage: uv (38 MB) never reaches the app image. Dependency manifests are
-copied and installed before the source, so a
+them, `plan.installer`), and uv (38 MB) never reaches the app image: see the last paragraph
+for where it comes from. Dependency manifests are copied and installed before the source, so a
 code-only change reuses the dependency layer, and the source is the last step: the
 classic builder makes even a metadata step such as `USER` after it cost a container
 (about 0.13 s on every build), so the app's user is given when the container runs

@@ -244,3 +244,4 @@ def test_a_hash_checked_lock_file_installs_in_one_stage_through_the_cache(
     ).decode()
     assert "gunicorn==23.0.0" in installed
     assert "uv" not in installed.split()
+    assert "deployer-tools" not in installed.split()  # Poetry's or Pipenv's folder, removed

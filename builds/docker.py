@@ -75,7 +75,7 @@ def build(
     """POST /build of a tar `context` Deployer wrote, yielding the engine's decoded output.
 
     Every step's container is capped at `memory_mb` (swap included: none) and `cpus` CPUs,
-    0 meaning no cap. docker-py's `APIClient.build` accepts only four of the engine's build
+    0 meaning no cap, and has half an app container's CPU weight. docker-py's `APIClient.build` accepts only four of the engine's build
     limits (memory, memswap, cpushares, cpusetcpus) and a CPU cap needs `cpuperiod` and
     `cpuquota`, which the Engine API takes on /build since 1.19; so this one request is
     made with docker-py's own transport and stream decoding, as `APIClient.build` makes it.
@@ -96,6 +96,9 @@ def build(
         params["networkmode"] = network
     if memory_mb:
         params["memory"] = params["memswap"] = memory_mb * 1024 * 1024
+    # A build step yields the CPU to running apps (weight 1024) when both want it, and uses
+    # every idle core otherwise; `cpus` adds a hard cap on top.
+    params["cpushares"] = BUILD_CPU_SHARES
     if cpus:
         params["cpuperiod"] = CPU_PERIOD
         params["cpuquota"] = int(cpus * CPU_PERIOD)
@@ -144,6 +147,8 @@ def run_in(client: docker.DockerClient, container: str, command: list[str]) -> R
 
 # The scheduler period of a CPU quota: 100 ms, the kernel's and Docker's default.
 CPU_PERIOD = 100_000
+# Half the engine's default weight (1024): see `build`.
+BUILD_CPU_SHARES = 512
 
 
 def describe_error(exc: BaseException) -> str:

@@ -29,7 +29,13 @@ from docker import types as docker_types
 from builds import docker as docker_seam
 from builds.installation import installation_id
 from builds.pipeline import fence
-from builds.pipeline.detection.installer import CACHE_HOST
+from builds.pipeline.detection.installer import (
+    CACHE_HOST,
+    CACHE_PORT,
+    UV_DIR,
+    UV_PATH,
+    UV_VERSION,
+)
 from builds.pipeline.dockerfile import uses_uv
 from builds.pipeline.plan import DEFAULT_PYTHON, Plan
 
@@ -40,19 +46,44 @@ ROLE = "package-cache"
 # The name builds resolve on the cache's network (an alias: the container's own name carries
 # the installation id); a dot keeps it apart from every project network (`deployer-<slug>`).
 ALIAS = CACHE_HOST
-PORT = 5000
+PORT = CACHE_PORT
 INDEX_URL = f"http://{ALIAS}:{PORT}/index/"
 CACHE_DIR = "/var/cache/proxpi"
 # Its bridge shares the `dpl-` prefix of project bridges (fence.bridge_name of the network's
 # name, so two installations on one engine get two bridges), and the operator's one host rule
 # (`iptables -I INPUT -i dpl-+ ...`, docs/security.md) also closes the host to build steps.
 STARTUP_SECONDS = 20.0
+# proxpi, and beside it the pinned uv executable for single-stage builds to fetch
+# (installer.UV_FETCH): served as a file, so no build downloads uv from the Internet and no
+# app image holds it. Anything else goes to proxpi.
+SERVER = f"""\
+import os
+
+from proxpi.server import app as proxpi
+
+UV = "{UV_DIR}/bin/uv"
+UV_PATH = "{UV_PATH}"
+
+
+def app(environ, start_response):
+    if environ.get("PATH_INFO") != UV_PATH:
+        return proxpi(environ, start_response)
+    headers = [
+        ("Content-Type", "application/octet-stream"),
+        ("Content-Length", str(os.path.getsize(UV))),
+    ]
+    start_response("200 OK", headers)
+    return environ["wsgi.file_wrapper"](open(UV, "rb"), 1 << 20)
+"""
 DOCKERFILE = f"""\
 FROM {{image}}
 ENV PIP_BREAK_SYSTEM_PACKAGES=1
 RUN python3 -m pip install --no-cache-dir --disable-pip-version-check \\
     proxpi=={PROXPI_VERSION} gunicorn=={GUNICORN_VERSION} \\
+    && python3 -m pip install --no-cache-dir --disable-pip-version-check --no-deps \\
+    --only-binary :all: --target {UV_DIR} uv=={UV_VERSION} \\
     && install -d -o 10001 -g 10001 {CACHE_DIR}
+COPY serve.py /opt/package-cache/serve.py
 # requests (proxpi's client) trusts the system's certificates, as pip and uv do here.
 ENV PROXPI_CACHE_DIR={CACHE_DIR} \\
     HOME=/tmp \\
@@ -61,7 +92,7 @@ ENV PROXPI_CACHE_DIR={CACHE_DIR} \\
 USER 10001:10001
 EXPOSE {PORT}
 CMD ["python3", "-m", "gunicorn", "--bind", "0.0.0.0:{PORT}", "--threads", "16", \\
-     "--timeout", "300", "proxpi.server:app"]
+     "--timeout", "300", "--chdir", "/opt/package-cache", "serve:app"]
 """
 
 
@@ -159,7 +190,7 @@ def ensure_image(api: docker.APIClient, log: Callable[[str], None]) -> str:
     base = settings.DEPLOYER_BASE_IMAGE.format(version=DEFAULT_PYTHON)
     text = DOCKERFILE.format(image=base)
     base_id = api.inspect_image(base)["Id"]
-    digest = hashlib.sha256(f"{base_id}\n{text}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{base_id}\n{text}\n{SERVER}".encode()).hexdigest()[:12]
     tag = f"{REPOSITORY}:{digest}"
     try:
         api.inspect_image(tag)
@@ -169,6 +200,7 @@ def ensure_image(api: docker.APIClient, log: Callable[[str], None]) -> str:
     log(f"Building the package cache's image (proxpi {PROXPI_VERSION}) once")
     with tempfile.TemporaryDirectory(prefix="deployer-package-cache-") as context:
         Path(context, "Dockerfile").write_text(text)
+        Path(context, "serve.py").write_text(SERVER)
         chunks = list(
             api.build(path=context, tag=tag, labels=labels(), rm=True, forcerm=True, decode=True)
         )

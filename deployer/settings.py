@@ -351,11 +351,13 @@ DEPLOYER_BUILD_HEARTBEAT_SECONDS = _read("DEPLOYER_BUILD_HEARTBEAT_SECONDS", flo
 DEPLOYER_BUILD_HEARTBEAT_TIMEOUT = _read("DEPLOYER_BUILD_HEARTBEAT_TIMEOUT", float, 60.0)
 # Issue 18, repository content is data (builds/pipeline/context.py): the build context Deployer
 # streams holds at most this many files and MB after .dockerignore; every build step runs with at
-# most DEPLOYER_BUILD_MEMORY_MB of memory (no swap) and DEPLOYER_BUILD_CPUS CPUs (0: no cap).
+# most DEPLOYER_BUILD_MEMORY_MB of memory (no swap) and DEPLOYER_BUILD_CPUS CPUs (0: no hard
+# cap; issue 22: a build step has half an app's CPU weight, so it uses the idle cores, as
+# `docker build` by hand does, and yields to running apps: a 1-CPU cap made installs slower).
 DEPLOYER_BUILD_CONTEXT_MAX_FILES = _read("DEPLOYER_BUILD_CONTEXT_MAX_FILES", int, 50_000)
 DEPLOYER_BUILD_CONTEXT_MAX_MB = _read("DEPLOYER_BUILD_CONTEXT_MAX_MB", int, 500)
 DEPLOYER_BUILD_MEMORY_MB = _read("DEPLOYER_BUILD_MEMORY_MB", int, 2048)
-DEPLOYER_BUILD_CPUS = _read("DEPLOYER_BUILD_CPUS", float, 1.0)
+DEPLOYER_BUILD_CPUS = _read("DEPLOYER_BUILD_CPUS", float, 0.0)
 if DEPLOYER_BUILD_CONTEXT_MAX_FILES < 1 or DEPLOYER_BUILD_CONTEXT_MAX_MB < 1:
     raise ImproperlyConfigured("DEPLOYER_BUILD_CONTEXT_MAX_FILES and _MAX_MB must be at least 1.")
 if DEPLOYER_BUILD_MEMORY_MB != 0 and DEPLOYER_BUILD_MEMORY_MB < 64:

@@ -44,6 +44,8 @@ LISTING_DOCKERFILE = (
     "COPY . /src\n"
     "RUN cat /sys/fs/cgroup/memory.max 2>/dev/null"
     " || cat /sys/fs/cgroup/memory/memory.limit_in_bytes\n"
+    "RUN echo cpu-weight $(cat /sys/fs/cgroup/cpu.weight 2>/dev/null"
+    " || cat /sys/fs/cgroup/cpu/cpu.shares)\n"
     'CMD ["sh", "-c", "exec python -m http.server $PORT"]\n'
 )
 
@@ -177,6 +179,10 @@ def test_git_folder_never_reaches_the_image_and_the_build_runs_capped(
     listing = image_run(docker_client, build.image_id, ["ls", "-A", "/src"]).split()
     assert listing == ["Dockerfile", "app.txt"]
     assert str(settings.DEPLOYER_BUILD_MEMORY_MB * 1024 * 1024) in build_log(build)
+    # Half an app's CPU weight: shares 512 under cgroup v1, weight 20 under v2 (the engine's
+    # conversion of 512); an app container has 1024 / 39.
+    weights = [line.split()[-1] for line in build_log(build).splitlines() if "cpu-weight " in line]
+    assert weights and weights[-1] in ("512", "20"), weights
     assert "(after .dockerignore; .git is never sent)" in build_log(build)
 
 

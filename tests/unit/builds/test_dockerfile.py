@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from builds.pipeline.detection.installer import COMPILE, UV, UV_DIR, UV_INSTALL, UV_VERSION
+from builds.pipeline.detection.installer import (
+    COMPILE,
+    UV,
+    UV_DIR,
+    UV_INSTALL,
+    UV_URL,
+    UV_VERSION,
+)
 from builds.pipeline.dockerfile import (
     RUN_AS,
     generate_dockerfile,
@@ -387,8 +394,10 @@ def test_on_the_package_cache_uv_is_fetched_used_and_removed_in_one_step():
     text = generate_dockerfile(uv_plan(), package_cache=True)
 
     run = install_run(text)
-    fetch = run.index(f"--target {UV_DIR}")
-    assert '--index-url "$UV_DEFAULT_INDEX"' in run and f"uv=={UV_VERSION}" in run
+    # The pinned uv, from the cache's own copy (no download from the Internet, no pip).
+    fetch = run.index(UV_URL)
+    assert UV_URL.endswith(f"/tools/uv-{UV_VERSION}")
+    assert "pip install" not in run[:fetch]
     assert fetch < run.index(UV_INSTALL) < run.index(COMPILE) < run.index(f"rm -rf {UV_DIR}")
     assert run.rstrip().endswith(f"&& rm -rf {UV_DIR}")
     # uv appears in no other step: no layer of the image holds it.
@@ -428,7 +437,7 @@ def test_on_the_package_cache_an_install_needing_the_source_runs_after_it_with_u
 
     assert text.count("FROM ") == 1
     run = text[text.index(f"{UV} pip install .") :]
-    assert text.index("COPY --chown=10001:10001 . .") < text.index(f"--target {UV_DIR}")
+    assert text.index("COPY --chown=10001:10001 . .") < text.index(UV_URL)
     assert f"rm -rf {UV_DIR}" in run.split("\n\n")[0]
 
 

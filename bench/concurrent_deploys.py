@@ -279,7 +279,7 @@ def main() -> None:
             "| check | result |",
             "|---|---|",
             f"| deploys (projects, of them deployed twice) | {len(builds)} ({args.projects}, {args.twice}) |",
-            f"| worker | {settings.CELERY_WORKER_POOL} pool, concurrency {concurrency} (machine: {os.cpu_count()} cores), beat in a thread |",
+            f"| worker | {settings.SIZING.worker_pool} pool, concurrency {concurrency} (machine: {os.cpu_count()} cores), beat in a thread |",
             f"| all went live, none failed | {verdict(not failed)} ({len(builds) - len(failed)} live, {len(failed)} not) |",
             f"| every app answers its newest commit through Caddy | {verdict(not wrong)} ({len(burst) - len(wrong)} of {len(burst)}) |",
             f"| two deploys of one project never overlap | {verdict(not overlaps)} ({args.twice} pairs) |",

@@ -266,7 +266,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # cores and per 2 GB, at most 4) and DEPLOYER_WEB_THREADS the same way. Time limits hold under
 # either pool (deployer/worker_steps.py).
 SIZING = sizing.from_environment(env.ENVIRON)
-CELERY_WORKER_POOL = SIZING.worker_pool
+# The threads pool with a wake-up of the worker's loop after each task (deployer/worker_pool.py).
+CELERY_WORKER_POOL = {"threads": "deployer.worker_pool:TaskPool"}.get(
+    SIZING.worker_pool, SIZING.worker_pool
+)
 CELERY_WORKER_CONCURRENCY = SIZING.worker_concurrency
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from celery import bootsteps
+from celery.concurrency import thread
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_postrun, task_prerun
 
@@ -167,7 +168,7 @@ class ThreadTimeLimits(bootsteps.StartStopStep):
 
     def create(self, worker):
         global _watchdog
-        if not worker.pool_cls.__module__.endswith(".thread"):
+        if not (isinstance(worker.pool_cls, type) and issubclass(worker.pool_cls, thread.TaskPool)):
             return None
         _watchdog = Watchdog()
         return _watchdog

@@ -90,7 +90,7 @@ def verify(backup: Backup, client, *, keys_before: dict[str, int] | None = None)
             _restore_into(client, container_id, addon, Path(backup.path), clean=False)
             restored = counts(client, container_id, addon)
         finally:
-            client.api.remove_container(container_id, force=True)
+            client.api.remove_container(container_id, v=True, force=True)
     except (BackupError, OSError) as exc:
         return _failed(backup, f"The restore check failed: {exc}")
     missing = sorted(set(backup.tables) - set(restored))
@@ -252,7 +252,7 @@ def _throwaway(client, addon: AddOn, name: str) -> str:
             timeout=settings.DEPLOYER_ADDON_READY_TIMEOUT,
         )
     except StageError as exc:
-        client.api.remove_container(container_id, force=True)
+        client.api.remove_container(container_id, v=True, force=True)
         raise BackupError(str(exc)) from exc
     return container_id
 

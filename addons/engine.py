@@ -164,7 +164,7 @@ def last_lines(client: docker.DockerClient, container_name: str, count: int = 5)
 def remove(client: docker.DockerClient, container_name: str, volume_name: str | None) -> None:
     """Remove the container, and the volume when named (its data goes with it)."""
     try:
-        client.api.remove_container(container_name, force=True)
+        client.api.remove_container(container_name, v=True, force=True)
     except docker_errors.NotFound:
         pass
     if volume_name:

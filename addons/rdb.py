@@ -104,7 +104,7 @@ def load_and_count(client, addon: AddOn, path: Path, name: str) -> dict[str, int
     except Exception as exc:
         raise RdbError(describe_error(exc)) from exc
     finally:
-        client.api.remove_container(container_id, force=True)
+        client.api.remove_container(container_id, v=True, force=True)
 
 
 def matches(restored: dict[str, int], before: dict[str, int], after: dict[str, int]) -> str:
@@ -176,7 +176,7 @@ def _swap(client, addon: AddOn, shell: str) -> None:
             logs = client.api.logs(container_id).decode("utf-8", "replace").strip()[:300]
             raise RdbError(f"Putting the file in place failed ({code}): {logs}")
     finally:
-        client.api.remove_container(container_id, force=True)
+        client.api.remove_container(container_id, v=True, force=True)
 
 
 def _copy_in(client, container: str, path: Path, name: str) -> None:

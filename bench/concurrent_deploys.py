@@ -152,7 +152,7 @@ def remove_labelled() -> None:
     with docker_seam.client() as client:
         for container in docker_seam.containers(client, label):
             with contextlib.suppress(Exception):
-                container.remove(force=True)
+                container.remove(v=True, force=True)
         for image in client.images.list(filters={"label": label}):
             with contextlib.suppress(Exception):
                 client.images.remove(image.id, force=True)

@@ -49,7 +49,7 @@ def build_image(client) -> None:
 def remove_all(client) -> None:
     for container in client.containers.list(all=True, filters={"label": LABEL}):
         with contextlib.suppress(Exception):
-            container.remove(force=True)
+            container.remove(v=True, force=True)
 
 
 def dockerd_cpu_seconds() -> float | None:

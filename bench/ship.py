@@ -177,7 +177,7 @@ def manual_ship(client, framework: str, context: Path, tag: str) -> float:
 
 def remove_manual(client) -> None:
     for container in client.containers.list(all=True, filters={"label": MANUAL_LABEL}):
-        container.remove(force=True)
+        container.remove(v=True, force=True)
     for image in client.images.list(filters={"label": MANUAL_LABEL}):
         client.images.remove(image.id, force=True)
 
@@ -331,7 +331,7 @@ class ManualWay:
         (self.context / code).write_text(touch_code(self.framework, self.files, change)[code])
         seconds = manual_ship(self.client, self.framework, self.context, f"{self.tag}-{change}")
         for container in running:
-            container.remove(force=True)
+            container.remove(v=True, force=True)
         return seconds
 
     def dependency_change(self) -> float:
@@ -340,7 +340,7 @@ class ManualWay:
         (self.context / "requirements.txt").write_text(requirements)
         seconds = manual_ship(self.client, self.framework, self.context, f"{self.tag}-dep")
         for container in running:
-            container.remove(force=True)
+            container.remove(v=True, force=True)
         return seconds
 
     def finish(self, rollbacks: list[float], sizes) -> None:

@@ -175,7 +175,7 @@ def ensure(client: docker.DockerClient, log: Callable[[str], None]) -> str:
     if state and state.get("Running") and (state.get("Health") or {}).get("Status") != "unhealthy":
         return container_name
     if state:  # stopped, crashed or unhealthy: start afresh from the current image
-        client.api.remove_container(container_name, force=True)
+        client.api.remove_container(container_name, v=True, force=True)
     image = ensure_image(client.api, log)
     _ensure_network(client)
     _ensure_volume(client)
@@ -299,7 +299,7 @@ def _wait_until_listening(client: docker.DockerClient, container: str) -> None:
 def remove(client: docker.DockerClient) -> None:
     """Remove the cache's container and network (the volume, its downloads, stays)."""
     for call in (
-        lambda: client.api.remove_container(name(), force=True),
+        lambda: client.api.remove_container(name(), v=True, force=True),
         lambda: client.api.remove_network(name()),
     ):
         try:

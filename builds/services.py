@@ -327,7 +327,7 @@ def _remove_build_containers(build: Build) -> None:
                 ) == build.project.slug and docker_seam.belongs(
                     container.labels, installation_id()
                 ):
-                    container.remove(force=True)
+                    container.remove(v=True, force=True)
     except Exception:  # noqa: BLE001, S110 - the engine may be the thing that was lost
         pass
 

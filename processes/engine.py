@@ -55,7 +55,7 @@ def start_process(
         api.start(container_id)
     except docker_errors.APIError as exc:
         try:
-            client.containers.get(name).remove(force=True)
+            client.containers.get(name).remove(v=True, force=True)
         except docker_errors.DockerException:
             pass
         raise StageError(f"The process could not be started: {exc.explanation or exc}") from exc

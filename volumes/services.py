@@ -149,7 +149,7 @@ def _give_to(client, project: Project, image: str, v: Volume, owner: str) -> Non
     except docker_errors.DockerException as exc:
         raise StageError(f"The volume {v.name} could not be set up: {describe_error(exc)}") from exc
     finally:
-        client.api.remove_container(container_id, force=True)
+        client.api.remove_container(container_id, v=True, force=True)
 
 
 def settle(client) -> dict[str, int]:

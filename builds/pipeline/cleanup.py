@@ -69,7 +69,7 @@ def remove_leftover_containers(
         if not belongs(container.labels, installation):
             continue
         try:
-            container.remove(force=True)
+            container.remove(v=True, force=True)
         except docker_errors.NotFound:
             continue
         removed.append(container.name)

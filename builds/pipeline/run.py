@@ -90,7 +90,7 @@ def _port_taken(exc: docker_errors.APIError) -> bool:
 
 def remove_named(client: docker.DockerClient, name: str) -> None:
     try:
-        client.containers.get(name).remove(force=True)
+        client.containers.get(name).remove(v=True, force=True)
     except docker_errors.NotFound:
         pass
 
@@ -117,7 +117,7 @@ def remove_container(client: docker.DockerClient, container_id: str, *, grace: i
     except docker_errors.APIError:
         pass
     try:
-        container.remove(force=True)
+        container.remove(v=True, force=True)
     except docker_errors.NotFound:
         pass
 

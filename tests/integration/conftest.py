@@ -128,7 +128,7 @@ def remove_services_of_this_run(client) -> None:
     label = f"{docker_seam.LABEL_INSTALLATION}={installation}"
     for container in docker_seam.containers(client, label):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            container.remove(force=True)
+            container.remove(v=True, force=True)
     for network in client.networks.list(filters={"label": label}):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             network.remove()
@@ -224,7 +224,7 @@ def remove_labelled(client, label: str) -> None:
     already)."""
     for container in docker_seam.containers(client, label):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            container.remove(force=True)
+            container.remove(v=True, force=True)
     for image in client.images.list(filters={"label": label}):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             client.images.remove(image.id, force=True)

@@ -188,7 +188,7 @@ def remove_everything_of(stack: Stack, client: docker.DockerClient) -> None:
         f"{LABEL_INSTALLATION}={stack.installation}",
     ):
         for container in client.containers.list(all=True, filters={"label": label}):
-            container.remove(force=True)
+            container.remove(v=True, force=True)
         for volume in client.volumes.list(filters={"label": label}):
             volume.remove(force=True)
         for network in client.networks.list(filters={"label": label}):

@@ -242,7 +242,7 @@ def engine():
     client = docker.from_env(timeout=300)
     yield client
     for container in client.containers.list(all=True, filters={"label": "deployer.test=1"}):
-        container.remove(force=True)
+        container.remove(v=True, force=True)
     for image in client.images.list(filters={"label": "deployer.test=1"}):
         client.images.remove(image.id, force=True)
     client.close()

@@ -120,7 +120,7 @@ def _run_once(docker_client, slug: str, command: list[str], **changes) -> str:
         return container.logs(stdout=True, stderr=True).decode()
     finally:
         with contextlib.suppress(docker.errors.APIError):
-            container.remove(force=True)
+            container.remove(v=True, force=True)
 
 
 def probe(docker_client, slug: str, targets: list[tuple[str, str, int]]) -> dict:
@@ -260,7 +260,7 @@ def test_a_chatty_container_keeps_its_log_within_size_times_files(
         assert not os.path.exists(f"{log_path}.2")
         assert 0 < total <= 2 * 100 * 1024
     finally:
-        container.remove(force=True)
+        container.remove(v=True, force=True)
 
 
 def test_root_needing_image_fails_saying_why_and_runs_once_the_owner_opts_in_to_root(

@@ -217,7 +217,7 @@ def test_a_build_step_on_the_cache_network_reaches_the_cache_only(engine, tmp_pa
             network=use.network,
         )
     finally:
-        victim.remove(force=True)
+        victim.remove(v=True, force=True)
         victim_net.remove()
     seen = json.loads(next(line for line in logged if line.startswith("PROBE "))[6:])
 

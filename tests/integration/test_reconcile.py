@@ -44,7 +44,7 @@ def test_a_live_deployment_whose_container_vanished_is_marked_stopped(
     project = make_project(git_repo(FLASK_APP))
     build = deploy(project)
     deployment = Deployment.objects.get(build=build)
-    docker_client.containers.get(deployment.container_id).remove(force=True)
+    docker_client.containers.get(deployment.container_id).remove(v=True, force=True)
 
     result = services.reconcile_with_engine()
 
@@ -119,5 +119,5 @@ def test_another_installations_containers_images_and_volumes_are_left_alone(
             ]
         },
     )
-    foreign.remove(force=True)
+    foreign.remove(v=True, force=True)
     foreign_volume.remove(force=True)

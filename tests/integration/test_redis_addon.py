@@ -105,10 +105,14 @@ def test_a_redis_backup_is_verified_by_loading_it_and_restores_exactly_its_keys(
     for _ in range(5):
         http_get(live_port(project), "/hit")
 
+    unnamed_before = _unnamed_volumes(docker_client)
     call_command("addon", "backup", project.slug, "redis")
     addon = AddOn.objects.get(project=project)
     backup = addon.backups.get()
     assert backup.state == Backup.State.VERIFIED, backup.error
+    # The check container's image declares VOLUME /data: removed with its container, not
+    # left on the engine's disk once per backup.
+    assert not _unnamed_volumes(docker_client) - unnamed_before
     assert backup.tables == {"db0": 1} == backup.restored_tables
     assert backup.path.endswith(".rdb") and backup.size > 0
     assert "verified by a restore" in capsys.readouterr().out
@@ -142,6 +146,12 @@ def test_a_redis_backup_is_verified_by_loading_it_and_restores_exactly_its_keys(
     assert not docker_client.volumes.list(filters={"name": addon.volume_name})
 
 
+def _unnamed_volumes(docker_client) -> set[str]:
+    """Volumes no container uses, named by the engine (64 hex digits): a container's own."""
+    dangling = docker_client.volumes.list(filters={"dangling": True})
+    return {v.name for v in dangling if len(v.name) == 64 and v.name.isalnum()}
+
+
 def test_a_corrupt_redis_backup_restores_nothing_and_the_live_data_stays(
     celery_worker, git_repo, make_project, tmp_path, settings, docker_client
 ):
@@ -155,10 +165,14 @@ def test_a_corrupt_redis_backup_restores_nothing_and_the_live_data_stays(
     workers = wait_until(lambda: docker_client.containers.list(filters=worker_filter), timeout=60)
     worker_started = workers[0].attrs["State"]["StartedAt"]
     http_get(live_port(project), "/hit")
+    unnamed_before = _unnamed_volumes(docker_client)
     call_command("addon", "backup", project.slug, "redis")
     addon = AddOn.objects.get(project=project)
     backup = addon.backups.get()
     assert backup.state == Backup.State.VERIFIED, backup.error
+    # The check container's image declares VOLUME /data: removed with its container, not
+    # left on the engine's disk once per backup.
+    assert not _unnamed_volumes(docker_client) - unnamed_before
     for _ in range(6):
         http_get(live_port(project), "/hit")
     # The verified file is damaged on disk afterwards: the restore must notice first.

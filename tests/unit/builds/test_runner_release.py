@@ -39,7 +39,7 @@ class FakeContainer:
     def stop(self, timeout: int) -> None:
         pass
 
-    def remove(self, force: bool) -> None:
+    def remove(self, force: bool, v: bool = False) -> None:
         pass
 
 

@@ -175,6 +175,10 @@ def test_a_worker_consumes_a_queue_survives_a_crash_and_is_replaced_on_redeploy(
     rollback = wait_for_build(build_services.request_rollback(project, first))
     assert rollback.state == Build.State.LIVE, rollback.failure_reason
     wait_until(lambda: jobs.lrange("started", -1, -1)[0].startswith("v1:"), timeout=60)
+    # The v2 worker stops once the v1 one runs; until then either may take a job.
+    wait_until(
+        lambda: Process.objects.filter(pk=new_worker.pk, state="stopped").exists(), timeout=60
+    )
     jobs.rpush("jobs", "d")
     wait_until(lambda: _done(jobs, "v1:d:hello-worker"), timeout=60)
 

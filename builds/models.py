@@ -76,6 +76,9 @@ class Build(models.Model):
     image_id = models.CharField(max_length=100, blank=True)
     image_size = models.BigIntegerField(null=True, blank=True)
     dependency_layer_cached = models.BooleanField(null=True, blank=True)
+    # The dependency layer this build left for the next one to install on (issue 22,
+    # builds/pipeline/incremental.py): {"layer", "digest", "requirements", "depth"}, or {}.
+    dependency_base = models.JSONField(default=dict, blank=True)
     # Django's detected `migrate` is skipped when the live build's release ran with the same
     # fingerprint (builds.pipeline.fingerprint). The digest covers the files it depends on and
     # is kept so a rollback, which does not clone, can compute the fingerprint again.

@@ -7,12 +7,13 @@ import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from docker import errors as docker_errors
 
 from addons import services as addon_services
 from builds import docker as docker_seam
@@ -31,11 +32,12 @@ from builds.pipeline import (
     fence,
     health,
     image,
+    incremental,
     release,
     run,
     volume,
 )
-from builds.pipeline.detection import tree
+from builds.pipeline.detection import installer, tree
 from builds.pipeline.detection.sqlite import DATA_DIR, volume_links
 from builds.pipeline.errors import StageError
 from builds.pipeline.fingerprint import may_skip, migrations_digest, release_fingerprint
@@ -281,6 +283,7 @@ def _build_image(
         )
         default_ignore = dockerfile.generate_dockerignore()
         base_images = [base_image]
+        text, dependencies = _on_earlier_dependencies(build, plan, text, files, client, cache, log)
         log(f"Generated Dockerfile (from {base_image}):")
         for line in text.splitlines():
             log(f"  {line}")
@@ -320,8 +323,91 @@ def _build_image(
         )
     build.image_tag, build.image_id, build.image_size = tag, result.image_id, result.size
     build.dependency_layer_cached = result.dependency_layer_cached
-    build.save(update_fields=["image_tag", "image_id", "image_size", "dependency_layer_cached"])
+    if dependencies is not None:
+        build.dependency_base = _dependency_base(client, result.image_id, plan, dependencies)
+    build.save(
+        update_fields=[
+            "image_tag",
+            "image_id",
+            "image_size",
+            "dependency_layer_cached",
+            "dependency_base",
+        ]
+    )
     log(f"Built {tag} ({result.size / 1_000_000:.1f} MB)")
+
+
+def _on_earlier_dependencies(
+    build: Build, plan: Plan, text: str, files: tree.Tree, client, cache, log: BuildLog
+) -> tuple[str, incremental.Base | None]:
+    """The generated Dockerfile to build, on the dependency layer of the project's last live
+    build when the new requirements keep all of its own (builds/pipeline/incremental.py),
+    and what this build's layer will hold (its layer id still empty); None when the plan
+    does not install that way."""
+    file = plan.dependency_files[0] if len(plan.dependency_files) == 1 else ""
+    if not (
+        cache.network
+        and file.endswith(".txt")
+        and not plan.build_packages
+        and not plan.install_needs_source
+        and plan.install_steps == [installer.uv_install("-r", file)]
+    ):
+        return text, None
+    requirements = incremental.requirement_lines(files.read_text(file) or "")
+    if requirements is None:
+        return text, None
+    try:
+        base_image_id = client.api.inspect_image(image_rules.base_image(plan.python_version))["Id"]
+    except docker_errors.DockerException:
+        base_image_id = ""
+    digest = incremental.prefix_digest(text, base_image_id)
+    earlier = (
+        Build.objects.filter(project=build.project, state=Build.State.LIVE, pk__lt=build.pk)
+        .exclude(dependency_base={})
+        .order_by("-pk")
+        .first()
+    )
+    chosen = incremental.choose(
+        incremental.Base.from_dict(earlier.dependency_base) if earlier else None,
+        digest,
+        requirements,
+    )
+    if chosen is not None and not _image_exists(client, chosen.layer):
+        chosen = None
+    leaves = incremental.Base("", digest, requirements, chosen.depth + 1 if chosen else 0)
+    if chosen is None:
+        return text, leaves
+    added = len(set(requirements) - set(chosen.requirements))
+    log(
+        f"Dependencies: {file} keeps every requirement of build #{earlier.pk} and adds "
+        f"{added}: installing on that build's dependency layer, so only what is new is "
+        "installed (a requirement removed or changed installs everything again)"
+    )
+    return incremental.on_top(text, chosen, earlier.pk), leaves
+
+
+def _image_exists(client, image_id: str) -> bool:
+    try:
+        client.api.inspect_image(image_id)
+    except docker_errors.DockerException:
+        return False
+    return True
+
+
+def _dependency_base(client, image_id: str, plan: Plan, leaves: incremental.Base) -> dict:
+    """`leaves` with the id of the image's dependency layer: the image of its install step,
+    which the engine keeps as the parent of the next steps ({} when it cannot be found)."""
+    try:
+        history = client.api.history(image_id)
+    except docker_errors.DockerException:
+        return {}
+    for entry in history:  # newest first: the install step is the last one with its command
+        if plan.install_steps[0] in (entry.get("CreatedBy") or ""):
+            layer = entry.get("Id") or ""
+            if layer.startswith("sha256:"):
+                return replace(leaves, layer=layer).to_dict()
+            break
+    return {}
 
 
 def _own_dockerfile(files: tree.Tree, name: str) -> str:

@@ -367,23 +367,23 @@ def _on_earlier_dependencies(
         .order_by("-pk")
         .first()
     )
-    chosen = incremental.choose(
+    start = incremental.start(
         incremental.Base.from_dict(earlier.dependency_base) if earlier else None,
         digest,
         requirements,
     )
-    if chosen is not None and not _image_exists(client, chosen.layer):
-        chosen = None
-    leaves = incremental.Base("", digest, requirements, chosen.depth + 1 if chosen else 0)
-    if chosen is None:
+    if start.layer and not _image_exists(client, start.layer):
+        start = incremental.Start()
+    leaves = incremental.Base("", digest, requirements, start.depth, on=start.layer)
+    if not start.layer:
         return text, leaves
-    added = len(set(requirements) - set(chosen.requirements))
-    log(
-        f"Dependencies: {file} keeps every requirement of build #{earlier.pk} and adds "
-        f"{added}: installing on that build's dependency layer, so only what is new is "
-        "installed (a requirement removed or changed installs everything again)"
-    )
-    return incremental.on_top(text, chosen, earlier.pk), leaves
+    if start.added:
+        log(
+            f"Dependencies: {file} keeps every requirement of build #{earlier.pk} and adds "
+            f"{start.added}: installing on that build's dependency layer, so only what is new "
+            "is installed (a requirement removed or changed installs everything again)"
+        )
+    return incremental.on_top(text, start.layer), leaves
 
 
 def _image_exists(client, image_id: str) -> bool:

@@ -32,12 +32,14 @@ DEPENDENCIES_COMMENT = "# Dependencies first"
 
 @dataclass(frozen=True)
 class Base:
-    """What a build leaves for the next: its dependency layer and what the layer holds."""
+    """What a build leaves for the next: its dependency layer, the layer it was itself built
+    on ("": the setup steps) and what the layer holds."""
 
     layer: str
     digest: str
     requirements: tuple[str, ...]
     depth: int = 0
+    on: str = ""
 
     def to_dict(self) -> dict:
         return {
@@ -45,6 +47,7 @@ class Base:
             "digest": self.digest,
             "requirements": list(self.requirements),
             "depth": self.depth,
+            "on": self.on,
         }
 
     @classmethod
@@ -55,9 +58,20 @@ class Base:
                 str(data["digest"]),
                 tuple(str(line) for line in data["requirements"]),
                 int(data.get("depth", 0)),
+                str(data.get("on", "")),
             )
         except (KeyError, TypeError, ValueError):
             return None
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a build's dependency step starts: `layer` ("": the setup steps), how many such
+    layers lie below it (`depth`) and how many requirements it adds to that layer's."""
+
+    layer: str = ""
+    depth: int = 0
+    added: int = 0
 
 
 def requirement_lines(text: str) -> tuple[str, ...] | None:
@@ -98,20 +112,25 @@ def prefix_digest(text: str, base_image_id: str) -> str:
     return hashlib.sha256(f"{base_image_id}\n{setup}".encode()).hexdigest()
 
 
-def choose(previous: Base | None, digest: str, requirements: tuple[str, ...] | None) -> Base | None:
-    """`previous` when a build with these setup steps and requirements may start from its
-    layer: same digest, every earlier requirement kept (new ones or none added), chain short
-    enough; else None."""
+def start(previous: Base | None, digest: str, requirements: tuple[str, ...] | None) -> Start:
+    """Where a build with these setup steps and requirements starts, given the dependency
+    layer `previous` of the project's last live build.
+
+    Requirements that add to `previous`'s: on its layer. The same requirements: where
+    `previous` itself started, so the Dockerfile is the one `previous` built and every step
+    comes from the engine's cache (a code-only change). Anything else: the setup steps."""
     if previous is None or requirements is None or not digest or previous.digest != digest:
-        return None
-    if previous.depth + 1 >= MAX_DEPTH:
-        return None
+        return Start()
     before, after = set(previous.requirements), set(requirements)
-    return previous if before <= after else None
+    if before == after:
+        return Start(previous.on, previous.depth if previous.on else 0)
+    if before < after and previous.depth + 1 < MAX_DEPTH:
+        return Start(previous.layer, previous.depth + 1, len(after - before))
+    return Start()
 
 
-def on_top(text: str, base: Base, build_number: int) -> str:
-    """`text` with its setup steps replaced by the layer of `base` (from build #n)."""
+def on_top(text: str, layer: str) -> str:
+    """`text` with its setup steps replaced by `layer`."""
     parts = split(text)
     if parts is None:
         raise ValueError("not a generated Dockerfile with a dependency step")
@@ -119,9 +138,9 @@ def on_top(text: str, base: Base, build_number: int) -> str:
     return "\n".join(
         [
             *header,
-            f"# On build #{build_number}'s dependency layer: only the requirements added since",
-            "# are installed (builds/pipeline/incremental.py).",
-            f"FROM {base.layer}",
+            "# On an earlier build's dependency layer: only the requirements added since are",
+            "# installed (builds/pipeline/incremental.py).",
+            f"FROM {layer}",
             *rest,
         ]
     ) + ("\n" if text.endswith("\n") else "")

@@ -53,6 +53,15 @@ def test_an_added_requirement_installs_alone_on_the_earlier_layer_a_removed_one_
     assert imports_six(docker_client, added.image_id)
     assert http_get(live_port(project))[0] == 200
 
+    # A code-only change after it: the same Dockerfile as that build's, every step cached.
+    repo.commit({"app.py": FLASK_APP["app.py"] + "\n# code only\n"}, "code only")
+    code = deploy(project)
+
+    assert code.state == Build.State.LIVE, code.failure_reason + build_log(code)
+    assert code.dependency_layer_cached is True
+    assert code.dependency_base["layer"] == added.dependency_base["layer"]
+    assert code.dependency_base["depth"] == 1 and imports_six(docker_client, code.image_id)
+
     # Removing it: everything is installed again from the setup steps, without six.
     repo.commit({"requirements.txt": requirements}, "remove six")
     removed = deploy(project)

@@ -7,10 +7,11 @@ import pytest
 from builds.pipeline import incremental
 from builds.pipeline.detection.installer import UV_INSTALL
 from builds.pipeline.dockerfile import generate_dockerfile
-from builds.pipeline.incremental import MAX_DEPTH, Base
+from builds.pipeline.incremental import MAX_DEPTH, Base, Start
 from builds.pipeline.plan import Plan
 
 LAYER = "sha256:" + "a" * 64
+OTHER = "sha256:" + "b" * 64
 
 
 def plan(**changes) -> Plan:
@@ -55,9 +56,17 @@ def test_a_requirements_file_with_an_option_is_not_followed(option):
 def test_a_build_that_keeps_every_requirement_and_adds_one_goes_on_the_earlier_layer():
     earlier = Base(LAYER, "d1", ("flask>=3", "gunicorn>=22"))
 
-    chosen = incremental.choose(earlier, "d1", ("flask>=3", "gunicorn>=22", "requests==2.32.3"))
+    start = incremental.start(earlier, "d1", ("flask>=3", "gunicorn>=22", "requests==2.32.3"))
 
-    assert chosen == earlier
+    assert start == Start(LAYER, depth=1, added=1)
+
+
+def test_the_same_requirements_start_where_the_earlier_build_did_so_its_steps_are_cached():
+    from_setup = Base(LAYER, "d1", ("flask>=3",))
+    on_a_layer = Base(OTHER, "d1", ("flask>=3", "six"), depth=1, on=LAYER)
+
+    assert incremental.start(from_setup, "d1", ("flask>=3",)) == Start()
+    assert incremental.start(on_a_layer, "d1", ("six", "flask>=3")) == Start(LAYER, depth=1)
 
 
 @pytest.mark.parametrize(
@@ -68,21 +77,21 @@ def test_a_build_that_keeps_every_requirement_and_adds_one_goes_on_the_earlier_l
     ],
 )
 def test_a_requirement_removed_or_changed_installs_everything_again(requirements):
-    earlier = Base(LAYER, "d1", ("flask>=3", "gunicorn>=22"))
+    earlier = Base(LAYER, "d1", ("flask>=3", "gunicorn>=22"), depth=2, on=OTHER)
 
-    assert incremental.choose(earlier, "d1", requirements) is None
+    assert incremental.start(earlier, "d1", requirements) == Start()
 
 
 def test_other_setup_steps_an_option_line_or_a_long_chain_install_everything_again():
     earlier = Base(LAYER, "d1", ("flask>=3",))
     more = ("flask>=3", "requests")
 
-    assert incremental.choose(earlier, "d2", more) is None  # base image, labels, Python...
-    assert incremental.choose(earlier, "d1", None) is None  # an option line
-    assert incremental.choose(None, "d1", more) is None  # no earlier layer
-    assert incremental.choose(Base(LAYER, "", ("flask>=3",)), "", more) is None
-    deep = Base(LAYER, "d1", ("flask>=3",), depth=MAX_DEPTH - 1)
-    assert incremental.choose(deep, "d1", more) is None
+    assert incremental.start(earlier, "d2", more) == Start()  # base image, labels, Python...
+    assert incremental.start(earlier, "d1", None) == Start()  # an option line
+    assert incremental.start(None, "d1", more) == Start()  # no earlier layer
+    assert incremental.start(Base(LAYER, "", ("flask>=3",)), "", more) == Start()
+    deep = Base(LAYER, "d1", ("flask>=3",), depth=MAX_DEPTH - 1, on=OTHER)
+    assert incremental.start(deep, "d1", more) == Start()
 
 
 def test_the_digest_covers_the_setup_steps_and_the_base_image_only():
@@ -102,10 +111,10 @@ def test_on_top_replaces_the_setup_steps_by_the_layer_and_keeps_the_rest():
     full = text()
     _header, setup, rest = incremental.split(full)
 
-    on_layer = incremental.on_top(full, Base(LAYER, "d", ()), 41)
+    on_layer = incremental.on_top(full, LAYER)
 
     assert on_layer.count("FROM ") == 1 and f"FROM {LAYER}\n" in on_layer
-    assert "build #41's dependency layer" in on_layer
+    assert "earlier build's dependency layer" in on_layer
     assert on_layer.endswith("\n".join(rest) + "\n")
     assert rest[0] == "ARG UV_DEFAULT_INDEX"  # the install's build argument, after the FROM
     assert not any(line in on_layer for line in setup if line.startswith(("RUN", "LABEL")))
@@ -115,11 +124,11 @@ def test_a_dockerfile_without_a_dependency_step_is_not_split():
     assert incremental.split("FROM python:3.11-slim\nCOPY . .\n") is None
     assert incremental.prefix_digest("FROM python:3.11-slim\n", "x") == ""
     with pytest.raises(ValueError):
-        incremental.on_top("FROM python:3.11-slim\n", Base(LAYER, "d", ()), 1)
+        incremental.on_top("FROM python:3.11-slim\n", LAYER)
 
 
 def test_a_stored_base_reads_back_and_a_damaged_one_is_ignored():
-    base = Base(LAYER, "d1", ("flask",), depth=2)
+    base = Base(LAYER, "d1", ("flask",), depth=2, on=OTHER)
 
     assert Base.from_dict(base.to_dict()) == base
     assert Base.from_dict({}) is None

@@ -21,14 +21,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from builds import preview, runtime_output, selectors, services, tasks
+from builds import logfollow, preview, runtime_output, selectors, services, tasks
 from builds.models import Build
 from builds.pipeline.sha import is_sha
 from projects import paging, permissions, sections
 from projects.models import Project
 
-# A follower gets at most this many lines per answer; a longer backlog comes in a few quick polls.
-LOG_BATCH = 500
 # A build's page shows at most this many of its last lines (a log holds up to
 # DEPLOYER_BUILD_LOG_MAX_LINES): the page's size stays bounded, the download has them all.
 BUILD_PAGE_LINES = 1000
@@ -286,29 +284,13 @@ def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # The page carries the log's last BUILD_PAGE_LINES lines; the whole of it is a download.
     first = max(build.log_line_count - BUILD_PAGE_LINES, 0)
     lines = list(build.log_lines.filter(seq__gt=first).order_by("seq").values_list("seq", "text"))
-    context.update(_log_context(build, lines, after=0))
+    context["lines"] = lines
+    context["log_html"] = logfollow.fragment(
+        build, lines, 0, full=False, poll_ms=settings.DEPLOYER_LOG_POLL_MS
+    )
     context["earlier_lines"] = lines[0][0] - 1 if lines else 0
     context["detection"] = selectors.build_detection(build)
     return render(request, "builds/detail.html", context)
-
-
-def _log_context(
-    build: Build, lines: list[tuple[int, str]], after: int, full: bool = False
-) -> dict:
-    """Lines plus the cursor of the next poll; no cursor once the log can no longer grow."""
-    cursor = lines[-1][0] if lines else after
-    follow = full or not selectors.log_settled(build)
-    return {
-        "build": build,
-        "lines": lines,
-        "cursor": cursor if follow else None,
-        "full": full,
-        "poll_ms": settings.DEPLOYER_LOG_POLL_MS,
-    }
-
-
-# Fields a poll reads: enough to know whether lines may be new and whether more can come.
-POLL_FIELDS = ("id", "state", "finished_at", "log_line_count", "log_complete")
 
 
 @never_cache
@@ -317,22 +299,20 @@ POLL_FIELDS = ("id", "state", "finished_at", "log_line_count", "log_complete")
 def log_lines(request: HttpRequest, pk: int) -> HttpResponse:
     """The lines after `?after=<seq>` and, while more can come, a sentinel to fetch the next ones.
 
-    This is the hot path of the dashboard (every follower, twice a second), so it reads
-    three fields of the build and skips the lines query while the build's line count says
-    nothing is new. The state is read before the lines: once it says "settled", every line
-    was already written, so stopping the sentinel can never lose one.
+    The hot path of the dashboard (every follower, four times a second): builds/logfollow.py
+    reads one row, the lines only when some are new, and writes the answer without a template.
     """
-    build = _get_build_for_user(request, pk, *POLL_FIELDS)
+    build = logfollow.build_to_follow(request.user, pk)
+    if build is None:
+        raise Http404("No such build.")
     try:
         after = max(int(request.GET.get("after", "0")), 0)
     except ValueError:
         after = 0
-    lines: list[tuple[int, str]] = []
-    if build.log_line_count > after or selectors.log_settled(build):
-        new = build.log_lines.filter(seq__gt=after).order_by("seq").values_list("seq", "text")
-        lines = list(new[:LOG_BATCH])
-    context = _log_context(build, lines, after, full=len(lines) == LOG_BATCH)
-    return render(request, "builds/_log_lines.html", context)
+    lines = logfollow.new_lines(build, after)
+    full = len(lines) == logfollow.LOG_BATCH
+    html = logfollow.fragment(build, lines, after, full=full, poll_ms=settings.DEPLOYER_LOG_POLL_MS)
+    return HttpResponse(html)
 
 
 @login_required

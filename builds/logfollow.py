@@ -11,13 +11,11 @@ poll's cost, and a poll that finds nothing new is the common case.
 
 from __future__ import annotations
 
-from html import escape
-
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from builds import selectors
-from builds.models import Build, BuildLogLine
+from builds import logtail, selectors
+from builds.models import Build
 from projects import permissions
 from projects.models import Project
 
@@ -51,25 +49,18 @@ def build_to_follow(user, pk: int) -> Build | None:
 
 
 def new_lines(build: Build, after: int) -> list[tuple[int, str]]:
-    """Up to LOG_BATCH lines after `after`; no query while the count says none are new.
+    """Up to LOG_BATCH lines after `after`, as (seq, rendered <div>); no query while the
+    count says none are new, and while the build runs, the process's shared copy
+    (builds/logtail.py).
 
     Read the state (in `build`) before the lines: once it says "settled", every line was
     already written, so the answer that stops the sentinel cannot miss one."""
-    if build.log_line_count <= after and not selectors.log_settled(build):
+    if selectors.log_settled(build):
+        logtail.forget(build.pk)
+        return logtail.read(build.pk, after, LOG_BATCH)
+    if build.log_line_count <= after:
         return []
-    rows = BuildLogLine.objects.filter(build_id=build.pk, seq__gt=after).order_by("seq")
-    return list(rows.values_list("seq", "text")[:LOG_BATCH])
-
-
-def line_divs(lines) -> str:
-    """One escaped <div> per (seq, text) line, in one f-string per line: format_html_join
-    took 14 ms for a batch of 500 lines, paid by each of 50 followers in a burst."""
-    return "\n".join(
-        f'<div class="log-line{" stage-line" if text.startswith("==> ") else ""}" '
-        f'data-seq="{int(seq)}"><span class="seq" aria-hidden="true">{int(seq)}</span>'
-        f'<span class="text">{escape(text)}</span></div>'
-        for seq, text in lines
-    )
+    return logtail.lines_after(build.pk, after, build.log_line_count, LOG_BATCH)
 
 
 def sentinel(build_pk: int, cursor: int, *, full: bool, poll_ms: int) -> str:
@@ -86,10 +77,10 @@ def sentinel(build_pk: int, cursor: int, *, full: bool, poll_ms: int) -> str:
 def fragment(
     build: Build, lines: list[tuple[int, str]], after: int, *, full: bool, poll_ms: int
 ) -> SafeString:
-    """The lines and, while more can come, the sentinel carrying the next cursor.
-
-    No sentinel once the log can no longer grow, unless a full batch says more is stored."""
-    html = line_divs(lines)
+    """The lines, (seq, rendered <div>), and while more can come the sentinel carrying the
+    next cursor. No sentinel once the log can no longer grow, unless a full batch says more
+    is stored."""
+    html = "\n".join(div for _, div in lines)
     if full or not selectors.log_settled(build):
         cursor = lines[-1][0] if lines else after
         html = f"{html}\n{sentinel(build.pk, cursor, full=full, poll_ms=poll_ms)}"

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from builds import logfollow, preview, runtime_output, selectors, services, tasks
+from builds import logfollow, logtail, preview, runtime_output, selectors, services, tasks
 from builds.models import Build
 from builds.pipeline.sha import is_sha
 from projects import paging, permissions, sections
@@ -283,7 +283,7 @@ def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "builds/_build_status.html", context)
     # The page carries the log's last BUILD_PAGE_LINES lines; the whole of it is a download.
     first = max(build.log_line_count - BUILD_PAGE_LINES, 0)
-    lines = list(build.log_lines.filter(seq__gt=first).order_by("seq").values_list("seq", "text"))
+    lines = logtail.read(build.pk, first, BUILD_PAGE_LINES)
     context["lines"] = lines
     context["log_html"] = logfollow.fragment(
         build, lines, 0, full=False, poll_ms=settings.DEPLOYER_LOG_POLL_MS

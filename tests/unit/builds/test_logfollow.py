@@ -8,8 +8,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from builds import logfollow
-from builds.models import Build
+from builds import logfollow, logtail
+from builds.models import Build, BuildLogLine
 from projects.models import Membership, Project
 from tests.unit.builds.test_views import HTMX, LONG_AGO, add_lines, make_build, seqs
 
@@ -172,3 +172,103 @@ def test_fragment_of_a_settled_log_has_no_sentinel_unless_a_full_batch_says_more
 
     assert "log-sentinel" not in logfollow.fragment(build, [(1, "a")], 0, full=False, poll_ms=1)
     assert "?after=1" in logfollow.fragment(build, [(1, "a")], 0, full=True, poll_ms=1)
+
+
+# Lines shared by the followers of a build (builds/logtail.py) ---------------------------------
+
+
+def test_followers_of_a_running_build_share_the_lines_one_of_them_read(
+    auth_client, project, django_assert_num_queries
+):
+    build = make_build(project, Build.State.BUILDING)
+    add_lines(build, "one", "two", "three")
+    first = poll(auth_client, build, after=1).content.decode()
+
+    with django_assert_num_queries(6):  # session, user, build twice: the lines were kept
+        second = poll(auth_client, build, after=1).content.decode()
+        third = poll(auth_client, build, after=2).content.decode()
+
+    assert second == first and seqs(second) == [2, 3]
+    assert seqs(third) == [3]
+
+
+def test_only_lines_newer_than_the_kept_ones_are_read(
+    auth_client, project, django_assert_num_queries
+):
+    build = make_build(project, Build.State.BUILDING)
+    add_lines(build, "one", "two")
+    poll(auth_client, build)
+    add_lines(build, "three", "four")
+
+    with django_assert_num_queries(4):
+        behind = poll(auth_client, build, after=1).content.decode()
+
+    assert seqs(behind) == [2, 3, 4]
+    assert logtail._tails[build.pk].seqs == [1, 2, 3, 4]
+
+
+def test_kept_lines_reach_nobody_without_a_role_in_the_project(client, other_user, user, project):
+    build = make_build(project, Build.State.BUILDING)
+    add_lines(build, "secret line")
+    client.force_login(user)
+    assert seqs(poll(client, build).content.decode()) == [1]  # now kept in this process
+
+    client.force_login(other_user)
+    response = poll(client, build)
+
+    assert response.status_code == 404
+    assert b"secret line" not in response.content
+
+
+def test_a_settled_log_is_read_from_the_database_and_no_longer_kept(auth_client, project):
+    build = make_build(project, Build.State.BUILDING)
+    add_lines(build, "one")
+    poll(auth_client, build)
+    add_lines(build, "two")
+    Build.objects.filter(pk=build.pk).update(state=Build.State.LIVE, log_complete=True)
+
+    html = poll(auth_client, build, after=1).content.decode()
+
+    assert seqs(html) == [2] and "log-sentinel" not in html
+    assert build.pk not in logtail._tails
+
+
+def test_kept_lines_stay_bounded_and_a_follower_behind_them_reads_the_database(
+    project, monkeypatch
+):
+    monkeypatch.setattr(logtail, "MAX_LINES", 3)
+    build = make_build(project, Build.State.BUILDING)
+    add_lines(build, *[f"line {n}" for n in range(1, 6)])
+
+    assert [seq for seq, _ in logtail.lines_after(build.pk, 3, 5, limit=10)] == [4, 5]
+    add_lines(build, "line 6", "line 7")
+    assert [seq for seq, _ in logtail.lines_after(build.pk, 4, 7, limit=10)] == [5, 6, 7]
+    tail = logtail._tails[build.pk]
+    assert (tail.floor, tail.seqs) == (4, [5, 6, 7])
+    assert [seq for seq, _ in logtail.lines_after(build.pk, 1, 7, limit=2)] == [2, 3]
+
+
+def test_a_gap_in_the_numbers_loses_no_line_after_it(project):
+    build = make_build(project, Build.State.BUILDING)
+    BuildLogLine.objects.bulk_create(
+        BuildLogLine(build=build, seq=seq, text=f"line {seq}") for seq in (1, 2, 5, 6)
+    )
+
+    assert [seq for seq, _ in logtail.lines_after(build.pk, 0, 6, limit=10)] == [1, 2, 5, 6]
+    assert [seq for seq, _ in logtail.lines_after(build.pk, 2, 6, limit=10)] == [5, 6]
+    assert [seq for seq, _ in logtail.lines_after(build.pk, 3, 6, limit=1)] == [5]
+
+
+def test_kept_builds_are_bounded_least_recently_followed_first(user, monkeypatch):
+    monkeypatch.setattr(logtail, "MAX_BUILDS", 2)
+    builds = [
+        make_build(Project.objects.create(slug=f"app-{n}", repo_url="x", owner=user), "building")
+        for n in range(3)
+    ]
+    for build in builds:
+        add_lines(build, "one")
+
+    for build in (builds[0], builds[1], builds[0], builds[2]):
+        logtail.lines_after(build.pk, 0, 1, limit=10)
+
+    assert list(logtail._tails) == [builds[0].pk, builds[2].pk]

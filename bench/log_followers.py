@@ -386,6 +386,23 @@ def server_cpu(gunicorn_pgid: int) -> tuple[float, float]:
     return web, database
 
 
+def gunicorn_rss_mb(gunicorn_pgid: int) -> float:
+    """Resident memory of gunicorn's master and workers together, in MB."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != gunicorn_pgid:
+                continue
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+    return total / 1024
+
+
 def cpu_pressure() -> str:
     """How much CPU other work on the host took (Linux PSI, "some" over 60 s), if known."""
     try:
@@ -469,6 +486,7 @@ def main() -> None:
         collected = [results.get() for _ in range(len(processes) + 1)]
         elapsed = time.monotonic() - started
         cpu_after = server_cpu(gunicorn.pid)
+        web_memory = gunicorn_rss_mb(gunicorn.pid)
         for process in [*processes, pages]:
             process.join()
     finally:
@@ -511,6 +529,10 @@ def main() -> None:
         (
             "Server CPU per request: gunicorn / PostgreSQL (all its processes)",
             f"{web_cpu / requests_served * 1000:.1f} ms / {db_cpu / requests_served * 1000:.1f} ms ({web_cpu:.1f} s / {db_cpu:.1f} s for {requests_served} requests and the writer)",
+        ),
+        (
+            f"gunicorn memory after the load (RSS, master and {WEB.web_workers} workers)",
+            f"{web_memory:.0f} MB",
         ),
         (
             "Line written → shown to a follower, p50 / p95 / max",

@@ -22,10 +22,12 @@ from html import escape
 
 from builds.models import BuildLogLine
 
-# Lines kept per build: two polls' batches, so a follower a burst behind is still served here.
+# Lines kept per build: two polls' batches, so a follower a burst behind is still served here;
+# and at most this many characters of them (lines may be 8,192 characters long).
 MAX_LINES = 1000
-# Builds kept per process; the least recently polled goes first.
-MAX_BUILDS = 32
+MAX_CHARS = 500_000
+# Builds kept per process, the least recently polled dropped first: at most 8 MB.
+MAX_BUILDS = 16
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Tail:
     upto: int
     seqs: list[int] = field(default_factory=list)
     divs: list[str] = field(default_factory=list)
+    chars: int = 0
 
 
 _tails: OrderedDict[int, Tail] = OrderedDict()
@@ -105,14 +108,20 @@ def _keep(build_id: int, tail: Tail, rows: list[tuple[int, str]]) -> None:
 
 def _extend(tail: Tail, rows: list[tuple[int, str]]) -> None:
     """Append the rows newer than the newest kept (another thread may have read some first),
-    then drop the oldest beyond MAX_LINES."""
+    then drop the oldest beyond MAX_LINES or MAX_CHARS."""
     with _lock:
         for seq, div in rows:
             if seq > tail.upto:
                 tail.seqs.append(seq)
                 tail.divs.append(div)
+                tail.chars += len(div)
                 tail.upto = seq
-        excess = len(tail.seqs) - MAX_LINES
-        if excess > 0:
+        excess = max(len(tail.seqs) - MAX_LINES, 0)
+        dropped = sum(map(len, tail.divs[:excess]))
+        while excess < len(tail.seqs) and tail.chars - dropped > MAX_CHARS:
+            dropped += len(tail.divs[excess])
+            excess += 1
+        if excess:
             tail.floor = tail.seqs[excess - 1]
+            tail.chars -= dropped
             del tail.seqs[:excess], tail.divs[:excess]

@@ -248,6 +248,18 @@ def test_kept_lines_stay_bounded_and_a_follower_behind_them_reads_the_database(
     assert [seq for seq, _ in logtail.lines_after(build.pk, 1, 7, limit=2)] == [2, 3]
 
 
+def test_kept_lines_stay_within_a_character_budget(project, monkeypatch):
+    monkeypatch.setattr(logtail, "MAX_CHARS", 3 * len(logtail.line_div(1, "x" * 100)))
+    build = make_build(project, Build.State.BUILDING)
+    add_lines(build, *["x" * 100] * 5)
+
+    assert len(logtail.lines_after(build.pk, 0, 5, limit=10)) == 5  # the answer is whole
+
+    tail = logtail._tails[build.pk]
+    assert (tail.floor, tail.seqs) == (2, [3, 4, 5])
+    assert tail.chars == sum(map(len, tail.divs))
+
+
 def test_a_gap_in_the_numbers_loses_no_line_after_it(project):
     build = make_build(project, Build.State.BUILDING)
     BuildLogLine.objects.bulk_create(

@@ -77,14 +77,15 @@ def lines_after(build_id: int, after: int, count: int, limit: int) -> list[tuple
         rows = read(build_id, after, max(limit, MAX_LINES))
         _keep(build_id, Tail(floor=after, upto=after), rows)
         return rows[:limit]
-    if after < tail.floor:  # a follower further behind than the kept lines: not kept
-        return read(build_id, after, limit)
     if count > tail.upto:
         _extend(tail, read(build_id, tail.upto, MAX_LINES))
     with _lock:
-        start = bisect_right(tail.seqs, after)
-        seqs, divs = tail.seqs[start : start + limit], tail.divs[start : start + limit]
-    return list(zip(seqs, divs, strict=True))
+        # Checked under the lock: another thread may just have dropped the oldest lines.
+        if after >= tail.floor:
+            start = bisect_right(tail.seqs, after)
+            seqs, divs = tail.seqs[start : start + limit], tail.divs[start : start + limit]
+            return list(zip(seqs, divs, strict=True))
+    return read(build_id, after, limit)  # a follower further behind than the kept lines
 
 
 def forget(build_id: int) -> None:

@@ -248,6 +248,21 @@ def test_kept_lines_stay_bounded_and_a_follower_behind_them_reads_the_database(
     assert [seq for seq, _ in logtail.lines_after(build.pk, 1, 7, limit=2)] == [2, 3]
 
 
+def test_a_follower_left_behind_by_the_lines_its_own_poll_dropped_reads_the_database(
+    project, monkeypatch
+):
+    monkeypatch.setattr(logtail, "MAX_LINES", 3)
+    build = make_build(project, Build.State.BUILDING)
+    add_lines(build, "one", "two")
+    logtail.lines_after(build.pk, 0, 2, limit=10)  # kept: 1, 2
+    add_lines(build, "three", "four", "five", "six")
+
+    # Reading the new lines drops 1 and 2 (at most 3 kept): the answer must still start at 1.
+    lines = logtail.lines_after(build.pk, 0, 6, limit=10)
+
+    assert [seq for seq, _ in lines] == [1, 2, 3, 4, 5, 6]
+
+
 def test_kept_lines_stay_within_a_character_budget(project, monkeypatch):
     monkeypatch.setattr(logtail, "MAX_CHARS", 3 * len(logtail.line_div(1, "x" * 100)))
     build = make_build(project, Build.State.BUILDING)

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,7 +22,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from builds import logfollow, logtail, preview, runtime_output, selectors, services, tasks
+from builds import (
+    logaccess,
+    logfollow,
+    logtail,
+    preview,
+    runtime_output,
+    selectors,
+    services,
+    tasks,
+)
 from builds.models import Build
 from builds.pipeline.sha import is_sha
 from projects import paging, permissions, sections
@@ -294,17 +304,23 @@ def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
-@login_required
 @require_GET
 def log_lines(request: HttpRequest, pk: int) -> HttpResponse:
     """The lines after `?after=<seq>` and, while more can come, a sentinel to fetch the next ones.
 
-    The hot path of the dashboard (every follower, four times a second): builds/logfollow.py
-    reads one row, the lines only when some are new, and writes the answer without a template.
+    The hot path of the dashboard (every follower, four times a second). A session this
+    process has seen following is checked with the build in one query (builds/logaccess.py);
+    otherwise the whole way, as login_required and projects.permissions do. builds/logfollow.py
+    reads the lines only when some are new and writes the answer without a template.
     """
-    build = logfollow.build_to_follow(request.user, pk)
+    build = logaccess.build_for_session(request, pk)
     if build is None:
-        raise Http404("No such build.")
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        build = logfollow.build_to_follow(request.user, pk)
+        if build is None:
+            raise Http404("No such build.")
+        logaccess.remember(request)
     try:
         after = max(int(request.GET.get("after", "0")), 0)
     except ValueError:

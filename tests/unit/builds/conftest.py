@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from builds import logtail
+from builds import logaccess, logtail
 from builds.pipeline.detect import detect_plan
 from builds.pipeline.plan import Overrides, Plan
 
@@ -53,3 +53,11 @@ def _no_kept_log_lines():
     logtail.clear()
     yield
     logtail.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_sessions():
+    """Each test starts with no session known to follow logs (builds/logaccess.py)."""
+    logaccess.forget_all()
+    yield
+    logaccess.forget_all()

@@ -42,11 +42,10 @@ from projects.models import Project
 BUILD_PAGE_LINES = 1000
 
 
-def _get_build_for_user(request: HttpRequest, pk: int, *fields: str) -> Build:
-    """The build if the user may see its project; 404 otherwise. `fields` limits what is read."""
+def _get_build_for_user(request: HttpRequest, pk: int) -> Build:
+    """The build if the user may see its project; 404 otherwise."""
     visible = Build.objects.filter(project__in=Project.objects.visible_to(request.user))
-    visible = visible.only(*fields) if fields else visible.select_related("project")
-    return get_object_or_404(visible, pk=pk)
+    return get_object_or_404(visible.select_related("project"), pk=pk)
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:

@@ -39,6 +39,8 @@ class Tail:
     seqs: list[int] = field(default_factory=list)
     divs: list[str] = field(default_factory=list)
     chars: int = 0
+    # Held while one thread reads the newer lines: the others wait for them, not read them too.
+    reading: threading.Lock = field(default_factory=threading.Lock)
 
 
 _tails: OrderedDict[int, Tail] = OrderedDict()
@@ -78,7 +80,9 @@ def lines_after(build_id: int, after: int, count: int, limit: int) -> list[tuple
         _keep(build_id, Tail(floor=after, upto=after), rows)
         return rows[:limit]
     if count > tail.upto:
-        _extend(tail, read(build_id, tail.upto, MAX_LINES))
+        with tail.reading:
+            if count > tail.upto:  # not read meanwhile by the thread this one waited for
+                _extend(tail, read(build_id, tail.upto, MAX_LINES))
     with _lock:
         # Checked under the lock: another thread may just have dropped the oldest lines.
         if after >= tail.floor:

@@ -1,6 +1,7 @@
 """Fifty browsers following a build log must not starve other page loads.
 
-Starts gunicorn as production would (3 workers x 4 threads, loopback only) on its own
+Starts gunicorn as production would (gunicorn.conf.py: workers and threads sized from the
+machine by deployer/sizing.py, or DEPLOYER_WEB_WORKERS / DEPLOYER_WEB_THREADS; loopback only) on its own
 PostgreSQL database, creates a user, ten projects and a running build, and for a bounded
 time:
 
@@ -53,7 +54,8 @@ BURST_AT, BURST_LINES = 8.0, 800  # one burst longer than a poll's batch of 500
 POLL_MS = os.environ.get("BENCH_POLL_MS", "")  # empty: the server's default
 RETRY_DELAY = 2.0  # the sentinel's `retry delay:2s`
 PASSWORD = "bench-password-not-secret"
-GUNICORN = [str(ROOT / ".venv/bin/gunicorn"), "deployer.wsgi", "-w", "3", "--threads", "4"]
+# gunicorn.conf.py (read from ROOT) sizes the workers and threads, as in production.
+GUNICORN = [str(ROOT / ".venv/bin/gunicorn"), "deployer.wsgi"]
 
 
 def bench_database_url() -> str:
@@ -71,6 +73,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deployer.settings")
 if POLL_MS:
     os.environ["DEPLOYER_LOG_POLL_MS"] = POLL_MS
 sys.path.insert(0, str(ROOT))
+
+from deployer import sizing  # noqa: E402 - the repository's root is on the path just above
+
+WEB = sizing.from_environment()  # what gunicorn.conf.py gives the server
 
 
 def ensure_database() -> None:
@@ -262,6 +268,8 @@ def follow(port: int, cookies: dict[str, str], build_id: int, deadline: float) -
     seqs: list[int] = []
     latencies: list[float] = []
     delivery: list[float] = []
+    burst: list[float] = []  # the same, for the burst's lines alone
+    steady: list[float] = []  # and for the others
     errors, cursor, delay, finished = 0, 0, 0.0, False
     while time.time() < deadline:
         time.sleep(delay)
@@ -279,6 +287,7 @@ def follow(port: int, cookies: dict[str, str], build_id: int, deadline: float) -
             written = WRITTEN_AT.search(text)
             if written:
                 delivery.append(now - float(written.group(1)))
+                (burst if text.startswith("burst") else steady).append(delivery[-1])
         sentinel = re.search(r'\?after=(\d+)" hx-trigger="([^"]+)"', body)
         if sentinel is None:
             finished = True
@@ -290,6 +299,8 @@ def follow(port: int, cookies: dict[str, str], build_id: int, deadline: float) -
         "seqs": seqs,
         "latencies": latencies,
         "delivery": delivery,
+        "burst": burst,
+        "steady": steady,
         "errors": errors,
         "finished": finished,
     }
@@ -375,6 +386,23 @@ def server_cpu(gunicorn_pgid: int) -> tuple[float, float]:
     return web, database
 
 
+def gunicorn_rss_mb(gunicorn_pgid: int) -> float:
+    """Resident memory of gunicorn's master and workers together, in MB."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != gunicorn_pgid:
+                continue
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+    return total / 1024
+
+
 def cpu_pressure() -> str:
     """How much CPU other work on the host took (Linux PSI, "some" over 60 s), if known."""
     try:
@@ -389,7 +417,8 @@ def write_report(rows: list[tuple[str, str]]) -> Path:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = "\n".join(
         [
-            f"Run {stamp}. `bench/log_followers.py`: gunicorn `-w 3 --threads 4` on 127.0.0.1; "
+            f"Run {stamp}. `bench/log_followers.py`: gunicorn `-w {WEB.web_workers} --threads "
+            f"{WEB.web_threads}` (deployer/sizing.py) on 127.0.0.1; "
             f"{FOLLOWERS} followers (each its own keep-alive connection) poll "
             "`/builds/<id>/log/?after=<cursor>` at the browser's cadence while a writer appends "
             f"lines for {FOLLOW_SECONDS:.0f} s; another process loads the projects list back to "
@@ -429,7 +458,9 @@ def main() -> None:
 
         connections.close_all()  # nothing of Django's crosses the fork
         results = context.Queue()
-        print(f"gunicorn on 127.0.0.1:{port}; projects list alone for {BASELINE_SECONDS:.0f} s")
+        print(
+            f"gunicorn -w {WEB.web_workers} --threads {WEB.web_threads} on 127.0.0.1:{port}; projects list alone for {BASELINE_SECONDS:.0f} s"
+        )
         page_process(port, cookies, BASELINE_SECONDS, results)
         baseline = results.get()
 
@@ -455,6 +486,7 @@ def main() -> None:
         collected = [results.get() for _ in range(len(processes) + 1)]
         elapsed = time.monotonic() - started
         cpu_after = server_cpu(gunicorn.pid)
+        web_memory = gunicorn_rss_mb(gunicorn.pid)
         for process in [*processes, pages]:
             process.join()
     finally:
@@ -471,6 +503,8 @@ def main() -> None:
     exact = sum(1 for f in followers if f["seqs"] == expected)
     polls = [x for f in followers for x in f["latencies"]]
     delivery = [x for f in followers for x in f["delivery"]]
+    burst = [x for f in followers for x in f["burst"]]
+    steady = [x for f in followers for x in f["steady"]]
     errors = sum(f["errors"] for f in followers)
     web_cpu, db_cpu = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
     requests_served = len(polls) + len(loaded["latencies"])
@@ -497,9 +531,15 @@ def main() -> None:
             f"{web_cpu / requests_served * 1000:.1f} ms / {db_cpu / requests_served * 1000:.1f} ms ({web_cpu:.1f} s / {db_cpu:.1f} s for {requests_served} requests and the writer)",
         ),
         (
+            f"gunicorn memory after the load (RSS, master and {WEB.web_workers} workers)",
+            f"{web_memory:.0f} MB",
+        ),
+        (
             "Line written → shown to a follower, p50 / p95 / max",
             f"{summary(delivery)} / {ms(max(delivery, default=float('nan')))}",
         ),
+        ("… steady lines alone, p50 / p95", summary(steady)),
+        (f"… the burst's {BURST_LINES} lines alone, p50 / p95", summary(burst)),
         ("Lines written", f"{total} (25/s, and one burst of {BURST_LINES} at {BURST_AT:.0f} s)"),
         ("Followers that got every line exactly once, in order", f"{exact} of {len(followers)}"),
         (

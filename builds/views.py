@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,24 +22,30 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from builds import preview, runtime_output, selectors, services, tasks
+from builds import (
+    logaccess,
+    logfollow,
+    logtail,
+    preview,
+    runtime_output,
+    selectors,
+    services,
+    tasks,
+)
 from builds.models import Build
 from builds.pipeline.sha import is_sha
 from projects import paging, permissions, sections
 from projects.models import Project
 
-# A follower gets at most this many lines per answer; a longer backlog comes in a few quick polls.
-LOG_BATCH = 500
 # A build's page shows at most this many of its last lines (a log holds up to
 # DEPLOYER_BUILD_LOG_MAX_LINES): the page's size stays bounded, the download has them all.
 BUILD_PAGE_LINES = 1000
 
 
-def _get_build_for_user(request: HttpRequest, pk: int, *fields: str) -> Build:
-    """The build if the user may see its project; 404 otherwise. `fields` limits what is read."""
+def _get_build_for_user(request: HttpRequest, pk: int) -> Build:
+    """The build if the user may see its project; 404 otherwise."""
     visible = Build.objects.filter(project__in=Project.objects.visible_to(request.user))
-    visible = visible.only(*fields) if fields else visible.select_related("project")
-    return get_object_or_404(visible, pk=pk)
+    return get_object_or_404(visible.select_related("project"), pk=pk)
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
@@ -285,54 +292,42 @@ def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "builds/_build_status.html", context)
     # The page carries the log's last BUILD_PAGE_LINES lines; the whole of it is a download.
     first = max(build.log_line_count - BUILD_PAGE_LINES, 0)
-    lines = list(build.log_lines.filter(seq__gt=first).order_by("seq").values_list("seq", "text"))
-    context.update(_log_context(build, lines, after=0))
+    lines = logtail.read(build.pk, first, BUILD_PAGE_LINES)
+    context["lines"] = lines
+    context["log_html"] = logfollow.fragment(
+        build, lines, 0, full=False, poll_ms=settings.DEPLOYER_LOG_POLL_MS
+    )
     context["earlier_lines"] = lines[0][0] - 1 if lines else 0
     context["detection"] = selectors.build_detection(build)
     return render(request, "builds/detail.html", context)
 
 
-def _log_context(
-    build: Build, lines: list[tuple[int, str]], after: int, full: bool = False
-) -> dict:
-    """Lines plus the cursor of the next poll; no cursor once the log can no longer grow."""
-    cursor = lines[-1][0] if lines else after
-    follow = full or not selectors.log_settled(build)
-    return {
-        "build": build,
-        "lines": lines,
-        "cursor": cursor if follow else None,
-        "full": full,
-        "poll_ms": settings.DEPLOYER_LOG_POLL_MS,
-    }
-
-
-# Fields a poll reads: enough to know whether lines may be new and whether more can come.
-POLL_FIELDS = ("id", "state", "finished_at", "log_line_count", "log_complete")
-
-
 @never_cache
-@login_required
 @require_GET
 def log_lines(request: HttpRequest, pk: int) -> HttpResponse:
     """The lines after `?after=<seq>` and, while more can come, a sentinel to fetch the next ones.
 
-    This is the hot path of the dashboard (every follower, twice a second), so it reads
-    three fields of the build and skips the lines query while the build's line count says
-    nothing is new. The state is read before the lines: once it says "settled", every line
-    was already written, so stopping the sentinel can never lose one.
+    The hot path of the dashboard (every follower, four times a second). A session this
+    process has seen following is checked with the build in one query (builds/logaccess.py);
+    otherwise the whole way, as login_required and projects.permissions do. builds/logfollow.py
+    reads the lines only when some are new and writes the answer without a template.
     """
-    build = _get_build_for_user(request, pk, *POLL_FIELDS)
+    build = logaccess.build_for_session(request, pk)
+    if build is None:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        build = logfollow.build_to_follow(request.user, pk)
+        if build is None:
+            raise Http404("No such build.")
+        logaccess.remember(request)
     try:
         after = max(int(request.GET.get("after", "0")), 0)
     except ValueError:
         after = 0
-    lines: list[tuple[int, str]] = []
-    if build.log_line_count > after or selectors.log_settled(build):
-        new = build.log_lines.filter(seq__gt=after).order_by("seq").values_list("seq", "text")
-        lines = list(new[:LOG_BATCH])
-    context = _log_context(build, lines, after, full=len(lines) == LOG_BATCH)
-    return render(request, "builds/_log_lines.html", context)
+    lines = logfollow.new_lines(build, after)
+    full = len(lines) == logfollow.LOG_BATCH
+    html = logfollow.fragment(build, lines, after, full=full, poll_ms=settings.DEPLOYER_LOG_POLL_MS)
+    return HttpResponse(html)
 
 
 @login_required

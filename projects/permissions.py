@@ -45,14 +45,24 @@ ACTIONS = {
 }
 
 
-def role_of(user, project: Project) -> str | None:
-    """ "staff", "owner", "deployer", "viewer", or None for someone who may not see it."""
+# role_of's `member_role` when the caller has not read the membership: it is read here.
+UNREAD = object()
+
+
+def role_of(user, project: Project, member_role: str | object | None = UNREAD) -> str | None:
+    """ "staff", "owner", "deployer", "viewer", or None for someone who may not see it.
+
+    `member_role`: the role of the user's Membership of the project (of its parent, for a
+    preview), None for no membership, when the caller read it already (builds/logaccess.py
+    reads it in the same query as the build)."""
     if not user.is_authenticated:
         return None
     if user.is_staff:
         return STAFF
     if user.pk == project.owner_id:
         return OWNER
+    if member_role is not UNREAD:
+        return member_role if member_role in (DEPLOYER, VIEWER) else None
     # A pull request's preview has no people of its own: they are its parent's.
     target = project.parent_id or project.pk
     return (
@@ -62,11 +72,12 @@ def role_of(user, project: Project) -> str | None:
     )
 
 
-def can(user, project: Project, action: str) -> bool:
-    """Whether `user` may do `action` (a key of ACTIONS) to `project`."""
+def can(user, project: Project, action: str, member_role: str | object | None = UNREAD) -> bool:
+    """Whether `user` may do `action` (a key of ACTIONS) to `project` (`member_role`: see
+    role_of)."""
     if action not in ACTIONS:
         raise KeyError(f"{action!r} is not an action of projects.permissions.ACTIONS")
-    role = role_of(user, project)
+    role = role_of(user, project, member_role)
     return role is not None and RANK[role] >= RANK[ACTIONS[action]]
 
 

@@ -3,11 +3,9 @@ views read what a page shows (builds.selectors) and templates include the fragme
 
 from __future__ import annotations
 
-from html import escape
-
 from django import template
 from django.utils.html import format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from builds.models import Build
 from builds.selectors import STEP_WORDS
@@ -63,22 +61,6 @@ def stage_seconds(build: Build) -> list[tuple[str, float]]:
         for name in Build.STAGES
         if name in timings
     ]
-
-
-@register.simple_tag
-def log_line_divs(lines) -> SafeString:
-    """One escaped <div> per (seq, text) line; Python rather than a template loop, as a poll
-    may carry hundreds of lines to each of many followers. The text goes through
-    html.escape and one f-string: format_html_join took 14 ms for a batch of 500 lines,
-    paid by each of 50 followers when a build prints a burst (bench/log_followers.py)."""
-    return mark_safe(  # noqa: S308 - every text is escaped, seq is an int
-        "\n".join(
-            f'<div class="log-line{" stage-line" if text.startswith("==> ") else ""}" '
-            f'data-seq="{int(seq)}"><span class="seq" aria-hidden="true">{int(seq)}</span>'
-            f'<span class="text">{escape(text)}</span></div>'
-            for seq, text in lines
-        )
-    )
 
 
 @register.simple_tag

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from builds import logaccess, logtail
 from builds.pipeline.detect import detect_plan
 from builds.pipeline.plan import Overrides, Plan
 
@@ -44,3 +45,19 @@ def detect(make_tree) -> Callable[..., Plan]:
         return detect_plan(make_tree(files), overrides, available_pythons=available)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_log_lines():
+    """Each test starts with no build's lines kept in memory (builds/logtail.py)."""
+    logtail.clear()
+    yield
+    logtail.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_sessions():
+    """Each test starts with no session known to follow logs (builds/logaccess.py)."""
+    logaccess.forget_all()
+    yield
+    logaccess.forget_all()

@@ -171,7 +171,7 @@ def test_just_finished_build_keeps_following_for_the_workers_last_lines(auth_cli
 
 
 def test_a_long_backlog_comes_in_batches_fetched_without_delay(auth_client, project, monkeypatch):
-    monkeypatch.setattr("builds.views.LOG_BATCH", 2)
+    monkeypatch.setattr("builds.logfollow.LOG_BATCH", 2)
     build = make_build(project, Build.State.LIVE, finished_ago=LONG_AGO)
     add_lines(build, "one", "two", "three")
 

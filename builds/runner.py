@@ -263,6 +263,7 @@ def _build_image(
     source = context_root(source, project.app_root, plan)
     files = tree.Tree(source)
     cache = package_cache.CacheUse()
+    dependencies: incremental.Base | None = None  # an own Dockerfile leaves no layer to reuse
     if plan.kind == "dockerfile":
         own = plan.dockerfile_path or "Dockerfile"
         # Built as is; Deployer's labels are one step appended at its end.

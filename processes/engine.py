@@ -122,7 +122,6 @@ def run_one_off(
         )
     except docker_errors.APIError as exc:
         raise StageError(f"The container could not start: {exc.explanation or exc}") from exc
-    lines = streams.Lines(max_line_chars)
     kept: list[str] = []
     size = 0
     truncated = False
@@ -135,22 +134,12 @@ def run_one_off(
         kept.append(line)
         size += len(line) + 1
 
-    def produce(put) -> None:
-        try:
-            for chunk in container.logs(stream=True, follow=True):
-                put(chunk.decode("utf-8", "replace"))
-        except docker_errors.DockerException:
-            pass
-
-    def handle(chunk: object) -> None:
-        for line in lines.feed(str(chunk)):
-            keep(line)
-
     try:
         try:
-            streams.follow(
-                produce,
-                handle,
+            exit_code = streams.follow_container(
+                container,
+                keep,
+                max_line_chars=max_line_chars,
                 timeout=timeout,
                 should_cancel=lambda: False,
                 timeout_message="timed out",
@@ -158,9 +147,6 @@ def run_one_off(
             )
         except StageError:
             return OneOff(None, "\n".join(kept), timed_out=True, truncated=truncated)
-        for line in lines.end():
-            keep(line)
-        exit_code = container.wait(timeout=30).get("StatusCode")
         return OneOff(exit_code, "\n".join(kept), truncated=truncated)
     finally:
         remove_container(client, container.id, grace=0)

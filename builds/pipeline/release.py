@@ -61,31 +61,16 @@ def run_release(
         raise StageError(
             f"The release container could not start: {exc.explanation or exc}"
         ) from exc
-    lines = streams.Lines(max_line_chars)
-
-    def produce(put: Callable[[object], None]) -> None:
-        try:
-            for chunk in container.logs(stream=True, follow=True):
-                put(chunk.decode("utf-8", "replace"))
-        except docker_errors.DockerException:
-            pass
-
-    def handle(chunk: object) -> None:
-        for line in lines.feed(str(chunk)):
-            log(line)
-
     try:
-        streams.follow(
-            produce,
-            handle,
+        exit_code = streams.follow_container(
+            container,
+            log,
+            max_line_chars=max_line_chars,
             timeout=timeout,
             should_cancel=should_cancel,
             timeout_message=f"The release command did not finish within {timeout:.0f} s.",
             abort=lambda: remove_container(client, container.id, grace=0),
         )
-        for line in lines.end():
-            log(line)
-        exit_code = container.wait(timeout=30).get("StatusCode")
         if precheck and exit_code == precheck.exit_code:
             raise StageError(precheck.reason)
         if exit_code != 0:

@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from docker import errors as docker_errors
+
 from builds.pipeline.errors import BuildCancelled, StageError
 
 _DONE = object()
@@ -99,3 +101,43 @@ def follow(
         abort()
         reader.join(timeout=10)
         raise
+
+
+def follow_container(
+    container,
+    emit: Callable[[str], None],
+    *,
+    max_line_chars: int,
+    timeout: float,
+    timeout_message: str,
+    should_cancel: Callable[[], bool],
+    abort: Callable[[], None],
+) -> int | None:
+    """Pass each line a started container prints (stdout and stderr, cut at
+    `max_line_chars`) to `emit` until it exits, then return its exit code. The time limit
+    and cancellation are `follow`'s: `abort()` is called and StageError or BuildCancelled
+    propagates."""
+    lines = Lines(max_line_chars)
+
+    def produce(put: Callable[[object], None]) -> None:
+        try:
+            for chunk in container.logs(stream=True, follow=True):
+                put(chunk.decode("utf-8", "replace"))
+        except docker_errors.DockerException:
+            pass  # the container is gone: its exit code says the rest
+
+    def handle(chunk: object) -> None:
+        for line in lines.feed(str(chunk)):
+            emit(line)
+
+    follow(
+        produce,
+        handle,
+        timeout=timeout,
+        timeout_message=timeout_message,
+        should_cancel=should_cancel,
+        abort=abort,
+    )
+    for line in lines.end():
+        emit(line)
+    return container.wait(timeout=30).get("StatusCode")

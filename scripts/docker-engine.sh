@@ -8,21 +8,35 @@ source "$(dirname "$0")/lib.sh"
 
 # live-restore: containers keep running while dockerd itself restarts or is upgraded, so a
 # restart of the engine never stops an app. Reloadable: a running dockerd takes it on SIGHUP.
-live_restore() {
+# default-address-pools: every project has a network of its own, and Docker's default pools
+# (/16 and /20 networks) run out at about 30 networks; the same 172.16.0.0/12 range cut
+# into /24 networks holds 4,096. Read only when dockerd starts: a running one keeps its own.
+engine_config() {
     python3 - <<'PY'
 import json, pathlib, sys
 path = pathlib.Path("/etc/docker/daemon.json")
 config = json.loads(path.read_text() or "{}") if path.exists() else {}
-if config.get("live-restore") is True:
+changed = []
+if config.get("live-restore") is not True:
+    config["live-restore"] = True
+    changed.append("live-restore")
+if "default-address-pools" not in config:
+    config["default-address-pools"] = [{"base": "172.16.0.0/12", "size": 24}]
+    changed.append("default-address-pools")
+if not changed:
     sys.exit(1)
-config["live-restore"] = True
 path.parent.mkdir(parents=True, exist_ok=True)
 path.write_text(json.dumps(config, indent=2) + "\n")
+print(" and ".join(changed))
 PY
 }
-if [ "$(id -u)" -eq 0 ] && live_restore; then
-    say "live-restore turned on in /etc/docker/daemon.json"
+if [ "$(id -u)" -eq 0 ] && changed=$(engine_config); then
+    say "$changed set in /etc/docker/daemon.json"
     pkill -HUP -x dockerd 2>/dev/null || true
+    case $changed in
+    *address-pools*) docker info >/dev/null 2>&1 &&
+        say "the address pools apply from dockerd's next start" ;;
+    esac
 fi
 
 if ! docker info >/dev/null 2>&1; then

@@ -119,7 +119,8 @@ def ensure_network(client: docker.DockerClient, project: str, labels: dict[str, 
         detail = exc.explanation or exc
         hint = (
             " The engine's address pools are used up: give dockerd more "
-            '(daemon.json "default-address-pools", e.g. base 10.200.0.0/16, size 24).'
+            '(daemon.json "default-address-pools", e.g. base 172.16.0.0/12, size 24, as '
+            "scripts/docker-engine.sh sets; read when dockerd starts)."
             if "address pool" in str(detail)
             else ""
         )

@@ -255,6 +255,13 @@ def wait_for_build(build, timeout: float = 300):
     return wait_until(finished, timeout=timeout, interval=0.5)
 
 
+def default_bridge_gateway(client) -> str:
+    """The host's address on the engine's default bridge (172.17.0.1 with Docker's own
+    pools; another with scripts/docker-engine.sh's, on a machine where dockerd first
+    started with them)."""
+    return client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+
+
 def build_log(build) -> str:
     return "\n".join(build.log_lines.order_by("seq").values_list("text", flat=True))
 

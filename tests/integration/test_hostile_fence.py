@@ -15,7 +15,13 @@ from builds.models import Build, Deployment
 from builds.pipeline import fence
 from builds.pipeline.errors import StageError
 from builds.pipeline.fence import Fence, host_config
-from tests.integration.conftest import TEST_LABEL, build_log, deploy, http_get
+from tests.integration.conftest import (
+    TEST_LABEL,
+    build_log,
+    default_bridge_gateway,
+    deploy,
+    http_get,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -194,7 +200,7 @@ def test_other_projects_and_platform_services_are_unreachable_from_inside_a_cont
             ("caddy-admin", gateway_b, 2019),
             ("docker-api", gateway_b, 2375),
             ("docker-api-tls", gateway_b, 2376),
-            ("postgresql-default-bridge", "172.17.0.1", 5432),
+            ("postgresql-default-bridge", default_bridge_gateway(docker_client), 5432),
         ],
     )
 

@@ -20,6 +20,7 @@ from builds.pipeline import image
 from builds.pipeline.detect import detect_plan
 from builds.pipeline.dockerfile import generate_dockerfile, generate_dockerignore
 from builds.runner import ensure_setup_image
+from tests.integration.conftest import default_bridge_gateway
 from tests.integration.test_hostile_fence import PROBE
 from tests.unit.builds import trees
 from tests.unit.builds.conftest import write_tree
@@ -196,7 +197,7 @@ def test_a_build_step_on_the_cache_network_reaches_the_cache_only(engine, tmp_pa
             ("redis", gateway, 6379),
             ("caddy-admin", gateway, 2019),
             ("docker-api", gateway, 2375),
-            ("postgresql-default-bridge", "172.17.0.1", 5432),
+            ("postgresql-default-bridge", default_bridge_gateway(engine), 5432),
         ]
         # A fresh nonce in the script: the step runs, never taken from the cache.
         probe = PROBE.replace("print(json.dumps(result))", 'print("PROBE", json.dumps(result))')

@@ -32,8 +32,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from builds import logfollow
 from builds.models import Build
-from projects import permissions
 from projects.models import Membership, Project
 
 DB_SESSIONS = "django.contrib.sessions.backends.db"
@@ -98,7 +98,6 @@ def build_for_session(request: HttpRequest, pk: int) -> Build | None:
         row = cursor.fetchone()
     if row is None:  # no such build, session or user
         return None
-    state, finished_at, count, complete, project_id, owner_id, parent_id = row[:7]
     password, is_active, is_staff, member_role = row[7:]
     user = get_user_model()(
         id=holder.user_id, password=password, is_active=is_active, is_staff=is_staff
@@ -106,17 +105,7 @@ def build_for_session(request: HttpRequest, pk: int) -> Build | None:
     # As django.contrib.auth.get_user: an inactive user, or a changed password, ends the session.
     if not is_active or not constant_time_compare(user.get_session_auth_hash(), holder.auth_hash):
         return None
-    project = Project(id=project_id, owner_id=owner_id, parent_id=parent_id)
-    if not permissions.can(user, project, "view", member_role=member_role):
-        return None
-    return Build(
-        id=pk,
-        project=project,
-        state=state,
-        finished_at=finished_at,
-        log_line_count=count,
-        log_complete=complete,
-    )
+    return logfollow.viewable_build(user, pk, row[:7], member_role=member_role)
 
 
 @cache

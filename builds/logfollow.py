@@ -34,9 +34,15 @@ def build_to_follow(user, pk: int) -> Build | None:
     row = Build.objects.filter(pk=pk).values_list(*POLL_FIELDS, *PROJECT_FIELDS).first()
     if row is None:
         return None
+    return viewable_build(user, pk, row)
+
+
+def viewable_build(user, pk: int, row, **role) -> Build | None:
+    """Build `pk` made of `row` (POLL_FIELDS, then PROJECT_FIELDS) when `user` may view its
+    project (`role`: the membership role already read, see permissions.can); else None."""
     state, finished_at, count, complete, project_id, owner_id, parent_id = row
     project = Project(id=project_id, owner_id=owner_id, parent_id=parent_id)
-    if not permissions.can(user, project, "view"):
+    if not permissions.can(user, project, "view", **role):
         return None
     return Build(
         id=pk,

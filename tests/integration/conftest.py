@@ -125,16 +125,7 @@ def remove_services_of_this_run(client) -> None:
     installation = os.environ.get("DEPLOYER_INSTALLATION_ID", "")
     if not installation.startswith("test-"):
         return
-    label = f"{docker_seam.LABEL_INSTALLATION}={installation}"
-    for container in docker_seam.containers(client, label):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            container.remove(v=True, force=True)
-    for network in client.networks.list(filters={"label": label}):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            network.remove()
-    for volume in client.volumes.list(filters={"label": label}):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            volume.remove(force=True)
+    remove_labelled(client, f"{docker_seam.LABEL_INSTALLATION}={installation}", images=False)
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):
@@ -219,13 +210,13 @@ def make_project(user, docker_client):
         remove_labelled(docker_client, f"org.deployer.project={slug}")
 
 
-def remove_labelled(client, label: str) -> None:
-    """Remove every container, image, network and volume carrying `label` (some may be going
-    already)."""
+def remove_labelled(client, label: str, *, images: bool = True) -> None:
+    """Remove every container, image (unless not `images`), network and volume carrying
+    `label` (some may be going already)."""
     for container in docker_seam.containers(client, label):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             container.remove(v=True, force=True)
-    for image in client.images.list(filters={"label": label}):
+    for image in client.images.list(filters={"label": label}) if images else ():
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             client.images.remove(image.id, force=True)
     for network in client.networks.list(filters={"label": label}):

@@ -1,5 +1,5 @@
 """Deleting a project: its builds stop, its containers, images, networks and volumes go
-(with its secrets and data), then its rows and its route. The web process asks; the worker,
+(with its secrets and data), then its git mirror, its rows and its route. The web process asks; the worker,
 which holds the engine, does it, and tries again while the engine cannot be reached."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from builds import docker as docker_seam
+from builds import mirrors
 from builds.installation import installation_id
 from builds.models import Build
 from builds.services import cancel_build
@@ -49,6 +50,7 @@ def delete_project(project: Project, *, keep_row_on_failure: bool = False, actor
     problems += remove_docker_resources(project.slug)
     if problems and keep_row_on_failure:
         return problems
+    mirrors.remove(project.pk)  # this host's; other worker hosts' go with housekeeping
     with transaction.atomic():
         # Rows that name the project (health samples, deliveries) wait for this lock, so none
         # can slip in between collecting the related rows and deleting the project.

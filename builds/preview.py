@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from addons import services as addon_services
 from builds import docker as docker_seam
-from builds import selectors
+from builds import mirrors, selectors
 from builds.images import image_policy
 from builds.models import DetectionPreview
 from builds.pipeline import clone, detect
@@ -177,6 +177,7 @@ def make_detection(project: Project, branch: str, *, timeout: float) -> selector
                 allow_file=settings.DEPLOYER_ALLOW_LOCAL_REPOS,
                 credentials=project_services.git_credentials(project),
                 max_bytes=project_services.clone_max_bytes(),
+                mirror=mirrors.path_for(project),
             )
         except StageError as exc:
             detection.error = str(exc)

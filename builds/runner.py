@@ -18,7 +18,7 @@ from docker import errors as docker_errors
 from addons import services as addon_services
 from builds import docker as docker_seam
 from builds import images as image_rules
-from builds import package_cache
+from builds import mirrors, package_cache
 from builds.buildlog import BuildLog
 from builds.durability import asynchronous_commits, commit_durably
 from builds.fences import operator_fence
@@ -215,6 +215,7 @@ def _clone(build: Build, workdir: Path, log: BuildLog) -> Path:
         branch=build.ref or project.branch,
         credentials=project_services.git_credentials(project),
         max_bytes=project_services.clone_max_bytes(),
+        mirror=mirrors.path_for(project),
     )
     project_services.remember_known_hosts(project, commit.known_hosts)
     build.commit_sha, build.commit_author, build.commit_message = (

@@ -8,8 +8,9 @@ database, by retention settings: log lines of all but each project's newest
 DEPLOYER_KEEP_BUILD_LOGS builds, and deliveries, health checks and notification
 deliveries older than DEPLOYER_RETENTION_DAYS; app metrics older than DEPLOYER_METRICS_RAW_HOURS
 are folded into 5-minute samples, deleted after DEPLOYER_METRICS_KEEP_DAYS. It records what each project's images take
-on the disk, for the dashboard (the web process need not reach the engine), and asks again
-for deletions whose task was lost.
+on the disk, for the dashboard (the web process need not reach the engine), removes the git
+mirrors of this worker host that no project uses any more (builds/mirrors.py), and asks
+again for deletions whose task was lost.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from builds import docker as docker_seam
+from builds import mirrors
 from builds import services as build_services
 from builds import tasks as build_tasks
 from builds.docker import LABEL_INSTALLATION, LABEL_PROJECT
@@ -42,6 +44,7 @@ class Report:
     removed_containers: list[str] = field(default_factory=list)
     dangling_bytes: int = 0
     deleted_rows: dict[str, int] = field(default_factory=dict)
+    removed_mirrors: list[str] = field(default_factory=list)
 
 
 def run(client) -> Report:
@@ -65,6 +68,10 @@ def run(client) -> Report:
     report.removed_containers = build_services.reconcile_with_engine()["removed_containers"]
     record_image_sizes(client)
     report.deleted_rows = delete_old_rows()
+    report.removed_mirrors = mirrors.prune(
+        dict(Project.objects.values_list("pk", "repo_url")),
+        max_age_days=settings.DEPLOYER_GIT_MIRROR_MAX_DAYS,
+    )
     resume_deletions()
     return report
 

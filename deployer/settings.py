@@ -337,6 +337,11 @@ DEPLOYER_CLONE_TIMEOUT = _read("DEPLOYER_CLONE_TIMEOUT", int, 120)
 DEPLOYER_CLONE_MAX_MB = _read("DEPLOYER_CLONE_MAX_MB", int, 1024)
 if DEPLOYER_CLONE_MAX_MB < 1:
     raise ImproperlyConfigured("DEPLOYER_CLONE_MAX_MB must be at least 1 (megabytes).")
+# Each project's bare git mirror on the worker host (builds/mirrors.py): a push fetches only
+# what it adds. Removed with the project, or by housekeeping after this many days unused.
+DEPLOYER_GIT_MIRRORS = _read("DEPLOYER_GIT_MIRRORS", bool, True)
+DEPLOYER_GIT_MIRROR_DIR = _read("DEPLOYER_GIT_MIRROR_DIR", str, str(VAR_DIR / "git-mirrors"))
+DEPLOYER_GIT_MIRROR_MAX_DAYS = _read("DEPLOYER_GIT_MIRROR_MAX_DAYS", float, 14.0)
 DEPLOYER_RELEASE_TIMEOUT = _read("DEPLOYER_RELEASE_TIMEOUT", int, 600)
 DEPLOYER_HEALTH_TIMEOUT = _read("DEPLOYER_HEALTH_TIMEOUT", float, 60.0)
 DEPLOYER_STOP_GRACE = _read("DEPLOYER_STOP_GRACE", int, 10)

@@ -21,6 +21,7 @@ def housekeeping() -> dict:
         "removed_containers": len(report.removed_containers),
         "dangling_bytes": report.dangling_bytes,
         "deleted_rows": report.deleted_rows,
+        "removed_mirrors": len(report.removed_mirrors),
     }
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,15 @@ def pytest_collection_modifyitems(config, items):
         marker = MARKER_BY_FOLDER.get(relative.parts[0])
         if marker:
             item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_git_mirrors_left():
+    """The run is an installation of its own: its projects' git mirrors go with it."""
+    yield
+    from builds import mirrors
+
+    shutil.rmtree(mirrors.root(), ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

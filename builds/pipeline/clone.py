@@ -15,6 +15,7 @@ Commit details are read with `git cat-file commit`, which runs nothing the repos
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import resource
 import shlex
@@ -32,6 +33,11 @@ from builds.pipeline.errors import StageError
 from builds.pipeline.sha import is_sha
 from deployer import outbound
 
+# A project's mirror (see _fetch_mirrored): the one ref it keeps, where a server that will
+# not fetch a commit by its sha leaves its branches, and how many fetches it holds.
+MIRROR_REF = "refs/deployer/fetched"
+MIRROR_BRANCHES = "refs/deployer/branches"
+MIRROR_MAX_PACKS = 32
 # How often the size of the destination is measured while git runs.
 SIZE_POLL_SECONDS = 0.2
 MAX_MB_SETTING = "DEPLOYER_CLONE_MAX_MB"
@@ -207,14 +213,28 @@ class _Clone:
         self.url, self.dest, self.context = url, dest, context
         self.timeout, self.max_bytes = timeout, max_bytes
 
-    def git(self, args: list[str]) -> str:
+    def git(
+        self,
+        args: list[str],
+        *,
+        watch: Path | None = None,
+        env: dict[str, str] | None = None,
+        stdin: str = "",
+    ) -> str:
+        """Run git `args`; `watch`: the folder its writes grow (the checkout unless said)."""
         options = [part for option in self.context.options for part in ("-c", option)]
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with (
+            tempfile.TemporaryFile() as given,
+            tempfile.TemporaryFile() as out,
+            tempfile.TemporaryFile() as err,
+        ):
+            given.write(stdin.encode())
+            given.seek(0)
             process = subprocess.Popen(
                 ["git", *options, *args],
                 cwd=self.dest,
-                env=self.context.env,
-                stdin=subprocess.DEVNULL,
+                env={**self.context.env, **(env or {})},
+                stdin=given,
                 stdout=out,
                 stderr=err,
                 # Python ignores SIGXFSZ and this keeps it so: a write past the file size
@@ -223,7 +243,7 @@ class _Clone:
                 restore_signals=False,
             )
             self._limit_file_size(process.pid)
-            self._wait(process, args[0])
+            self._wait(process, args[0], watch or self.dest)
             out.seek(0)
             err.seek(0)
             stdout = out.read().decode(errors="replace")
@@ -248,7 +268,7 @@ class _Clone:
             except (ProcessLookupError, PermissionError):
                 pass
 
-    def _wait(self, process: subprocess.Popen, command: str) -> None:
+    def _wait(self, process: subprocess.Popen, command: str, watch: Path) -> None:
         deadline = time.monotonic() + self.timeout
         while True:
             try:
@@ -259,7 +279,7 @@ class _Clone:
             if time.monotonic() > deadline:
                 _kill(process)
                 raise StageError(f"git {command} did not finish within {self.timeout:.0f} s.")
-            if self.max_bytes and tree_size(self.dest) > self.max_bytes:
+            if self.max_bytes and tree_size(watch) > self.max_bytes:
                 _kill(process)
                 raise self._too_big()
 
@@ -330,11 +350,14 @@ def clone_commit(
     branch: str | None = None,
     credentials: Credentials = NO_CREDENTIALS,
     max_bytes: int | None = None,
+    mirror: Path | None = None,
 ) -> Commit:
     """Fetch `ref` (a branch name or a 40-hex commit sha) of `url` into `dest`, depth 1.
 
     A commit pushed to `branch` is usually still its head: then the branch is cloned in one
     git process, and only when the head has moved on is the commit fetched by its sha.
+    With `mirror` (a bare repository kept for this project and URL, see `_fetch_mirrored`)
+    the commit is fetched into it, so only the objects it adds travel, and checked out from it.
     Raises StageError with git's last error line (credentials removed) when the
     repository, branch or commit cannot be fetched, when an ssh URL has no deploy key, when
     one git command exceeds `timeout` or the checkout grows past `max_bytes`.
@@ -358,7 +381,10 @@ def clone_commit(
             pinned_addresses=pinned,
         )
         git = _Clone(url, dest, context, timeout, max_bytes)
-        commit = _fetch(git, url, ref, dest, branch)
+        if mirror is None:
+            commit = _fetch(git, url, ref, dest, branch)
+        else:
+            commit = _fetch_mirrored(git, mirror, url, ref, branch, index_file=home / "index")
         if is_sha(ref) and commit.sha != ref:
             raise StageError(f"Commit {ref} was not found in {public_url(url)}.")
         known = known_hosts.read_text()
@@ -421,6 +447,146 @@ def _fetch(git: _Clone, url: str, ref: str, dest: Path, branch: str | None) -> C
             raise
         raise StageError(f"Commit {ref} was not found in {public_url(url)}.") from None
     return _checked_out(git)
+
+
+def _fetch_mirrored(
+    git: _Clone, mirror: Path, url: str, ref: str, branch: str | None, *, index_file: Path
+) -> Commit:
+    """`ref` fetched, depth 1, into the project's bare `mirror` and checked out into the
+    clone's folder: the server sends only the objects the mirror's last commit lacks (a
+    push that changes one file of a 200 MB repository sends that file), where a fresh
+    shallow clone receives the whole tree every time.
+
+    The mirror is git's own data, written only by these commands: no ref but MIRROR_REF,
+    no remote in its configuration (the URL and credentials are given per command, as for
+    a clone), no hooks run, no automatic gc. One fetch at a time per mirror (a lock file
+    beside it). A mirror that fails (damaged on disk, a rewritten history it cannot
+    follow) is started again once; one that has grown past MIRROR_MAX_PACKS fetches or half
+    the size cap is removed after use, and the next build starts it again.
+    """
+    with _mirror_lock(mirror, git.timeout):
+        kept = (mirror / "HEAD").is_file() and (mirror / "objects").is_dir()
+        if not kept:
+            _new_mirror(git, mirror)
+        try:
+            commit = _fetch_into_mirror(git, mirror, url, ref, branch)
+        except StageError as exc:
+            if not kept or "was not found" in str(exc) or "did not finish" in str(exc):
+                raise
+            _new_mirror(git, mirror)
+            commit = _fetch_into_mirror(git, mirror, url, ref, branch)
+        git.git(
+            ["checkout", "--quiet", "--force", "--detach", commit.sha],
+            env={
+                "GIT_DIR": str(mirror),
+                "GIT_WORK_TREE": str(git.dest),
+                "GIT_INDEX_FILE": str(index_file),  # outside the checkout, gone with it
+            },
+        )
+        packs = len(list((mirror / "objects" / "pack").glob("*.pack")))
+        if packs > MIRROR_MAX_PACKS or (git.max_bytes and tree_size(mirror) > git.max_bytes // 2):
+            shutil.rmtree(mirror, ignore_errors=True)
+    return commit
+
+
+def _fetch_into_mirror(git: _Clone, mirror: Path, url: str, ref: str, branch: str | None) -> Commit:
+    """MIRROR_REF set to `ref` (or to `branch`'s head when that is the commit `ref` names)."""
+    env = {"GIT_DIR": str(mirror)}
+
+    def fetch(source: str, *, depth: bool = True, into: str = MIRROR_REF) -> None:
+        git.git(
+            [
+                "fetch",
+                "--quiet",
+                *(["--depth=1"] if depth else []),
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--",
+                url,
+                f"+{source}:{into}",
+            ],
+            watch=mirror,
+            env=env,
+        )
+
+    head = ref if not is_sha(ref) else (branch if branch and not is_sha(branch) else None)
+    if head:
+        try:
+            fetch(f"refs/heads/{head}" if is_sha(ref) else head)
+        except StageError as exc:
+            if not is_sha(ref) and "couldn't find remote ref" in str(exc):
+                raise StageError(f"Branch {ref!r} was not found in {public_url(url)}.") from None
+            if not is_sha(ref) or "size cap" in str(exc) or "did not finish" in str(exc):
+                raise
+        else:
+            commit = _mirrored_commit(git, env)
+            if commit is None:
+                raise StageError("The fetched commit could not be read.")
+            if not is_sha(ref) or commit.sha == ref:
+                return commit
+    try:
+        fetch(ref)
+    except StageError as exc:
+        if "size cap" in str(exc) or "did not finish" in str(exc):
+            raise
+        # Some servers refuse to fetch a commit by its sha: fetch the branches and look for it.
+        fetch("refs/heads/*", depth=False, into=f"{MIRROR_BRANCHES}/*")
+        commit = _mirrored_commit(git, env, ref)
+        if commit is not None:
+            git.git(["update-ref", MIRROR_REF, commit.sha], env=env)
+    else:
+        commit = _mirrored_commit(git, env)
+    if commit is None or commit.sha != ref:
+        raise StageError(f"Commit {ref} was not found in {public_url(url)}.")
+    return commit
+
+
+def _mirrored_commit(git: _Clone, env: dict[str, str], name: str = MIRROR_REF) -> Commit | None:
+    """The sha, author and subject of commit `name`, from its raw object in one git
+    process; None when the mirror has no such commit."""
+    out = git.git(["cat-file", "--batch"], env=env, stdin=f"{name}^{{commit}}\n")
+    header, _, raw = out.partition("\n")
+    sha, _, kind = header.partition(" ")
+    return parse_commit(sha, raw) if kind.startswith("commit ") else None
+
+
+def _new_mirror(git: _Clone, mirror: Path) -> None:
+    """An empty bare repository at `mirror`, configured for a mirror no one else writes."""
+    shutil.rmtree(mirror, ignore_errors=True)
+    mirror.parent.mkdir(parents=True, exist_ok=True)
+    git.git(["init", "--quiet", "--bare", "--template=", str(mirror)])
+    with (mirror / "config").open("a") as config:
+        # No gc or maintenance of git's choosing (the size rule above bounds the mirror), one
+        # pack per fetch (a few files, not one per object), no reflogs.
+        config.write(
+            "[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n"
+            "[fetch]\n\tunpackLimit = 1\n[core]\n\tlogAllRefUpdates = false\n"
+        )
+
+
+@contextmanager
+def _mirror_lock(mirror: Path, timeout: float) -> Iterator[None]:
+    """One fetch at a time into `mirror` (a build and a detection preview may overlap); the
+    lock file's time says when the mirror was last used (builds/mirrors.py prunes by it)."""
+    mirror.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = Path(f"{mirror}.lock")
+    with lock_path.open("a") as lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StageError(
+                        f"Another fetch of this repository did not end within {timeout:.0f} s."
+                    ) from None
+                time.sleep(0.05)
+        try:
+            os.utime(lock_path)
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _clone_branch(git: _Clone, url: str, branch: str) -> None:

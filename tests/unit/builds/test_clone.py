@@ -31,6 +31,12 @@ def _git(cwd, *args):
     ).stdout.strip()
 
 
+@pytest.fixture(params=["clone", "mirror"])
+def way(request, tmp_path):
+    """Each behaviour holds for a fresh clone and for a fetch into the project's mirror."""
+    return {} if request.param == "clone" else {"mirror": tmp_path / "mirrors" / "1-x.git"}
+
+
 @pytest.fixture
 def repo(tmp_path):
     path = tmp_path / "origin"
@@ -45,22 +51,32 @@ def repo(tmp_path):
     return path, first
 
 
-def test_clones_the_branch_head(repo, tmp_path):
+def test_clones_the_branch_head(repo, tmp_path, way):
     path, _ = repo
 
     commit = clone_commit(
-        f"file://{path}", "main", tmp_path / "a", log=lambda _: None, allow_file=True
+        f"file://{path}",
+        "main",
+        tmp_path / "a",
+        log=lambda _: None,
+        allow_file=True,
+        **way,
     )
 
     assert commit.message == "second"
     assert (tmp_path / "a" / "app.py").read_text() == "v2"
 
 
-def test_clones_exactly_the_commit_asked_for(repo, tmp_path):
+def test_clones_exactly_the_commit_asked_for(repo, tmp_path, way):
     path, first = repo
 
     commit = clone_commit(
-        f"file://{path}", first, tmp_path / "b", log=lambda _: None, allow_file=True
+        f"file://{path}",
+        first,
+        tmp_path / "b",
+        log=lambda _: None,
+        allow_file=True,
+        **way,
     )
 
     assert commit.sha == first
@@ -69,7 +85,7 @@ def test_clones_exactly_the_commit_asked_for(repo, tmp_path):
 
 @pytest.mark.parametrize("which", ["head", "older"])
 def test_a_commit_pushed_to_a_branch_is_checked_out_whether_or_not_it_is_the_head(
-    repo, tmp_path, which
+    repo, tmp_path, which, way
 ):
     path, first = repo
     sha = _git(path, "rev-parse", "HEAD") if which == "head" else first
@@ -81,25 +97,33 @@ def test_a_commit_pushed_to_a_branch_is_checked_out_whether_or_not_it_is_the_hea
         log=lambda _: None,
         allow_file=True,
         branch="main",
+        **way,
     )
 
     assert commit.sha == sha
     assert (tmp_path / which / "app.py").read_text() == ("v2" if which == "head" else "v1")
 
 
-def test_a_missing_branch_is_named(repo, tmp_path):
+def test_a_missing_branch_is_named(repo, tmp_path, way):
     path, _ = repo
 
     with pytest.raises(StageError, match="Branch 'nope' was not found"):
-        clone_commit(f"file://{path}", "nope", tmp_path / "c", log=lambda _: None, allow_file=True)
+        clone_commit(
+            f"file://{path}", "nope", tmp_path / "c", log=lambda _: None, allow_file=True, **way
+        )
 
 
-def test_a_missing_commit_is_named(repo, tmp_path):
+def test_a_missing_commit_is_named(repo, tmp_path, way):
     path, _ = repo
 
     with pytest.raises(StageError, match=r"Commit 0{40} was not found"):
         clone_commit(
-            f"file://{path}", "0" * 40, tmp_path / "d", log=lambda _: None, allow_file=True
+            f"file://{path}",
+            "0" * 40,
+            tmp_path / "d",
+            log=lambda _: None,
+            allow_file=True,
+            **way,
         )
 
 
@@ -144,7 +168,7 @@ def test_url_helpers_hide_credentials():
 # Git is a parser, not a shell ---------------------------------------------------------------
 
 
-def test_a_committed_gitconfig_attributes_hooks_and_signature_run_nothing(tmp_path):
+def test_a_committed_gitconfig_attributes_hooks_and_signature_run_nothing(tmp_path, way):
     from tests.hostile_repos import make_hostile_repo, markers
 
     marker_dir = tmp_path / "markers"
@@ -157,6 +181,7 @@ def test_a_committed_gitconfig_attributes_hooks_and_signature_run_nothing(tmp_pa
         tmp_path / "a",
         log=lambda _: None,
         allow_file=True,
+        **way,
     )
     by_sha = clone_commit(
         f"file://{tmp_path / 'evil'}",
@@ -165,6 +190,7 @@ def test_a_committed_gitconfig_attributes_hooks_and_signature_run_nothing(tmp_pa
         log=lambda _: None,
         allow_file=True,
         branch="main",
+        **way,
     )
 
     assert head.sha == by_sha.sha == sha
@@ -266,7 +292,7 @@ def test_the_deploy_key_file_is_private_and_gone_after_the_clone(repo, tmp_path,
     assert not seen["key"].exists()
 
 
-def test_a_clone_over_the_size_cap_is_stopped_with_the_setting_named(tmp_path):
+def test_a_clone_over_the_size_cap_is_stopped_with_the_setting_named(tmp_path, way):
     path = tmp_path / "big"
     path.mkdir()
     _git(path, "init", "-q", "-b", "main")
@@ -282,6 +308,7 @@ def test_a_clone_over_the_size_cap_is_stopped_with_the_setting_named(tmp_path):
             log=lambda _: None,
             allow_file=True,
             max_bytes=1024 * 1024,
+            **way,
         )
 
     assert str(failure.value) == (
@@ -302,3 +329,126 @@ def test_commit_details_are_parsed_from_the_raw_commit_object():
     commit = parse_commit("a" * 40, raw)
 
     assert (commit.author, commit.message) == ("Ada Lovelace <ada@example.com>", "Fix the thing")
+
+
+# A project's mirror ---------------------------------------------------------------------------
+
+
+def _fetch(path, ref, dest, mirror, **kwargs):
+    return clone_commit(
+        f"file://{path}", ref, dest, log=lambda _: None, allow_file=True, mirror=mirror, **kwargs
+    )
+
+
+def test_a_push_to_a_mirrored_repository_fetches_only_what_it_adds(tmp_path):
+    path = tmp_path / "origin"
+    path.mkdir()
+    _git(path, "init", "-q", "-b", "main")
+    (path / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))  # random: does not compress
+    (path / "app.py").write_text("v1")
+    _git(path, "add", ".")
+    _git(path, "commit", "-qm", "first")
+    mirror = tmp_path / "mirrors" / "1-x.git"
+    _fetch(path, "main", tmp_path / "a", mirror)
+    packs = set((mirror / "objects" / "pack").glob("*.pack"))
+    (path / "app.py").write_text("v2")
+    _git(path, "commit", "-qam", "second")
+
+    commit = _fetch(path, "main", tmp_path / "b", mirror)
+
+    added = set((mirror / "objects" / "pack").glob("*.pack")) - packs
+    assert commit.message == "second"
+    assert (tmp_path / "b" / "app.py").read_text() == "v2"
+    assert (tmp_path / "b" / "big.bin").stat().st_size == 2 * 1024 * 1024  # checked out whole
+    assert len(added) == 1 and sum(p.stat().st_size for p in added) < 10_000  # not sent again
+    assert not (tmp_path / "b" / ".git").exists()  # the checkout is files only
+
+
+def test_a_mirrored_checkout_holds_exactly_the_commit_with_links_as_links(tmp_path):
+    path = tmp_path / "origin"
+    path.mkdir()
+    _git(path, "init", "-q", "-b", "main")
+    (path / "gone.py").write_text("old")
+    (path / "app.py").write_text("v1")
+    _git(path, "add", ".")
+    _git(path, "commit", "-qm", "first")
+    mirror = tmp_path / "mirror.git"
+    _fetch(path, "main", tmp_path / "a", mirror)
+    _git(path, "rm", "-q", "gone.py")
+    (path / "link").symlink_to("/etc/passwd")
+    _git(path, "add", ".")
+    _git(path, "commit", "-qm", "second")
+
+    _fetch(path, "main", tmp_path / "b", mirror)
+
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["app.py", "link"]
+    assert os.readlink(tmp_path / "b" / "link") == "/etc/passwd"  # data, never followed here
+
+
+def test_a_damaged_mirror_is_started_again(repo, tmp_path):
+    path, _ = repo
+    mirror = tmp_path / "mirror.git"
+    _fetch(path, "main", tmp_path / "a", mirror)
+    for pack in (mirror / "objects" / "pack").iterdir():
+        pack.write_bytes(b"garbage")
+    (path / "app.py").write_text("v3")
+    _git(path, "commit", "-qam", "third")
+
+    commit = _fetch(path, "main", tmp_path / "b", mirror)
+
+    assert commit.message == "third"
+    assert (tmp_path / "b" / "app.py").read_text() == "v3"
+
+
+def test_a_mirror_keeps_no_remote_no_credentials_and_no_hooks(tmp_path):
+    path = tmp_path / "origin"
+    path.mkdir()
+    _git(path, "init", "-q", "-b", "main")
+    (path / "app.py").write_text("v1")
+    _git(path, "add", ".")
+    _git(path, "commit", "-qm", "first")
+    mirror = tmp_path / "mirror.git"
+
+    _fetch(path, "main", tmp_path / "a", mirror, credentials=Credentials(password="s3cret"))
+
+    config = (mirror / "config").read_text()
+    assert "remote" not in config and "s3cret" not in config and str(path) not in config
+    assert not (mirror / "hooks").exists()
+    refs = _git(mirror, "--git-dir=.", "for-each-ref", "--format=%(refname)")
+    assert refs == "refs/deployer/fetched"
+
+
+def test_a_mirror_past_its_fetch_count_is_removed_after_use(repo, tmp_path, monkeypatch):
+    from builds.pipeline import clone
+
+    path, _ = repo
+    mirror = tmp_path / "mirror.git"
+    monkeypatch.setattr(clone, "MIRROR_MAX_PACKS", 1)
+    _fetch(path, "main", tmp_path / "a", mirror)
+    assert mirror.is_dir()
+    (path / "app.py").write_text("v3")
+    _git(path, "commit", "-qam", "third")
+
+    commit = _fetch(path, "main", tmp_path / "b", mirror)
+
+    assert commit.message == "third"
+    assert not mirror.exists()  # the next fetch starts it again
+    assert _fetch(path, "main", tmp_path / "c", mirror).message == "third"
+
+
+def test_two_fetches_into_one_mirror_at_once_both_succeed(repo, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path, first = repo
+    mirror = tmp_path / "mirror.git"
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(
+                lambda i: _fetch(path, first if i % 2 else "main", tmp_path / f"w{i}", mirror),
+                range(8),
+            )
+        )
+
+    assert {r.message for r in results} == {"first", "second"}
+    for i in range(8):
+        assert (tmp_path / f"w{i}" / "app.py").read_text() == ("v1" if i % 2 else "v2")

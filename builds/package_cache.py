@@ -28,10 +28,12 @@ from docker import types as docker_types
 
 from builds import docker as docker_seam
 from builds.installation import installation_id
-from builds.pipeline import fence
+from builds.pipeline import dockerfile, fence
 from builds.pipeline.detection.installer import (
     CACHE_HOST,
     CACHE_PORT,
+    INDEX_ARG,
+    INDEX_URL,
     UV_DIR,
     UV_PATH,
     UV_VERSION,
@@ -47,7 +49,6 @@ ROLE = "package-cache"
 # the installation id); a dot keeps it apart from every project network (`deployer-<slug>`).
 ALIAS = CACHE_HOST
 PORT = CACHE_PORT
-INDEX_URL = f"http://{ALIAS}:{PORT}/index/"
 CACHE_DIR = "/var/cache/proxpi"
 # Its bridge shares the `dpl-` prefix of project bridges (fence.bridge_name of the network's
 # name, so two installations on one engine get two bridges), and the operator's one host rule
@@ -149,7 +150,9 @@ def for_build(
         log(f"Package cache unavailable ({why}): installing from PyPI directly")
         return CacheUse()
     log(f"Package cache: downloads from public PyPI go through {INDEX_URL}")
-    return CacheUse(network=network, buildargs={**build_args, "UV_DEFAULT_INDEX": INDEX_URL})
+    if dockerfile.fetches_uv(plan, True):  # the install step names the index itself
+        return CacheUse(network=network, buildargs=dict(build_args))
+    return CacheUse(network=network, buildargs={**build_args, INDEX_ARG: INDEX_URL})
 
 
 def suits(plan: Plan, build_args: object) -> bool:

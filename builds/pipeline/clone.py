@@ -519,7 +519,7 @@ def _fetch_into_mirror(git: _Clone, mirror: Path, url: str, ref: str, branch: st
             if not is_sha(ref) or "size cap" in str(exc) or "did not finish" in str(exc):
                 raise
         else:
-            commit = _mirrored_commit(git, env)
+            commit = _read_commit(git, env)
             if commit is None:
                 raise StageError("The fetched commit could not be read.")
             if not is_sha(ref) or commit.sha == ref:
@@ -531,19 +531,19 @@ def _fetch_into_mirror(git: _Clone, mirror: Path, url: str, ref: str, branch: st
             raise
         # Some servers refuse to fetch a commit by its sha: fetch the branches and look for it.
         fetch("refs/heads/*", depth=False, into=f"{MIRROR_BRANCHES}/*")
-        commit = _mirrored_commit(git, env, ref)
+        commit = _read_commit(git, env, ref)
         if commit is not None:
             git.git(["update-ref", MIRROR_REF, commit.sha], env=env)
     else:
-        commit = _mirrored_commit(git, env)
+        commit = _read_commit(git, env)
     if commit is None or commit.sha != ref:
         raise StageError(f"Commit {ref} was not found in {public_url(url)}.")
     return commit
 
 
-def _mirrored_commit(git: _Clone, env: dict[str, str], name: str = MIRROR_REF) -> Commit | None:
+def _read_commit(git: _Clone, env: dict[str, str], name: str = MIRROR_REF) -> Commit | None:
     """The sha, author and subject of commit `name`, from its raw object in one git
-    process; None when the mirror has no such commit."""
+    process (`cat-file` runs nothing the repository names); None when there is none."""
     out = git.git(["cat-file", "--batch"], env=env, stdin=f"{name}^{{commit}}\n")
     header, _, raw = out.partition("\n")
     sha, _, kind = header.partition(" ")
@@ -615,8 +615,10 @@ def _clone_branch(git: _Clone, url: str, branch: str) -> None:
 
 def _checked_out(git: _Clone) -> Commit:
     """HEAD's sha, author and subject, read from the raw commit object: nothing is run."""
-    sha = git.git(["rev-parse", "--verify", "HEAD^{commit}"]).strip()
-    return parse_commit(sha, git.git(["cat-file", "commit", sha]))
+    commit = _read_commit(git, {}, "HEAD")
+    if commit is None:
+        raise StageError("The checked out commit could not be read.")
+    return commit
 
 
 def parse_commit(sha: str, raw: str) -> Commit:

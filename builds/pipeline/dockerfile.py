@@ -23,7 +23,7 @@ working directory of the start and release commands (set with the cached steps).
 
 A build that uses the shared package cache (`package_cache`: the plan installs from public
 PyPI alone, has no build arguments and the cache is up, builds/package_cache.py) is one
-stage: `ARG UV_DEFAULT_INDEX` (the cache's URL) before the install, whose one RUN fetches
+stage: one RUN names the cache's index (`UV_DEFAULT_INDEX`, no ARG step), fetches
 the pinned uv from the cache, installs, compiles the bytecode and removes uv, so no layer
 holds uv and there is no `COPY --from` (4.1-4.6 s of the classic builder for Django's
 virtualenv). Other uv plans keep the build stage, whose uv comes from a setup image made
@@ -42,7 +42,7 @@ from builds.pipeline.detection.installer import (
     UV_DIR,
     UV_DROP,
     UV_ENV,
-    UV_EXPORT,
+    UV_EXPORT_ON_CACHE,
     UV_FETCH,
     UV_VERSION,
     VENV,
@@ -140,14 +140,15 @@ def generate_dockerfile(
             raise ValueError(f"not a valid build argument name: {name!r}")
     image = base_image.format(version=plan.python_version)
     uv = uses_uv(plan)
-    fetch_uv = uv and package_cache and not plan.build_packages
+    fetch_uv = fetches_uv(plan, package_cache)
     two_stage = bool(plan.build_packages) or (uv and not fetch_uv)
     lines = [
         HEADER,
         "",
         *_setup(image, plan.port, stage="build" if two_stage else None, uv=uv and two_stage),
     ]
-    index = [INDEX_ARG] if uv and (plan.public_pypi or fetch_uv) else []
+    # A build stage on or off the cache: the cache's index as a build argument, unset off it.
+    index = [INDEX_ARG] if uv and plan.public_pypi and not fetch_uv else []
     if two_stage:
         lines += _apt(
             plan.build_packages, "Compilers and headers for native extensions (build stage only)."
@@ -193,6 +194,12 @@ def generate_setup_dockerfile(
     """
     image = base_image.format(version=plan.python_version)
     return "\n".join(_setup(image, plan.port, uv=uv)) + "\n"
+
+
+def fetches_uv(plan: Plan, package_cache: bool) -> bool:
+    """Whether a build of `plan` is one stage that fetches uv from the package cache (and
+    names the cache's index in its install step) rather than a build stage."""
+    return uses_uv(plan) and package_cache and not plan.build_packages
 
 
 def uses_uv(plan: Plan) -> bool:
@@ -289,7 +296,7 @@ def _install_steps(plan: Plan, *, fetch_uv: bool = False) -> list[str]:
     if not uses_uv(plan):
         return plan.install_steps
     if fetch_uv:
-        return [UV_EXPORT, UV_FETCH, *plan.install_steps, COMPILE, UV_DROP]
+        return [UV_EXPORT_ON_CACHE, UV_FETCH, *plan.install_steps, COMPILE, UV_DROP]
     return [*plan.install_steps, COMPILE]
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from builds.pipeline.detection.installer import (
     COMPILE,
+    INDEX_URL,
     UV,
     UV_DIR,
     UV_INSTALL,
@@ -403,7 +404,9 @@ def test_on_the_package_cache_uv_is_fetched_used_and_removed_in_one_step():
     # uv appears in no other step: no layer of the image holds it.
     others = text.replace(run, "")
     assert UV_DIR not in others
-    assert text.index("ARG UV_DEFAULT_INDEX") < text.index("COPY requirements.txt")
+    # The cache's index is named in the step itself: no ARG step for the builder to commit.
+    assert f"UV_DEFAULT_INDEX={INDEX_URL}" in run
+    assert "ARG UV_DEFAULT_INDEX" not in text
 
 
 def test_on_the_package_cache_uv_settings_live_in_the_install_step_not_the_image():

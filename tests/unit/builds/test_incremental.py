@@ -116,7 +116,7 @@ def test_on_top_replaces_the_setup_steps_by_the_layer_and_keeps_the_rest():
     assert on_layer.count("FROM ") == 1 and f"FROM {LAYER}\n" in on_layer
     assert "earlier build's dependency layer" in on_layer
     assert on_layer.endswith("\n".join(rest) + "\n")
-    assert rest[0] == "ARG UV_DEFAULT_INDEX"  # the install's build argument, after the FROM
+    assert rest[0].startswith("# Dependencies first")  # no ARG step: the RUN names the index
     assert not any(line in on_layer for line in setup if line.startswith(("RUN", "LABEL")))
 
 

@@ -57,9 +57,27 @@ class _Engine:
     def __init__(self, base_url: str, root: str):
         self.api = type("Api", (), {"base_url": base_url})()
         self._root = root
+        self.asked = 0
 
     def info(self) -> dict:
+        self.asked += 1
         return {"DockerRootDir": self._root}
+
+
+@pytest.fixture(autouse=True)
+def _no_known_engine_folders(monkeypatch):
+    from builds.pipeline import image
+
+    monkeypatch.setattr(image, "_ROOT_DIRS", {})
+
+
+def test_the_engines_data_folder_is_asked_once_per_engine(tmp_path):
+    engine = _Engine("http+docker://localhost", str(tmp_path))
+
+    check_free_space(engine, min_mb=1)
+    check_free_space(engine, min_mb=1)
+
+    assert engine.asked == 1
 
 
 def test_a_build_is_refused_when_the_engines_disk_is_nearly_full(tmp_path):

@@ -131,6 +131,10 @@ def execute(build: Build) -> WentLive | None:
                 _discarded_on_failure(deployments, log),
                 _explained(container_fence),
             ):
+                primary = deployments[0]
+                precheck = _volume_precheck(build, plan, container_fence)
+                if precheck is not None:  # also when the release was skipped
+                    _check_volume_while_booting(client, primary, precheck)
                 for deployment in deployments:  # every replica answers before any serves
                     health.wait_until_healthy(
                         client,
@@ -143,15 +147,8 @@ def execute(build: Build) -> WentLive | None:
                         deadline=settings.DEPLOYER_HEALTH_TIMEOUT,
                         should_cancel=should_cancel,
                     )
-                primary = deployments[0]
                 build.seconds_to_healthy = (timezone.now() - primary.started_at).total_seconds()
                 build.save(update_fields=["seconds_to_healthy"])
-                if plan.sqlite_databases:  # also when the release was skipped
-                    volume.check_writable(
-                        client,
-                        primary.container_id,
-                        _volume_precheck(build, plan, container_fence),
-                    )
             with stage(build, State.SWITCHING, log), _discarded_on_failure(deployments, log):
                 retired = _switch(build, deployments, log)
         monitoring_tasks.announce_build(build.pk)
@@ -346,23 +343,14 @@ def _on_earlier_dependencies(
     build when the new requirements keep all of its own (builds/pipeline/incremental.py),
     and what this build's layer will hold (its layer id still empty); None when the plan
     does not install that way."""
-    file = plan.dependency_files[0] if len(plan.dependency_files) == 1 else ""
-    if not (
-        cache.network
-        and file.endswith(".txt")
-        and not plan.build_packages
-        and not plan.install_needs_source
-        and plan.install_steps == [installer.uv_install("-r", file)]
-    ):
-        return text, None
-    requirements = incremental.requirement_lines(files.read_text(file) or "")
+    file, requirements = _requirement_set(plan, files) if cache.network else ("", None)
     if requirements is None:
         return text, None
     try:
         base_image_id = client.api.inspect_image(image_rules.base_image(plan.python_version))["Id"]
     except docker_errors.DockerException:
         base_image_id = ""
-    digest = incremental.prefix_digest(text, base_image_id)
+    digest = incremental.prefix_digest(text, base_image_id, kind=file)
     earlier = (
         Build.objects.filter(project=build.project, state=Build.State.LIVE, pk__lt=build.pk)
         .exclude(dependency_base={})
@@ -386,6 +374,24 @@ def _on_earlier_dependencies(
             "is installed (a requirement removed or changed installs everything again)"
         )
     return incremental.on_top(text, start.layer), leaves
+
+
+def _requirement_set(plan: Plan, files: tree.Tree) -> tuple[str, tuple[str, ...] | None]:
+    """The file an incremental install follows and what it requires (None: the plan does
+    not install that way): a plain requirements file's lines, or uv.lock's pinned packages
+    when its export is installed hash-checked from the package index."""
+    if plan.build_packages or plan.install_needs_source:
+        return "", None
+    if (
+        plan.package_manager == "uv"
+        and plan.dependency_files == ["pyproject.toml", "uv.lock"]
+        and any("--require-hashes" in step for step in plan.install_steps)
+    ):
+        return "uv.lock", incremental.uv_lock_pins(files.read_text("uv.lock") or "")
+    file = plan.dependency_files[0] if len(plan.dependency_files) == 1 else ""
+    if file.endswith(".txt") and plan.install_steps == [installer.uv_install("-r", file)]:
+        return file, incremental.requirement_lines(files.read_text(file) or "")
+    return "", None
 
 
 def _image_exists(client, image_id: str) -> bool:
@@ -475,6 +481,21 @@ def _volume_precheck(build: Build, plan: Plan, container_fence: fence.Fence):
     if not plan.sqlite_databases:
         return None
     return volume.writable_precheck(build.project.slug, plan.sqlite_databases, container_fence.user)
+
+
+def _check_volume_while_booting(client, deployment: Deployment, precheck) -> None:
+    """The volume check in the web container just started: it takes an exec (about 50 ms),
+    spent while the app boots rather than after it answers. A container that has already
+    exited is left to the health check, which explains why (its output, an OOM kill)."""
+    try:
+        volume.check_writable(client, deployment.container_id, precheck)
+    except StageError:
+        try:
+            running = client.api.inspect_container(deployment.container_id)["State"]["Running"]
+        except docker_errors.DockerException:
+            running = False
+        if running:
+            raise
 
 
 def _ensure_volume(build: Build, plan: Plan, client, log: BuildLog) -> bool:

@@ -20,11 +20,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_git_mirrors_left():
-    """The run is an installation of its own: its projects' git mirrors go with it."""
+    """The run is an installation of its own (scripts/test.sh names it): its projects' git
+    mirrors go with it."""
     yield
-    from builds import mirrors
+    from django.conf import settings
 
-    shutil.rmtree(mirrors.root(), ignore_errors=True)
+    if settings.DEPLOYER_INSTALLATION_ID:
+        root = Path(settings.DEPLOYER_GIT_MIRROR_DIR) / settings.DEPLOYER_INSTALLATION_ID
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,9 @@ over its cached site-packages.
 Only when nothing else can differ: the build's setup steps (base image, Python, labels,
 command, build arguments) are the same text on the same base image (`prefix_digest`), the
 install is one `uv pip install -r <file>` of plain requirement lines (no options, hashes,
-source installs or build packages), on the package cache, and the chain of such layers is
-shorter than `MAX_DEPTH`. A requirement removed or changed, or any other change, installs
+source installs or build packages), or a hash-checked install of uv.lock's export whose
+pinned packages (`uv_lock_pins`) keep every earlier one at its version, on the package
+cache, and the chain of such layers is shorter than `MAX_DEPTH`. A requirement removed or changed, or any other change, installs
 everything again from the setup steps: a removed package must not stay installed, and an
 upgraded one must not leave its old files in a lower layer of the image.
 """
@@ -21,6 +22,7 @@ upgraded one must not leave its old files in a lower layer of the image.
 from __future__ import annotations
 
 import hashlib
+import tomllib
 from dataclasses import dataclass
 
 # Layers stacked on layers: after this many, a build installs everything again (the image
@@ -88,6 +90,33 @@ def requirement_lines(text: str) -> tuple[str, ...] | None:
     return tuple(lines)
 
 
+def uv_lock_pins(text: str) -> tuple[str, ...] | None:
+    """The packages a uv.lock pins, as sorted `name==version` lines (the project and its
+    workspace members aside: they are not installed); None when it cannot be read.
+
+    Every registry package counts, development ones too: adding one is a superset (its
+    install step, `uv export --no-dev`, then adds nothing), removing one installs again."""
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return None
+    packages = data.get("package", [])
+    if not isinstance(packages, list):
+        return None
+    pins = set()
+    for package in packages:
+        if not isinstance(package, dict):
+            return None
+        source = package.get("source", {})
+        if isinstance(source, dict) and ("editable" in source or "virtual" in source):
+            continue
+        name, version = package.get("name"), package.get("version")
+        if not isinstance(name, str) or not isinstance(version, str):
+            return None
+        pins.add(f"{name}=={version}")
+    return tuple(sorted(pins))
+
+
 def split(text: str) -> tuple[list[str], list[str], list[str]] | None:
     """A generated Dockerfile as (its header comments, its setup steps, the rest from the
     build arguments the install uses); None when it has no dependency step."""
@@ -102,14 +131,15 @@ def split(text: str) -> tuple[list[str], list[str], list[str]] | None:
     return lines[:first_from], lines[first_from:start], lines[start:]
 
 
-def prefix_digest(text: str, base_image_id: str) -> str:
-    """The digest of a generated Dockerfile's setup steps on this base image ("" when it
-    has no dependency step)."""
+def prefix_digest(text: str, base_image_id: str, kind: str = "") -> str:
+    """The digest of a generated Dockerfile's setup steps on this base image and of `kind`,
+    what the requirements were read from (a requirements file, uv.lock), so the two are never
+    compared with each other ("" when it has no dependency step)."""
     parts = split(text)
     if parts is None:
         return ""
     setup = "\n".join(parts[1])
-    return hashlib.sha256(f"{base_image_id}\n{setup}".encode()).hexdigest()
+    return hashlib.sha256(f"{base_image_id}\n{kind}\n{setup}".encode()).hexdigest()
 
 
 def start(previous: Base | None, digest: str, requirements: tuple[str, ...] | None) -> Start:

@@ -88,3 +88,73 @@ def test_another_project_with_the_same_requirements_never_starts_from_this_one_s
     assert first.dependency_base["layer"] not in parents(docker_client, other.image_id)
     assert first.dependency_base["digest"] != other.dependency_base["digest"]
     docker_client.containers.prune(filters={"label": TEST_LABEL})
+
+
+SIX_LOCKED = (
+    "\n[[package]]\n"
+    'name = "six"\n'
+    'version = "1.17.0"\n'
+    'source = { registry = "https://pypi.org/simple" }\n'
+    'sdist = { url = "https://files.pythonhosted.org/packages/94/e7/b2c673351809dca68a0e064b6af791aa332cf192da575fd474ed7d6f16a2/six-1.17.0.tar.gz", hash = "sha256:ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81", size = 34031, upload-time = "2024-12-04T17:35:28.174Z" }\n'
+    "wheels = [\n"
+    '    { url = "https://files.pythonhosted.org/packages/b7/ce/149a00dd41f10bc29e5921b496af8b574d8413afcd5e30dfa0ed46c2cc5e/six-1.17.0-py2.py3-none-any.whl", hash = "sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274", size = 11050, upload-time = "2024-12-04T17:35:26.475Z" },\n'
+    "]\n"
+)
+
+
+def with_six(files: dict[str, str]) -> dict[str, str]:
+    """The uv project with six added, as `uv add six==1.17.0` writes it."""
+    return {
+        "pyproject.toml": files["pyproject.toml"].replace(
+            '"gunicorn==23.0.0"]', '"gunicorn==23.0.0", "six==1.17.0"]'
+        ),
+        "uv.lock": files["uv.lock"]
+        .replace(
+            '    { name = "gunicorn" },\n]\n\n[package.metadata]',
+            '    { name = "gunicorn" },\n    { name = "six" },\n]\n\n[package.metadata]',
+        )
+        .replace(
+            'specifier = "==23.0.0" }]',
+            'specifier = "==23.0.0" }, { name = "six", specifier = "==1.17.0" }]',
+        )
+        + SIX_LOCKED,
+    }
+
+
+def test_a_package_added_to_uv_lock_installs_alone_on_the_earlier_layer_hash_checked(
+    celery_worker, git_repo, make_project, docker_client
+):
+    from tests.integration.test_generated_dockerfiles import LOCKED_TREES, WSGI_APP
+
+    files = {
+        **LOCKED_TREES["uv"],
+        "app.py": WSGI_APP,
+        "Procfile": "web: gunicorn app:application\n",
+    }
+    repo = git_repo(files)
+    project = make_project(repo)
+    first = deploy(project)
+    assert first.state == Build.State.LIVE, first.failure_reason + build_log(first)
+    layer = first.dependency_base["layer"]
+    assert first.dependency_base["requirements"] == ["gunicorn==23.0.0", "packaging==26.4"]
+
+    added_files = with_six(files)
+    assert "six" in added_files["uv.lock"].split("[package.metadata]")[0]
+    repo.commit(added_files, "uv add six")
+    added = deploy(project)
+
+    log = build_log(added)
+    assert added.state == Build.State.LIVE, added.failure_reason + log
+    assert ON_LAYER in log and "uv.lock keeps every requirement" in log
+    assert "--require-hashes" in log  # still checked against the lock's hashes
+    assert layer in parents(docker_client, added.image_id)
+    assert imports_six(docker_client, added.image_id)
+    assert http_get(live_port(project))[0] == 200
+
+    # Back to the first lock: six removed, so everything is installed again without it.
+    repo.commit({name: files[name] for name in ("pyproject.toml", "uv.lock")}, "uv remove six")
+    removed = deploy(project)
+
+    assert removed.state == Build.State.LIVE, removed.failure_reason + build_log(removed)
+    assert ON_LAYER not in build_log(removed)
+    assert not imports_six(docker_client, removed.image_id)

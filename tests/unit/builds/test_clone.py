@@ -37,14 +37,23 @@ def way(request, tmp_path):
     return {} if request.param == "clone" else {"mirror": tmp_path / "mirrors" / "1-x.git"}
 
 
-@pytest.fixture
-def repo(tmp_path):
-    path = tmp_path / "origin"
+def _origin(path, files: dict[str, str | bytes]):
+    """A repository at `path` whose branch main has one commit, "first", of `files`."""
     path.mkdir()
     _git(path, "init", "-q", "-b", "main")
-    (path / "app.py").write_text("v1")
+    for name, content in files.items():
+        write = (
+            (path / name).write_bytes if isinstance(content, bytes) else (path / name).write_text
+        )
+        write(content)
     _git(path, "add", ".")
     _git(path, "commit", "-qm", "first")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path):
+    path = _origin(tmp_path / "origin", {"app.py": "v1"})
     first = _git(path, "rev-parse", "HEAD")
     (path / "app.py").write_text("v2")
     _git(path, "commit", "-qam", "second")
@@ -293,12 +302,8 @@ def test_the_deploy_key_file_is_private_and_gone_after_the_clone(repo, tmp_path,
 
 
 def test_a_clone_over_the_size_cap_is_stopped_with_the_setting_named(tmp_path, way):
-    path = tmp_path / "big"
-    path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
-    (path / "blob.bin").write_bytes(os.urandom(3 * 1024 * 1024))  # random: does not compress
-    _git(path, "add", ".")
-    _git(path, "commit", "-qm", "big")
+    # Random bytes: they do not compress.
+    path = _origin(tmp_path / "big", {"blob.bin": os.urandom(3 * 1024 * 1024)})
 
     with pytest.raises(StageError) as failure:
         clone_commit(
@@ -341,13 +346,8 @@ def _fetch(path, ref, dest, mirror, **kwargs):
 
 
 def test_a_push_to_a_mirrored_repository_fetches_only_what_it_adds(tmp_path):
-    path = tmp_path / "origin"
-    path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
-    (path / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))  # random: does not compress
-    (path / "app.py").write_text("v1")
-    _git(path, "add", ".")
-    _git(path, "commit", "-qm", "first")
+    # Random bytes: they do not compress.
+    path = _origin(tmp_path / "origin", {"big.bin": os.urandom(2 * 1024 * 1024), "app.py": "v1"})
     mirror = tmp_path / "mirrors" / "1-x.git"
     _fetch(path, "main", tmp_path / "a", mirror)
     packs = set((mirror / "objects" / "pack").glob("*.pack"))
@@ -365,13 +365,7 @@ def test_a_push_to_a_mirrored_repository_fetches_only_what_it_adds(tmp_path):
 
 
 def test_a_mirrored_checkout_holds_exactly_the_commit_with_links_as_links(tmp_path):
-    path = tmp_path / "origin"
-    path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
-    (path / "gone.py").write_text("old")
-    (path / "app.py").write_text("v1")
-    _git(path, "add", ".")
-    _git(path, "commit", "-qm", "first")
+    path = _origin(tmp_path / "origin", {"gone.py": "old", "app.py": "v1"})
     mirror = tmp_path / "mirror.git"
     _fetch(path, "main", tmp_path / "a", mirror)
     _git(path, "rm", "-q", "gone.py")
@@ -401,12 +395,7 @@ def test_a_damaged_mirror_is_started_again(repo, tmp_path):
 
 
 def test_a_mirror_keeps_no_remote_no_credentials_and_no_hooks(tmp_path):
-    path = tmp_path / "origin"
-    path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
-    (path / "app.py").write_text("v1")
-    _git(path, "add", ".")
-    _git(path, "commit", "-qm", "first")
+    path = _origin(tmp_path / "origin", {"app.py": "v1"})
     mirror = tmp_path / "mirror.git"
 
     _fetch(path, "main", tmp_path / "a", mirror, credentials=Credentials(password="s3cret"))

@@ -133,3 +133,61 @@ def test_a_stored_base_reads_back_and_a_damaged_one_is_ignored():
     assert Base.from_dict(base.to_dict()) == base
     assert Base.from_dict({}) is None
     assert Base.from_dict({"layer": LAYER, "digest": "d", "requirements": None}) is None
+
+
+UV_LOCK = """version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "gunicorn"
+version = "23.0.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "packaging" }]
+
+[[package]]
+name = "hello"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [{ name = "gunicorn" }]
+
+[[package]]
+name = "member"
+version = "0.2.0"
+source = { editable = "packages/member" }
+
+[[package]]
+name = "packaging"
+version = "26.4"
+source = { registry = "https://pypi.org/simple" }
+"""
+
+
+def test_uv_lock_pins_are_its_packages_at_their_versions_without_the_project_itself():
+    assert incremental.uv_lock_pins(UV_LOCK) == ("gunicorn==23.0.0", "packaging==26.4")
+
+
+def test_a_package_added_to_uv_lock_starts_on_the_layer_and_a_version_change_does_not():
+    before = incremental.uv_lock_pins(UV_LOCK)
+    added = incremental.uv_lock_pins(
+        UV_LOCK + '\n[[package]]\nname = "six"\nversion = "1.17.0"\nsource = { registry = "x" }\n'
+    )
+    upgraded = incremental.uv_lock_pins(UV_LOCK.replace('"26.4"', '"26.5"'))
+    previous = Base(LAYER, "d", before)
+
+    assert incremental.start(previous, "d", added) == Start(LAYER, 1, 1)
+    assert incremental.start(previous, "d", upgraded) == Start()
+
+
+@pytest.mark.parametrize(
+    "broken", ["not toml = [", 'package = "x"', "[[package]]\nname = 3\n", "[[package]]\n"]
+)
+def test_a_uv_lock_that_cannot_be_read_installs_from_the_setup_steps(broken):
+    assert incremental.uv_lock_pins(broken) is None
+
+
+def test_requirements_from_another_kind_of_file_are_never_compared():
+    full = text()
+
+    assert incremental.prefix_digest(full, "sha256:base", kind="uv.lock") != (
+        incremental.prefix_digest(full, "sha256:base", kind="requirements.txt")
+    )

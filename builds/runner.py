@@ -149,6 +149,8 @@ def execute(build: Build) -> WentLive | None:
                     )
                 build.seconds_to_healthy = (timezone.now() - primary.started_at).total_seconds()
                 build.save(update_fields=["seconds_to_healthy"])
+                for deployment in deployments:  # booted on idle cores: now within its limit
+                    fence.apply_cpu_limit(client, deployment.container_id, container_fence)
             with stage(build, State.SWITCHING, log), _discarded_on_failure(deployments, log):
                 retired = _switch(build, deployments, log)
         monitoring_tasks.announce_build(build.pk)

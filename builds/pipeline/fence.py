@@ -47,13 +47,31 @@ class Fence:
     mounts: tuple = ()
 
 
-def host_config(fence: Fence) -> dict:
-    """HostConfig keyword arguments (docker SDK names) for a container inside `fence`."""
+# The CPU quota's scheduler period (the kernel's and Docker's default, 100 ms), and the CPU
+# weight of an app while it boots: half the engine's default (1024), as build steps get.
+CPU_PERIOD = 100_000
+BOOT_CPU_SHARES = 512
+DEFAULT_CPU_SHARES = 1024
+
+
+def host_config(fence: Fence, *, booting: bool = False) -> dict:
+    """HostConfig keyword arguments (docker SDK names) for a container inside `fence`.
+
+    `booting`: a web container's CPU limit waits until it answers its health check
+    (`cpu_limit`, applied then): until then it has no CPU quota but half the default weight,
+    so its workers start side by side on idle cores and yield to running apps. Two workers
+    importing FastAPI under a 1-CPU quota took 0.45 s to answer, against 0.30 s unlimited.
+    Every other container has its CPU quota from the start."""
+    cpu = (
+        {"cpu_shares": BOOT_CPU_SHARES}
+        if booting
+        else {"nano_cpus": round(fence.cpus * 1_000_000_000)}
+    )
     config = {
         "network_mode": fence.network,
         "mem_limit": f"{fence.memory_mb}m",
         "memswap_limit": f"{fence.memory_mb}m",  # no swap beyond the memory limit
-        "nano_cpus": round(fence.cpus * 1_000_000_000),
+        **cpu,
         "pids_limit": fence.pids_limit,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
@@ -69,6 +87,25 @@ def host_config(fence: Fence) -> dict:
     if fence.mounts:
         config["mounts"] = list(fence.mounts)
     return config
+
+
+def cpu_limit(fence: Fence) -> dict:
+    """`update_container` keyword arguments that give a booted web container its CPU quota
+    and the default weight (the quota as period and quota: the engine's update takes those)."""
+    return {
+        "cpu_period": CPU_PERIOD,
+        "cpu_quota": max(1000, round(fence.cpus * CPU_PERIOD)),
+        "cpu_shares": DEFAULT_CPU_SHARES,
+    }
+
+
+def apply_cpu_limit(client: docker.DockerClient, container_id: str, fence: Fence) -> None:
+    """Give the web container its CPU limit once it answers; raises StageError when the
+    engine refuses (the build then fails: no app goes live without its limit)."""
+    try:
+        client.api.update_container(container_id, **cpu_limit(fence))
+    except docker_errors.DockerException as exc:
+        raise StageError(f"The container's CPU limit could not be set: {exc}") from exc
 
 
 def network_name(project: str) -> str:

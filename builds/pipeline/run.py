@@ -52,7 +52,7 @@ def start_container(
                 port_bindings={container_port: ("127.0.0.1", host_port)},
                 restart_policy={"Name": "unless-stopped"},
                 init=True,
-                **host_config(fence),
+                **host_config(fence, booting=True),  # its CPU limit once it answers
             )
             container_id = api.create_container(
                 image,

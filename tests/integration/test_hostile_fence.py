@@ -60,6 +60,27 @@ OWN_APP = {
 # The same app, needing root at start: it writes into a folder only root may write.
 ROOT_NEEDING_APP = {**OWN_APP, "app.py": APP_PY.format(start="open('/data/state', 'w').write('x')")}
 
+# The same app, answering with the CPU limit its cgroup had when it started and has now
+# ("quota period", "max" for none; cgroup v2 or v1).
+CPU_LIMIT = """\
+def cpu_limit():
+    try:
+        return " ".join(open("/sys/fs/cgroup/cpu.max").read().split())
+    except OSError:
+        quota = open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read().strip()
+        period = open("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read().strip()
+        return f"{'max' if quota == '-1' else quota} {period}"
+
+
+BOOT = cpu_limit()
+"""
+BOOT_CPU_APP = {
+    **OWN_APP,
+    "app.py": APP_PY.format(start=CPU_LIMIT).replace(
+        'f"uid={os.getuid()}"', 'f"{BOOT} / {cpu_limit()}"'
+    ),
+}
+
 # Tries each (name, host, port) with a 2 s timeout and prints what happened, as JSON.
 PROBE = """\
 import json, os, socket, sys
@@ -147,7 +168,9 @@ def test_deployed_app_runs_fenced_and_as_uid_10001_though_its_image_sets_no_user
     assert config["CapDrop"] == ["ALL"] and not config["CapAdd"]
     assert config["SecurityOpt"] == ["no-new-privileges:true"]
     assert config["PidsLimit"] == settings.DEPLOYER_APP_PIDS_LIMIT
-    assert config["NanoCpus"] == round(settings.DEPLOYER_APP_CPUS * 1e9)
+    # Its CPU limit came once it answered (it booted on idle cores at half the weight).
+    assert config["CpuQuota"] == round(settings.DEPLOYER_APP_CPUS * config["CpuPeriod"])
+    assert (config["NanoCpus"], config["CpuShares"]) == (0, 1024)
     assert config["Memory"] == config["MemorySwap"] == 192 * 1024 * 1024
     assert config["LogConfig"] == {
         "Type": settings.DEPLOYER_APP_LOG_DRIVER,
@@ -169,6 +192,30 @@ def test_deployed_app_runs_fenced_and_as_uid_10001_though_its_image_sets_no_user
     assert "It runs as uid 10001 (Deployer's app user) because its image sets no USER" in (
         build_log(build)
     )
+
+
+def test_an_app_boots_without_a_cpu_quota_and_runs_within_it_from_its_first_request_on(
+    celery_worker, git_repo, make_project, docker_client
+):
+    project = make_project(git_repo(BOOT_CPU_APP))
+
+    build = deploy(project)
+
+    assert build.state == Build.State.LIVE, build.failure_reason + build_log(build)
+    container, deployment = live_container(docker_client, build)
+    limited = f"{round(settings.DEPLOYER_APP_CPUS * 100_000)} 100000"
+    # No quota when it started; its quota from its first request on, set before the switch.
+    assert http_get(deployment.host_port) == (200, f"max 100000 / {limited}")
+    # The app cannot lift its own limit: the cgroup files are read-only inside.
+    lift = container.exec_run(
+        [
+            "sh",
+            "-c",
+            "echo max > /sys/fs/cgroup/cpu.max || echo -1 > /sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+        ]
+    )
+    assert lift.exit_code != 0
+    assert http_get(deployment.host_port) == (200, f"max 100000 / {limited}")
 
 
 def test_other_projects_and_platform_services_are_unreachable_from_inside_a_container(

@@ -190,9 +190,8 @@ def test_pull_request_previews_open_update_approve_queue_and_close(
     answers(f"pr-7-{project.slug}", "hi from pr 7")
     assert through_caddy(project.slug) == (200, "howdy from v1")
     preview_container = docker_client.containers.get(build.deployments.get().container_id)
-    assert preview_container.attrs["HostConfig"]["NanoCpus"] == int(
-        settings.DEPLOYER_PREVIEW_CPUS * 1e9
-    )
+    config = preview_container.attrs["HostConfig"]
+    assert config["CpuQuota"] == round(settings.DEPLOYER_PREVIEW_CPUS * config["CpuPeriod"])
     assert preview_container.attrs["HostConfig"]["Memory"] == min(
         project.memory_limit_mb, settings.DEPLOYER_PREVIEW_MEMORY_MB
     ) * (1024**2)

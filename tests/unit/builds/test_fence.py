@@ -9,7 +9,7 @@ from django.test import override_settings
 from builds import runner
 from builds.pipeline import fence
 from builds.pipeline.errors import StageError
-from builds.pipeline.fence import Fence, host_config
+from builds.pipeline.fence import Fence, cpu_limit, host_config
 from builds.pipeline.plan import Plan
 
 FENCE = Fence(network="deployer-shop", memory_mb=256, cpus=0.5, pids_limit=128)
@@ -29,6 +29,14 @@ def test_host_config_limits_memory_without_swap_cpu_and_processes():
     assert (config["mem_limit"], config["memswap_limit"]) == ("256m", "256m")
     assert config["nano_cpus"] == 500_000_000
     assert config["pids_limit"] == 128
+
+
+def test_a_booting_web_container_has_no_cpu_quota_but_half_the_weight_until_it_answers():
+    booting = host_config(FENCE, booting=True)
+
+    assert "nano_cpus" not in booting and booting["cpu_shares"] == 512
+    assert (booting["mem_limit"], booting["pids_limit"]) == ("256m", 128)  # the rest from the start
+    assert cpu_limit(FENCE) == {"cpu_period": 100_000, "cpu_quota": 50_000, "cpu_shares": 1024}
 
 
 def test_host_config_joins_the_project_network_and_rotates_logs():

@@ -470,13 +470,13 @@ def image_labels(build: Build) -> dict[str, str]:
 
 
 def _check_image_exists(client, image_id: str) -> None:
-    try:
-        client.images.get(image_id)
-    except Exception as exc:
+    """A rollback's image is still on the engine; an engine that cannot be reached is said
+    as such by the Docker seam, not as a removed image."""
+    if not _image_exists(client, image_id):
         raise StageError(
             "The image of that build was removed (only the last "
             f"{settings.DEPLOYER_KEEP_IMAGES} images are kept), so it cannot be rolled back to."
-        ) from exc
+        )
 
 
 def _volume_precheck(build: Build, plan: Plan, container_fence: fence.Fence):

@@ -37,7 +37,7 @@ from builds.pipeline import (
     run,
     volume,
 )
-from builds.pipeline.detection import installer, tree
+from builds.pipeline.detection import installer, locks, packages, tree
 from builds.pipeline.detection.sqlite import DATA_DIR, volume_links
 from builds.pipeline.errors import StageError
 from builds.pipeline.fingerprint import may_skip, migrations_digest, release_fingerprint
@@ -295,6 +295,7 @@ def _build_image(
         max_files=settings.DEPLOYER_BUILD_CONTEXT_MAX_FILES,
         max_bytes=settings.DEPLOYER_BUILD_CONTEXT_MAX_MB * 1_000_000,
         links=volume_links(plan.sqlite_databases),
+        generated=_generated_files(plan, files),
         log=log,
     )
     log(
@@ -378,6 +379,16 @@ def _on_earlier_dependencies(
     return incremental.on_top(text, start.layer), leaves
 
 
+def _generated_files(plan: Plan, files: tree.Tree) -> dict[str, str]:
+    """The files Deployer adds to the build context (a Poetry lock's export), said in the log."""
+    if plan.kind == "dockerfile":
+        return {}
+    try:
+        return packages.generated_files(plan, files)
+    except detect.DetectionError as exc:
+        raise StageError(str(exc)) from exc
+
+
 def _requirement_set(plan: Plan, files: tree.Tree) -> tuple[str, tuple[str, ...] | None]:
     """The file an incremental install follows and what it requires (None: the plan does
     not install that way): a plain requirements file's lines, or uv.lock's pinned packages
@@ -390,6 +401,9 @@ def _requirement_set(plan: Plan, files: tree.Tree) -> tuple[str, tuple[str, ...]
         and any("--require-hashes" in step for step in plan.install_steps)
     ):
         return "uv.lock", incremental.uv_lock_pins(files.read_text("uv.lock") or "")
+    if plan.dependency_files == [locks.EXPORT_FILE]:  # a Poetry 2 lock, exported by Deployer
+        exported = locks.poetry_lock_export(files.read_text("poetry.lock") or "")
+        return "poetry.lock", incremental.export_pins(exported) if exported is not None else None
     file = plan.dependency_files[0] if len(plan.dependency_files) == 1 else ""
     if file.endswith(".txt") and plan.install_steps == [installer.uv_install("-r", file)]:
         return file, incremental.requirement_lines(files.read_text(file) or "")

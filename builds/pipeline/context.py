@@ -68,9 +68,13 @@ def build_context(
     max_files: int,
     max_bytes: int,
     links: Mapping[str, str] | None = None,
+    generated: Mapping[str, str] | None = None,
     log: Callable[[str], None] = lambda line: None,
 ) -> Context:
     """The tar of `root` after `patterns`, with `dockerfile_text` as DOCKERFILE.
+
+    `generated` ({name: text}) are files Deployer writes at the context's root (a lock
+    file's export), in place of any the repository has under those names.
 
     `links` ({path: target}) are symbolic links Deployer puts in the context in place of
     whatever the repository has there (a kept SQLite database's place, pointing into the
@@ -85,10 +89,15 @@ def build_context(
     notes: list[str] = []
 
     links = dict(links or {})
+    generated = dict(generated or {})
 
     def excluded(rel: str) -> bool:
         return (
-            rel in OWN_NAMES or rel in links or NEVER_SENT in rel.split("/") or matcher.matches(rel)
+            rel in OWN_NAMES
+            or rel in links
+            or rel in generated
+            or NEVER_SENT in rel.split("/")
+            or matcher.matches(rel)
         )
 
     def prune(rel: str) -> bool:
@@ -108,6 +117,11 @@ def build_context(
                     notes.append(
                         f"The repository's own {DOCKERFILE} is left out of the build context: "
                         "Deployer builds from its own file of that name."
+                    )
+                if rel in generated:
+                    notes.append(
+                        f"The repository's own {rel} is left out of the build context: "
+                        "Deployer writes its own file of that name."
                     )
                 if rel in links:
                     notes.append(
@@ -141,6 +155,7 @@ def build_context(
             for rel, target in links.items():
                 _add_link(tar, rel, target, sent)
             for name, text in (
+                *generated.items(),
                 (DOCKERIGNORE, f"{DOCKERIGNORE}\n{DOCKERFILE}\n"),
                 (DOCKERFILE, dockerfile_text),
             ):

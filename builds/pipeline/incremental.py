@@ -12,8 +12,9 @@ over its cached site-packages.
 Only when nothing else can differ: the build's setup steps (base image, Python, labels,
 command, build arguments) are the same text on the same base image (`prefix_digest`), the
 install is one `uv pip install -r <file>` of plain requirement lines (no options, hashes,
-source installs or build packages), or a hash-checked install of uv.lock's export whose
-pinned packages (`uv_lock_pins`) keep every earlier one at its version, on the package
+source installs or build packages), or a hash-checked install of uv.lock's export (or of
+Deployer's export of a Poetry 2 lock) whose pinned packages (`uv_lock_pins`, `export_pins`)
+keep every earlier one at its version, on the package
 cache, and the chain of such layers is shorter than `MAX_DEPTH`. A requirement removed or changed, or any other change, installs
 everything again from the setup steps: a removed package must not stay installed, and an
 upgraded one must not leave its old files in a lower layer of the image.
@@ -115,6 +116,14 @@ def uv_lock_pins(text: str) -> tuple[str, ...] | None:
             return None
         pins.add(f"{name}=={version}")
     return tuple(sorted(pins))
+
+
+def export_pins(exported: str) -> tuple[str, ...]:
+    """The requirements of a hash-checked export (`name==version ; markers` lines, their
+    `--hash` continuation lines left out), sorted."""
+    return tuple(
+        sorted(line.rstrip(" \\") for line in exported.splitlines() if line and line[0] != " ")
+    )
 
 
 def split(text: str) -> tuple[list[str], list[str], list[str]] | None:

@@ -16,6 +16,8 @@ import pytest
 
 from builds.docker import LABEL_SETUP_OF
 from builds.pipeline.detect import detect_plan
+from builds.pipeline.detection.packages import generated_files
+from builds.pipeline.detection.tree import Tree
 from builds.pipeline.dockerfile import (
     RUN_AS,
     generate_dockerfile,
@@ -250,6 +252,8 @@ def engine():
 
 def build_and_run(engine, root: Path, environment: dict[str, str]) -> tuple[object, int]:
     plan = detect_plan(root, available_pythons=("3.11",))
+    for name, text in generated_files(plan, Tree(root)).items():  # as the build context has them
+        (root / name).write_text(text)
     (root / DOCKERFILE).write_text(generate_dockerfile(plan, base_image=BASE_IMAGE))
     (root / ".dockerignore").write_text(generate_dockerignore())
     try:

@@ -158,3 +158,27 @@ def test_a_package_added_to_uv_lock_installs_alone_on_the_earlier_layer_hash_che
     assert removed.state == Build.State.LIVE, removed.failure_reason + build_log(removed)
     assert ON_LAYER not in build_log(removed)
     assert not imports_six(docker_client, removed.image_id)
+
+
+def test_a_poetry_2_project_deploys_from_deployers_export_of_its_lock(
+    celery_worker, git_repo, make_project, docker_client
+):
+    from builds.pipeline.detection.locks import EXPORT_FILE
+    from tests.integration.test_generated_dockerfiles import LOCKED_TREES, WSGI_APP
+
+    files = {
+        **LOCKED_TREES["poetry"],
+        "app.py": WSGI_APP,
+        "Procfile": "web: gunicorn app:application\n",
+    }
+    project = make_project(git_repo(files))
+
+    build = deploy(project)
+
+    log = build_log(build)
+    assert build.state == Build.State.LIVE, build.failure_reason + log
+    assert "exported by Deployer" in log and f"COPY {EXPORT_FILE} {EXPORT_FILE}" in log
+    assert "poetry export" not in log and "--require-hashes" in log
+    assert http_get(live_port(project))[0] == 200
+    installed = image_run(docker_client, build.image_id, ["pip", "list", "--format=freeze"])
+    assert "gunicorn==23.0.0" in installed and "poetry" not in installed.lower()

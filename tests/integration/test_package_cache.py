@@ -18,6 +18,9 @@ import pytest
 from builds import package_cache
 from builds.pipeline import image
 from builds.pipeline.detect import detect_plan
+from builds.pipeline.detection.locks import EXPORT_FILE
+from builds.pipeline.detection.packages import generated_files
+from builds.pipeline.detection.tree import Tree
 from builds.pipeline.dockerfile import generate_dockerfile, generate_dockerignore
 from builds.runner import ensure_setup_image
 from tests.integration.conftest import default_bridge_gateway
@@ -70,7 +73,10 @@ def build_app(engine, tmp_path, files: dict[str, str], logged: list[str]) -> str
     ensure_setup_image(engine, plan, logged.append)
     use = package_cache.for_build(engine, plan, {}, logged.append)
     text = generate_dockerfile(plan, package_cache=bool(use.network))
-    context = tar_of({**files, "Dockerfile": text, ".dockerignore": generate_dockerignore()})
+    generated = generated_files(plan, Tree(root))
+    context = tar_of(
+        {**files, **generated, "Dockerfile": text, ".dockerignore": generate_dockerignore()}
+    )
     tag = f"deployer-test/package-cache-app:{len(logged)}"
     result = image.build_image(
         engine.api,
@@ -245,4 +251,7 @@ def test_a_hash_checked_lock_file_installs_in_one_stage_through_the_cache(
     ).decode()
     assert "gunicorn==23.0.0" in installed
     assert "uv" not in installed.split()
-    assert "deployer-tools" not in installed.split()  # Poetry's or Pipenv's folder, removed
+    assert "deployer-tools" not in installed.split()  # Pipenv's folder, removed
+    if manager == "poetry":  # a Poetry 2 lock: exported by Deployer, Poetry never installed
+        assert not any("poetry export" in line for line in logged)
+        assert any(f"-r {EXPORT_FILE}" in line for line in logged)

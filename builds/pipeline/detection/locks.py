@@ -8,6 +8,8 @@ installation itself goes through the tool's own export (see `packages`).
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -124,3 +126,67 @@ def pipfile_lock_sources(tree: Tree) -> LockSources:
         if not isinstance(entry, dict) or not entry.get("hashes"):
             found.unhashed = True
     return found
+
+
+# What Deployer writes into the build context for a lock file it exports itself.
+EXPORT_FILE = ".deployer.requirements.txt"
+
+
+def poetry_lock_export(text: str) -> str | None:
+    """poetry.lock's main group as a hash-checked requirements file, as `poetry export
+    --only main` writes it; None when Deployer does not export this lock itself.
+
+    Lock-version 2.1 (Poetry 2) records for each package its groups and the environment
+    markers under which it is needed, so the export is a reading: every package of the
+    `main` group that no extra alone asks for (`optional`), with its markers (the `main`
+    entry when they differ by group) and the hash of each of its files. Older locks, and
+    packages from a git repository, a path, a URL or another index, or without files, leave
+    the export to Poetry itself. Saves installing Poetry in every such build (4-5 s)."""
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return None
+    metadata = data.get("metadata")
+    version = metadata.get("lock-version") if isinstance(metadata, dict) else None
+    try:
+        if tuple(int(part) for part in str(version).split(".")) < (2, 1):
+            return None
+    except ValueError:
+        return None
+    lines = []
+    for package in data.get("package", []):
+        line = _poetry_line(package)
+        if line is None:
+            return None
+        if line:
+            lines.append(line)
+    return "".join(sorted(lines, key=str.lower))
+
+
+def _poetry_line(package: object) -> str | None:
+    """One package's requirement with its hashes; "" when the main group does not install
+    it; None when it is not a plain, hashed package from PyPI."""
+    if not isinstance(package, dict):
+        return None
+    groups = package.get("groups")
+    name, version, files = package.get("name"), package.get("version"), package.get("files")
+    if not isinstance(groups, list) or not isinstance(name, str) or not isinstance(version, str):
+        return None
+    if "main" not in groups or package.get("optional") is True:
+        return ""
+    if package.get("source") or package.get("develop") or not isinstance(files, list) or not files:
+        return None
+    hashes = [f.get("hash") for f in files if isinstance(f, dict)]
+    if not hashes or not all(isinstance(h, str) and h.startswith("sha256:") for h in hashes):
+        return None
+    markers = package.get("markers")
+    if isinstance(markers, dict):
+        markers = markers.get("main")
+    if markers is not None and not isinstance(markers, str):
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or not re.fullmatch(
+        r"[\w.!+-]+", version
+    ):
+        return None
+    head = f"{name}=={version}" + (f" ; {markers}" if markers else "")
+    return head + "".join(f" \\\n    --hash={h}" for h in hashes) + "\n"

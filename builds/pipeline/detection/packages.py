@@ -6,8 +6,9 @@ Pipfile), requirements.txt, PEP 621 `[project].dependencies`, setup.cfg /
 setup.py `install_requires` (read, never run). Everything is installed with uv
 (`installer`), into /opt/venv, except a requirements file with an option uv does
 not read as pip does, which pip installs (said in the plan). Lock files are exported
-to a requirements file (uv.lock by uv itself, the others by their tool, run from a
-throwaway virtualenv in the build stage) with their hashes, and installed hash-checked.
+to a requirements file (uv.lock by uv itself, a Poetry 2 poetry.lock by Deployer, which
+reads it, the others by their tool, run from a throwaway virtualenv in the build stage)
+with their hashes, and installed hash-checked.
 `public_pypi` says whether the plan installs from public PyPI alone, so the shared
 package cache may serve it (a private index never goes through the cache).
 """
@@ -215,6 +216,17 @@ def _poetry(tree: Tree, plan: Plan, pyproject: dict) -> Dependencies:
             "so two builds of one commit may differ. Commit poetry.lock.",
             "pyproject.toml",
         )
+    public = installer.public_only(sources.indexes)
+    exported = locks.poetry_lock_export(tree.read_text("poetry.lock") or "") if public else None
+    if exported is not None and "poetry.lock" in files:
+        plan.note(
+            "poetry.lock",
+            None,
+            "Poetry lock file (lock-version 2.1): its main group is exported by Deployer and "
+            "installed hash-checked with uv, without installing Poetry",
+        )
+        steps = [uv_install("-r", locks.EXPORT_FILE, hashes=True)]
+        return Dependencies("poetry", files=[locks.EXPORT_FILE], steps=steps, names=names)
     hashes = not sources.unhashed and tree.is_file("poetry.lock")
     steps = _tool_steps("poetry poetry-plugin-export", *commands, hashes=hashes)
     return Dependencies(
@@ -222,8 +234,19 @@ def _poetry(tree: Tree, plan: Plan, pyproject: dict) -> Dependencies:
         files=files,
         steps=steps,
         names=names,
-        public_pypi=installer.public_only(sources.indexes),
+        public_pypi=public,
     )
+
+
+def generated_files(plan: Plan, tree: Tree) -> dict[str, str]:
+    """The files Deployer writes into the build context for `plan` (read from the same
+    checkout as detection): poetry.lock's export when Deployer exports it itself."""
+    if locks.EXPORT_FILE not in plan.dependency_files:
+        return {}
+    exported = locks.poetry_lock_export(tree.read_text("poetry.lock") or "")
+    if exported is None:  # detection read it from this very checkout
+        raise DetectionError("poetry.lock could not be exported again for the build.")
+    return {locks.EXPORT_FILE: exported}
 
 
 def _pipenv(tree: Tree, plan: Plan) -> Dependencies:

@@ -130,6 +130,10 @@ def pipfile_lock_sources(tree: Tree) -> LockSources:
 
 # What Deployer writes into the build context for a lock file it exports itself.
 EXPORT_FILE = ".deployer.requirements.txt"
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.!+_-]*")
+_HASH = re.compile(r"sha256:[0-9a-f]{64}")
+_MARKERS = re.compile(r"""[A-Za-z0-9_ .'"<>=!~(),*+-]+""")
 
 
 def poetry_lock_export(text: str) -> str | None:
@@ -177,16 +181,16 @@ def _poetry_line(package: object) -> str | None:
     if package.get("source") or package.get("develop") or not isinstance(files, list) or not files:
         return None
     hashes = [f.get("hash") for f in files if isinstance(f, dict)]
-    if not hashes or not all(isinstance(h, str) and h.startswith("sha256:") for h in hashes):
+    if not hashes or not all(isinstance(h, str) and _HASH.fullmatch(h) for h in hashes):
         return None
     markers = package.get("markers")
     if isinstance(markers, dict):
         markers = markers.get("main")
-    if markers is not None and not isinstance(markers, str):
+    # Each value is checked for what it may be: a marker with a line break or an option
+    # would otherwise add lines of its own (another index) to the requirements file.
+    if markers is not None and not (isinstance(markers, str) and _MARKERS.fullmatch(markers)):
         return None
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or not re.fullmatch(
-        r"[\w.!+-]+", version
-    ):
+    if not _NAME.fullmatch(name) or not _VERSION.fullmatch(version):
         return None
     head = f"{name}=={version}" + (f" ; {markers}" if markers else "")
     return head + "".join(f" \\\n    --hash={h}" for h in hashes) + "\n"

@@ -3,6 +3,7 @@ writes it (compared with Poetry 2.5's own export of real locks while writing thi
 
 from __future__ import annotations
 
+import json
 import tarfile
 
 from builds.pipeline import context
@@ -152,3 +153,21 @@ def test_a_package_added_to_a_poetry_lock_installs_on_the_earlier_layer():
         'psycopg-binary==3.3.9 ; implementation_name != "pypy"',
     )
     assert incremental.start(previous, "d", after) == incremental.Start("sha256:layer", 1, 1)
+
+
+PSYCOPG_MARKERS = "markers = 'implementation_name != \"pypy\"'"
+
+
+def test_a_hostile_lock_cannot_add_lines_or_options_to_the_export():
+    assert PSYCOPG_MARKERS in LOCK
+    for marker in (
+        'python_version > "3"\n--extra-index-url http://10.0.0.5/simple',
+        'python_version > "3" --index-url http://10.0.0.5/simple',
+        "x \\",
+    ):
+        hostile = LOCK.replace(PSYCOPG_MARKERS, f"markers = {json.dumps(marker)}")
+        assert hostile != LOCK
+        assert locks.poetry_lock_export(hostile) is None, marker
+    for name in ("flask\\n--index-url=x", "-r evil.txt", "a b"):
+        assert locks.poetry_lock_export(LOCK.replace('"Flask"', f'"{name}"')) is None
+    assert locks.poetry_lock_export(LOCK.replace(H3, "sha256:zz")) is None

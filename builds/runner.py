@@ -401,9 +401,12 @@ def _requirement_set(plan: Plan, files: tree.Tree) -> tuple[str, tuple[str, ...]
         and any("--require-hashes" in step for step in plan.install_steps)
     ):
         return "uv.lock", incremental.uv_lock_pins(files.read_text("uv.lock") or "")
-    if plan.dependency_files == [locks.EXPORT_FILE]:  # a Poetry 2 lock, exported by Deployer
-        exported = locks.poetry_lock_export(files.read_text("poetry.lock") or "")
-        return "poetry.lock", incremental.export_pins(exported) if exported is not None else None
+    if plan.dependency_files == [locks.EXPORT_FILE]:  # a Poetry or Pipenv lock Deployer exports
+        try:
+            exported = packages.generated_files(plan, files)[locks.EXPORT_FILE]
+        except detect.DetectionError:
+            return "", None
+        return f"{plan.package_manager} lock", incremental.export_pins(exported)
     file = plan.dependency_files[0] if len(plan.dependency_files) == 1 else ""
     if file.endswith(".txt") and plan.install_steps == [installer.uv_install("-r", file)]:
         return file, incremental.requirement_lines(files.read_text(file) or "")

@@ -251,7 +251,9 @@ def test_a_hash_checked_lock_file_installs_in_one_stage_through_the_cache(
     ).decode()
     assert "gunicorn==23.0.0" in installed
     assert "uv" not in installed.split()
-    assert "deployer-tools" not in installed.split()  # Pipenv's folder, removed
-    if manager == "poetry":  # a Poetry 2 lock: exported by Deployer, Poetry never installed
-        assert not any("poetry export" in line for line in logged)
+    assert "deployer-tools" not in installed.split()
+    if manager != "uv":  # Poetry 2 and Pipenv locks of PyPI packages: exported by Deployer
+        assert not any(
+            f"{manager} export" in line or "requirements --hash" in line for line in logged
+        )
         assert any(f"-r {EXPORT_FILE}" in line for line in logged)

@@ -194,3 +194,53 @@ def _poetry_line(package: object) -> str | None:
         return None
     head = f"{name}=={version}" + (f" ; {markers}" if markers else "")
     return head + "".join(f" \\\n    --hash={h}" for h in hashes) + "\n"
+
+
+def pipfile_lock_export(text: str) -> str | None:
+    """Pipfile.lock's default packages as a hash-checked requirements file, as `pipenv
+    requirements --hash` writes it; None when Deployer does not export this lock itself.
+
+    The lock's `default` section is already every package production installs, each with
+    its version, markers and hashes. Packages from git, a path, a file, another index, or
+    without hashes leave the export to Pipenv itself. Saves installing Pipenv in every such
+    build (1-2 s)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    default = data.get("default") if isinstance(data, dict) else None
+    if not isinstance(default, dict):
+        return None
+    lines = []
+    for name, entry in default.items():
+        line = _pipfile_line(name, entry)
+        if line is None:
+            return None
+        lines.append(line)
+    return "".join(sorted(lines, key=str.lower))
+
+
+def _pipfile_line(name: object, entry: object) -> str | None:
+    if not isinstance(name, str) or not isinstance(entry, dict) or not _NAME.fullmatch(name):
+        return None
+    if set(entry) - {"version", "hashes", "markers", "extras", "index"}:
+        return None  # git, path, file, editable, ref...: Pipenv's own export
+    version, hashes, markers = entry.get("version"), entry.get("hashes"), entry.get("markers")
+    extras = entry.get("extras", [])
+    if entry.get("index", "pypi") != "pypi" or not isinstance(version, str):
+        return None
+    if not version.startswith("==") or not _VERSION.fullmatch(version[2:]):
+        return None
+    if not isinstance(hashes, list) or not hashes:
+        return None
+    if not all(isinstance(h, str) and _HASH.fullmatch(h) for h in hashes):
+        return None
+    if markers is not None and not (isinstance(markers, str) and _MARKERS.fullmatch(markers)):
+        return None
+    if not isinstance(extras, list) or not all(
+        isinstance(e, str) and _NAME.fullmatch(e) for e in extras
+    ):
+        return None
+    head = f"{name}{'[' + ','.join(extras) + ']' if extras else ''}{version}"
+    head += f" ; {markers}" if markers else ""
+    return head + "".join(f" \\\n    --hash={h}" for h in hashes) + "\n"

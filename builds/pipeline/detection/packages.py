@@ -6,8 +6,9 @@ Pipfile), requirements.txt, PEP 621 `[project].dependencies`, setup.cfg /
 setup.py `install_requires` (read, never run). Everything is installed with uv
 (`installer`), into /opt/venv, except a requirements file with an option uv does
 not read as pip does, which pip installs (said in the plan). Lock files are exported
-to a requirements file (uv.lock by uv itself, a Poetry 2 poetry.lock by Deployer, which
-reads it, the others by their tool, run from a throwaway virtualenv in the build stage)
+to a requirements file (uv.lock by uv itself, a Poetry 2 poetry.lock and a Pipfile.lock of
+PyPI packages by Deployer, which reads them, the others by their tool, run from a
+throwaway virtualenv in the build stage)
 with their hashes, and installed hash-checked.
 `public_pypi` says whether the plan installs from public PyPI alone, so the shared
 package cache may serve it (a private index never goes through the cache).
@@ -240,31 +241,41 @@ def _poetry(tree: Tree, plan: Plan, pyproject: dict) -> Dependencies:
 
 def generated_files(plan: Plan, tree: Tree) -> dict[str, str]:
     """The files Deployer writes into the build context for `plan` (read from the same
-    checkout as detection): poetry.lock's export when Deployer exports it itself."""
+    checkout as detection): a lock file's export when Deployer exports it itself."""
     if locks.EXPORT_FILE not in plan.dependency_files:
         return {}
-    exported = locks.poetry_lock_export(tree.read_text("poetry.lock") or "")
+    lock, export = (
+        ("Pipfile.lock", locks.pipfile_lock_export)
+        if plan.package_manager == "pipenv"
+        else ("poetry.lock", locks.poetry_lock_export)
+    )
+    exported = export(tree.read_text(lock) or "")
     if exported is None:  # detection read it from this very checkout
-        raise DetectionError("poetry.lock could not be exported again for the build.")
+        raise DetectionError(f"{lock} could not be exported again for the build.")
     return {locks.EXPORT_FILE: exported}
 
 
 def _pipenv(tree: Tree, plan: Plan) -> Dependencies:
     if tree.is_file("Pipfile.lock"):
+        sources = locks.pipfile_lock_sources(tree)
+        public = installer.public_only(sources.indexes)
+        names = locks.pipfile_lock_names(tree)
+        if public and locks.pipfile_lock_export(tree.read_text("Pipfile.lock") or "") is not None:
+            plan.note(
+                "Pipfile.lock",
+                None,
+                "Pipenv lock file: its default packages are exported by Deployer and installed "
+                "hash-checked with uv, without installing Pipenv",
+            )
+            steps = [uv_install("-r", locks.EXPORT_FILE, hashes=True)]
+            return Dependencies("pipenv", files=[locks.EXPORT_FILE], steps=steps, names=names)
         plan.note(
             "Pipfile.lock", None, "Pipenv lock file: dependencies exported from it with Pipenv"
         )
-        sources = locks.pipfile_lock_sources(tree)
         export = f"{TOOLS}/bin/pipenv requirements{'' if sources.unhashed else ' --hash'}"
         steps = _tool_steps("pipenv", f"{export} > {EXPORTED}", hashes=not sources.unhashed)
         files = ["Pipfile", "Pipfile.lock"] if tree.is_file("Pipfile") else ["Pipfile.lock"]
-        return Dependencies(
-            "pipenv",
-            files=files,
-            steps=steps,
-            names=locks.pipfile_lock_names(tree),
-            public_pypi=installer.public_only(sources.indexes),
-        )
+        return Dependencies("pipenv", files=files, steps=steps, names=names, public_pypi=public)
     plan.note("Pipfile", None, "Pipfile without a lock: its [packages] installed with uv")
     plan.warn(
         "no-lock-file",

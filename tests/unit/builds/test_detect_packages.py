@@ -6,6 +6,7 @@ import pytest
 
 from builds.pipeline.detect import DetectionError
 from builds.pipeline.detection.installer import PIP_INSTALL, UV, UV_INSTALL
+from builds.pipeline.detection.locks import EXPORT_FILE
 from builds.pipeline.detection.requirements import parse_line
 from builds.pipeline.dockerfile import generate_dockerfile
 from builds.pipeline.plan import Overrides
@@ -391,16 +392,28 @@ def test_a_poetry_source_bypasses_the_package_cache(detect):
     assert not plan.public_pypi
 
 
-def test_a_hashed_pipfile_lock_is_exported_with_hashes(detect):
+def test_a_hashed_pipfile_lock_of_pypi_packages_is_exported_by_deployer_with_hashes(detect):
     lock = (
         '{"_meta": {"sources": [{"url": "https://pypi.org/simple"}]}, '
         '"default": {"flask": {"version": "==3.0.3", "hashes": ["sha256:' + "a" * 64 + '"]}}}'
     )
     plan = detect({**APP, "Pipfile": '[packages]\nflask = "*"\n', "Pipfile.lock": lock})
 
-    assert plan.install_steps[2].startswith("/opt/deployer-tools/bin/pipenv requirements --hash")
-    assert "--require-hashes" in plan.install_steps[3]
+    assert plan.dependency_files == [EXPORT_FILE]
+    assert plan.install_steps[0] == f"{UV_INSTALL} --require-hashes -r {EXPORT_FILE}"
+    assert "pipenv" not in " ".join(plan.install_steps)  # Pipenv is never installed
     assert plan.public_pypi
+
+
+def test_a_hashed_pipfile_lock_with_a_git_package_is_exported_by_pipenv(detect):
+    lock = (
+        '{"_meta": {"sources": [{"url": "https://pypi.org/simple"}]}, '
+        '"default": {"flask": {"version": "==3.0.3", "hashes": ["sha256:' + "a" * 64 + '"]}, '
+        '"lib": {"git": "https://example.com/lib.git", "ref": "' + "b" * 40 + '"}}}'
+    )
+    plan = detect({**APP, "Pipfile": '[packages]\nflask = "*"\n', "Pipfile.lock": lock})
+
+    assert plan.install_steps[2].startswith("/opt/deployer-tools/bin/pipenv requirements")
 
 
 def test_the_server_deployer_adds_joins_the_uv_install_of_the_requirements(detect):

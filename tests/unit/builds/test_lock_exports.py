@@ -1,5 +1,6 @@
-"""A Poetry 2 lock file's main group, exported by Deployer as `poetry export --only main`
-writes it (compared with Poetry 2.5's own export of real locks while writing this)."""
+"""Lock files Deployer exports itself: a Poetry 2 lock's main group as `poetry export --only
+main` writes it, a Pipfile.lock's default packages as `pipenv requirements --hash` does
+(compared with Poetry 2.5's and Pipenv's own exports of real locks while writing this)."""
 
 from __future__ import annotations
 
@@ -171,3 +172,36 @@ def test_a_hostile_lock_cannot_add_lines_or_options_to_the_export():
     for name in ("flask\\n--index-url=x", "-r evil.txt", "a b"):
         assert locks.poetry_lock_export(LOCK.replace('"Flask"', f'"{name}"')) is None
     assert locks.poetry_lock_export(LOCK.replace(H3, "sha256:zz")) is None
+
+
+PIPFILE_LOCK = {
+    "_meta": {"sources": [{"name": "pypi", "url": "https://pypi.org/simple"}]},
+    "default": {
+        "celery": {"extras": ["redis"], "hashes": [H1, H2], "index": "pypi", "version": "==5.5.3"},
+        "tzdata": {"hashes": [H3], "markers": "python_version >= '2'", "version": "==2026.6"},
+    },
+    "develop": {"pytest": {"hashes": [H1], "version": "==8.4.2"}},
+}
+
+
+def test_a_pipfile_lock_s_default_packages_are_exported_with_extras_markers_and_hashes():
+    assert locks.pipfile_lock_export(json.dumps(PIPFILE_LOCK)) == (
+        f"celery[redis]==5.5.3 \\\n    --hash={H1} \\\n    --hash={H2}\n"
+        f"tzdata==2026.6 ; python_version >= '2' \\\n    --hash={H3}\n"
+    )
+
+
+def test_pipfile_locks_deployer_does_not_read_as_pipenv_does_are_left_to_pipenv():
+    def with_entry(entry: dict) -> str:
+        return json.dumps({**PIPFILE_LOCK, "default": {**PIPFILE_LOCK["default"], "x": entry}})
+
+    for entry in (
+        {"git": "https://example.com/x.git", "ref": "a" * 40},
+        {"hashes": [H1], "index": "corp", "version": "==1.0"},
+        {"markers": "sys_platform == 'win32'", "version": "*"},  # not locked on this platform
+        {"hashes": [], "version": "==1.0"},
+        {"hashes": [H1], "version": "==1.0", "markers": "x\n--index-url http://10.0.0.5/"},
+        {"hashes": [H1], "version": "==1.0 --index-url=http://10.0.0.5/"},
+    ):
+        assert locks.pipfile_lock_export(with_entry(entry)) is None, entry
+    assert locks.pipfile_lock_export("not json") is None

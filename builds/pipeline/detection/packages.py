@@ -220,14 +220,7 @@ def _poetry(tree: Tree, plan: Plan, pyproject: dict) -> Dependencies:
     public = installer.public_only(sources.indexes)
     exported = locks.poetry_lock_export(tree.read_text("poetry.lock") or "") if public else None
     if exported is not None and "poetry.lock" in files:
-        plan.note(
-            "poetry.lock",
-            None,
-            "Poetry lock file (lock-version 2.1): its main group is exported by Deployer and "
-            "installed hash-checked with uv, without installing Poetry",
-        )
-        steps = [uv_install("-r", locks.EXPORT_FILE, hashes=True)]
-        return Dependencies("poetry", files=[locks.EXPORT_FILE], steps=steps, names=names)
+        return _exported_by_deployer(plan, "poetry", "poetry.lock", "its main group", names)
     hashes = not sources.unhashed and tree.is_file("poetry.lock")
     steps = _tool_steps("poetry poetry-plugin-export", *commands, hashes=hashes)
     return Dependencies(
@@ -237,6 +230,21 @@ def _poetry(tree: Tree, plan: Plan, pyproject: dict) -> Dependencies:
         names=names,
         public_pypi=public,
     )
+
+
+def _exported_by_deployer(
+    plan: Plan, manager: str, lock: str, what: str, names: set[str]
+) -> Dependencies:
+    """A lock Deployer exports itself (`generated_files`), installed hash-checked with uv."""
+    tool = {"poetry": "Poetry", "pipenv": "Pipenv"}[manager]
+    plan.note(
+        lock,
+        None,
+        f"{tool} lock file: {what} exported by Deployer and installed hash-checked with uv, "
+        f"without installing {tool}",
+    )
+    steps = [uv_install("-r", locks.EXPORT_FILE, hashes=True)]
+    return Dependencies(manager, files=[locks.EXPORT_FILE], steps=steps, names=names)
 
 
 def generated_files(plan: Plan, tree: Tree) -> dict[str, str]:
@@ -261,14 +269,9 @@ def _pipenv(tree: Tree, plan: Plan) -> Dependencies:
         public = installer.public_only(sources.indexes)
         names = locks.pipfile_lock_names(tree)
         if public and locks.pipfile_lock_export(tree.read_text("Pipfile.lock") or "") is not None:
-            plan.note(
-                "Pipfile.lock",
-                None,
-                "Pipenv lock file: its default packages are exported by Deployer and installed "
-                "hash-checked with uv, without installing Pipenv",
+            return _exported_by_deployer(
+                plan, "pipenv", "Pipfile.lock", "its default packages", names
             )
-            steps = [uv_install("-r", locks.EXPORT_FILE, hashes=True)]
-            return Dependencies("pipenv", files=[locks.EXPORT_FILE], steps=steps, names=names)
         plan.note(
             "Pipfile.lock", None, "Pipenv lock file: dependencies exported from it with Pipenv"
         )

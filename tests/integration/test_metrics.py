@@ -12,7 +12,13 @@ from django.conf import settings
 from builds import tasks as build_tasks  # noqa: F401 - registers the task deploy() queues
 from builds.models import Build, Deployment
 from monitoring import metrics
-from monitoring.models import HealthEvent, MetricAlert, MetricSample, NotificationDelivery
+from monitoring.models import (
+    HealthEvent,
+    MetricAlert,
+    MetricSample,
+    MetricsCursor,
+    NotificationDelivery,
+)
 from tests.integration.conftest import deploy as deploy_build
 from tests.integration.conftest import http_get, wait_until
 from tests.integration.test_routing import router  # noqa: F401 - the running Caddy fixture
@@ -77,8 +83,15 @@ def latest_sample(project) -> MetricSample:
     return MetricSample.objects.filter(project=project).order_by("-at", "-pk").first()
 
 
+def reading_the_access_log() -> bool:
+    """a round has seen the router's access log: it is read from here on (Caddy writes the
+    file with its first line, a moment after the request that made it)"""
+    metrics.sample_all()  # also the counters the next round subtracts from
+    return MetricsCursor.objects.filter(pk=metrics.CURSOR_PK, log_inode__isnull=False).exists()
+
+
 def test_a_load_burst_raises_requests_and_cpu_and_shows_on_the_chart(metered, auth_client):
-    metrics.sample_all()  # the log is read from here on; the counters to subtract from
+    wait_until(reading_the_access_log, timeout=15)
     time.sleep(2)
     metrics.sample_all()
     idle = latest_sample(metered)

@@ -61,3 +61,13 @@ def _no_remembered_sessions():
     logaccess.forget_all()
     yield
     logaccess.forget_all()
+
+
+@pytest.fixture
+def project(user):
+    """The project "shop" of `user` (a module that needs another defines its own)."""
+    from projects import services as project_services
+
+    return project_services.create_project(
+        user, slug="shop", repo_url="https://example.com/acme/shop.git"
+    )

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def project(user):
-    return Project.objects.create(
-        slug="shop", repo_url="https://example.com/acme/shop.git", owner=user
-    )
-
-
-@pytest.fixture
 def build(project):
     build = make_build(project, Build.State.BUILDING)
     add_lines(build, "one", "two")

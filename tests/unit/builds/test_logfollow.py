@@ -17,13 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def project(user):
-    return Project.objects.create(
-        slug="shop", repo_url="https://example.com/acme/shop.git", owner=user
-    )
-
-
-@pytest.fixture
 def preview(project):
     """A pull request's preview: a child project whose people are its parent's."""
     return Project.objects.create(

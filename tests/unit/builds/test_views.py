@@ -32,13 +32,6 @@ def _no_celery(monkeypatch):
 
 
 @pytest.fixture
-def project(user):
-    return project_services.create_project(
-        user, slug="shop", repo_url="https://example.com/acme/shop.git"
-    )
-
-
-@pytest.fixture
 def others_project(other_user):
     return project_services.create_project(
         other_user, slug="secret-app", repo_url="https://example.com/acme/secret.git"

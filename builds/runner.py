@@ -264,6 +264,7 @@ def _build_image(
     files = tree.Tree(source)
     cache = package_cache.CacheUse()
     dependencies: incremental.Base | None = None  # an own Dockerfile leaves no layer to reuse
+    generated = _generated_files(plan, files)
     if plan.kind == "dockerfile":
         own = plan.dockerfile_path or "Dockerfile"
         # Built as is; Deployer's labels are one step appended at its end.
@@ -284,7 +285,9 @@ def _build_image(
         )
         default_ignore = dockerfile.generate_dockerignore()
         base_images = [base_image]
-        text, dependencies = _on_earlier_dependencies(build, plan, text, files, client, cache, log)
+        text, dependencies = _on_earlier_dependencies(
+            build, plan, text, files, generated, client, cache, log
+        )
         log(f"Generated Dockerfile (from {base_image}):")
         for line in text.splitlines():
             log(f"  {line}")
@@ -295,7 +298,7 @@ def _build_image(
         max_files=settings.DEPLOYER_BUILD_CONTEXT_MAX_FILES,
         max_bytes=settings.DEPLOYER_BUILD_CONTEXT_MAX_MB * 1_000_000,
         links=volume_links(plan.sqlite_databases),
-        generated=_generated_files(plan, files),
+        generated=generated,
         log=log,
     )
     log(
@@ -340,13 +343,20 @@ def _build_image(
 
 
 def _on_earlier_dependencies(
-    build: Build, plan: Plan, text: str, files: tree.Tree, client, cache, log: BuildLog
+    build: Build,
+    plan: Plan,
+    text: str,
+    files: tree.Tree,
+    generated: dict[str, str],
+    client,
+    cache,
+    log: BuildLog,
 ) -> tuple[str, incremental.Base | None]:
     """The generated Dockerfile to build, on the dependency layer of the project's last live
     build when the new requirements keep all of its own (builds/pipeline/incremental.py),
     and what this build's layer will hold (its layer id still empty); None when the plan
     does not install that way."""
-    file, requirements = _requirement_set(plan, files) if cache.network else ("", None)
+    file, requirements = _requirement_set(plan, files, generated) if cache.network else ("", None)
     if requirements is None:
         return text, None
     try:
@@ -380,7 +390,7 @@ def _on_earlier_dependencies(
 
 
 def _generated_files(plan: Plan, files: tree.Tree) -> dict[str, str]:
-    """The files Deployer adds to the build context (a Poetry lock's export), said in the log."""
+    """The files Deployer adds to the build context: a Poetry or Pipenv lock's export."""
     if plan.kind == "dockerfile":
         return {}
     try:
@@ -389,10 +399,13 @@ def _generated_files(plan: Plan, files: tree.Tree) -> dict[str, str]:
         raise StageError(str(exc)) from exc
 
 
-def _requirement_set(plan: Plan, files: tree.Tree) -> tuple[str, tuple[str, ...] | None]:
+def _requirement_set(
+    plan: Plan, files: tree.Tree, generated: dict[str, str]
+) -> tuple[str, tuple[str, ...] | None]:
     """The file an incremental install follows and what it requires (None: the plan does
-    not install that way): a plain requirements file's lines, or uv.lock's pinned packages
-    when its export is installed hash-checked from the package index."""
+    not install that way): a plain requirements file's lines, or the packages a lock pins
+    when its export is installed hash-checked from the package index (uv.lock's, or the
+    export of a Poetry or Pipenv lock Deployer writes, `generated`)."""
     if plan.build_packages or plan.install_needs_source:
         return "", None
     if (
@@ -401,12 +414,8 @@ def _requirement_set(plan: Plan, files: tree.Tree) -> tuple[str, tuple[str, ...]
         and any("--require-hashes" in step for step in plan.install_steps)
     ):
         return "uv.lock", incremental.uv_lock_pins(files.read_text("uv.lock") or "")
-    if plan.dependency_files == [locks.EXPORT_FILE]:  # a Poetry or Pipenv lock Deployer exports
-        try:
-            exported = packages.generated_files(plan, files)[locks.EXPORT_FILE]
-        except detect.DetectionError:
-            return "", None
-        return f"{plan.package_manager} lock", incremental.export_pins(exported)
+    if locks.EXPORT_FILE in generated:
+        return f"{plan.package_manager} lock", incremental.export_pins(generated[locks.EXPORT_FILE])
     file = plan.dependency_files[0] if len(plan.dependency_files) == 1 else ""
     if file.endswith(".txt") and plan.install_steps == [installer.uv_install("-r", file)]:
         return file, incremental.requirement_lines(files.read_text(file) or "")

@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 
 from builds.installation import installation_id
-from builds.pipeline.clone import public_url
+from builds.pipeline.clone import mirror_lock_file, public_url
 
 
 def root() -> Path:
@@ -48,7 +48,7 @@ def prune(wanted: dict[int, str], *, max_age_days: float) -> list[str]:
     cutoff = time.time() - max_age_days * 86400
     removed = []
     for mirror in sorted(root().glob("*.git")):
-        lock = Path(f"{mirror}.lock")
+        lock = mirror_lock_file(mirror)
         used = lock.stat().st_mtime if lock.exists() else mirror.stat().st_mtime
         if (mirror.name not in keep or used < cutoff) and _remove_unless_busy(mirror):
             removed.append(mirror.name)
@@ -65,8 +65,7 @@ def _name(project_id: int, url: str) -> str:
 
 
 def _remove_unless_busy(mirror: Path) -> bool:
-    lock_path = Path(f"{mirror}.lock")
-    with lock_path.open("a") as lock:
+    with mirror_lock_file(mirror).open("a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

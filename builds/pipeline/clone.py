@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -223,18 +223,12 @@ class _Clone:
     ) -> str:
         """Run git `args`; `watch`: the folder its writes grow (the checkout unless said)."""
         options = [part for option in self.context.options for part in ("-c", option)]
-        with (
-            tempfile.TemporaryFile() as given,
-            tempfile.TemporaryFile() as out,
-            tempfile.TemporaryFile() as err,
-        ):
-            given.write(stdin.encode())
-            given.seek(0)
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             process = subprocess.Popen(
                 ["git", *options, *args],
                 cwd=self.dest,
                 env={**self.context.env, **(env or {})},
-                stdin=given,
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
                 # Python ignores SIGXFSZ and this keeps it so: a write past the file size
@@ -243,6 +237,10 @@ class _Clone:
                 restore_signals=False,
             )
             self._limit_file_size(process.pid)
+            if stdin:  # a line or two (cat-file's names): well within the pipe's buffer
+                with suppress(BrokenPipeError):  # git's own error says why
+                    process.stdin.write(stdin.encode())
+                    process.stdin.close()
             self._wait(process, args[0], watch or self.dest)
             out.seek(0)
             err.seek(0)
@@ -564,12 +562,17 @@ def _new_mirror(git: _Clone, mirror: Path) -> None:
         )
 
 
+def mirror_lock_file(mirror: Path) -> Path:
+    """The lock file beside `mirror`: held while git writes it, its time the last use."""
+    return Path(f"{mirror}.lock")
+
+
 @contextmanager
 def _mirror_lock(mirror: Path, timeout: float) -> Iterator[None]:
     """One fetch at a time into `mirror` (a build and a detection preview may overlap); the
     lock file's time says when the mirror was last used (builds/mirrors.py prunes by it)."""
     mirror.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = Path(f"{mirror}.lock")
+    lock_path = mirror_lock_file(mirror)
     with lock_path.open("a") as lock:
         deadline = time.monotonic() + timeout
         while True:

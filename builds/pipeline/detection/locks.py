@@ -192,8 +192,7 @@ def _poetry_line(package: object) -> str | None:
         return None
     if not _NAME.fullmatch(name) or not _VERSION.fullmatch(version):
         return None
-    head = f"{name}=={version}" + (f" ; {markers}" if markers else "")
-    return head + "".join(f" \\\n    --hash={h}" for h in hashes) + "\n"
+    return _hashed(f"{name}=={version}" + (f" ; {markers}" if markers else ""), hashes)
 
 
 def pipfile_lock_export(text: str) -> str | None:
@@ -242,5 +241,9 @@ def _pipfile_line(name: object, entry: object) -> str | None:
     ):
         return None
     head = f"{name}{'[' + ','.join(extras) + ']' if extras else ''}{version}"
-    head += f" ; {markers}" if markers else ""
-    return head + "".join(f" \\\n    --hash={h}" for h in hashes) + "\n"
+    return _hashed(head + (f" ; {markers}" if markers else ""), hashes)
+
+
+def _hashed(requirement: str, hashes: list[str]) -> str:
+    """A requirement with its hashes, one continuation line each, as the tools write them."""
+    return requirement + "".join(f" \\\n    --hash={h}" for h in hashes) + "\n"

@@ -147,8 +147,10 @@ def run_in(client: docker.DockerClient, container: str, command: list[str]) -> R
 
 # The scheduler period of a CPU quota: 100 ms, the kernel's and Docker's default.
 CPU_PERIOD = 100_000
-# Half the engine's default weight (1024): see `build`.
-BUILD_CPU_SHARES = 512
+# The engine's default CPU weight, and half of it: a build step's (see `build`) and a web
+# container's while it boots (pipeline/fence.py).
+DEFAULT_CPU_SHARES = 1024
+BUILD_CPU_SHARES = DEFAULT_CPU_SHARES // 2
 
 
 def describe_error(exc: BaseException) -> str:

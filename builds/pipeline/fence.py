@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import docker
 from docker import errors as docker_errors
 
-from builds.docker import LABEL_PROJECT
+from builds.docker import BUILD_CPU_SHARES, CPU_PERIOD, DEFAULT_CPU_SHARES, LABEL_PROJECT
 from builds.pipeline.errors import StageError
 
 NETWORK_PREFIX = "deployer-"
@@ -47,13 +47,6 @@ class Fence:
     mounts: tuple = ()
 
 
-# The CPU quota's scheduler period (the kernel's and Docker's default, 100 ms), and the CPU
-# weight of an app while it boots: half the engine's default (1024), as build steps get.
-CPU_PERIOD = 100_000
-BOOT_CPU_SHARES = 512
-DEFAULT_CPU_SHARES = 1024
-
-
 def host_config(fence: Fence, *, booting: bool = False) -> dict:
     """HostConfig keyword arguments (docker SDK names) for a container inside `fence`.
 
@@ -63,7 +56,7 @@ def host_config(fence: Fence, *, booting: bool = False) -> dict:
     importing FastAPI under a 1-CPU quota took 0.45 s to answer, against 0.30 s unlimited.
     Every other container has its CPU quota from the start."""
     cpu = (
-        {"cpu_shares": BOOT_CPU_SHARES}
+        {"cpu_shares": BUILD_CPU_SHARES}  # half the default weight, as a build step's
         if booting
         else {"nano_cpus": round(fence.cpus * 1_000_000_000)}
     )

@@ -8,8 +8,7 @@ setup.py `install_requires` (read, never run). Everything is installed with uv
 not read as pip does, which pip installs (said in the plan). Lock files are exported
 to a requirements file (uv.lock by uv itself, a Poetry 2 poetry.lock and a Pipfile.lock of
 PyPI packages by Deployer, which reads them, the others by their tool, run from a
-throwaway virtualenv in the build stage)
-with their hashes, and installed hash-checked.
+throwaway virtualenv in the build stage) with their hashes, and installed hash-checked.
 `public_pypi` says whether the plan installs from public PyPI alone, so the shared
 package cache may serve it (a private index never goes through the cache).
 """
@@ -218,9 +217,9 @@ def _poetry(tree: Tree, plan: Plan, pyproject: dict) -> Dependencies:
             "pyproject.toml",
         )
     public = installer.public_only(sources.indexes)
-    exported = locks.poetry_lock_export(tree.read_text("poetry.lock") or "") if public else None
-    if exported is not None and "poetry.lock" in files:
-        return _exported_by_deployer(plan, "poetry", "poetry.lock", "its main group", names)
+    if public and "poetry.lock" in files:
+        if locks.poetry_lock_export(tree.read_text("poetry.lock") or "") is not None:
+            return _exported_by_deployer(plan, "poetry", "poetry.lock", "its main group", names)
     hashes = not sources.unhashed and tree.is_file("poetry.lock")
     steps = _tool_steps("poetry poetry-plugin-export", *commands, hashes=hashes)
     return Dependencies(
